@@ -1,0 +1,1 @@
+"""seqinfer.export: checkpoint -> TorchScript and ONNX, verified against PyTorch."""

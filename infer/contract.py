@@ -1,0 +1,85 @@
+"""The exported-model contract, defined once: tensor names, symbolic axes, metadata keys, output columns.
+
+export/ writes it, verify/ and infer/ read it, and docs/embedding.md documents it. Torch-free on purpose.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .errors import ModelError
+
+INPUT_NAME = "x"          # float32 [batch, seq, features], raw (unnormalized) values
+OUTPUT_NAME = "y"         # float32 [batch, horizon], forecasts on the original scale
+BATCH_AXIS = "batch"
+SEQ_AXIS = "seq"
+INPUT_AXES = {0: BATCH_AXIS, 1: SEQ_AXIS}
+OUTPUT_AXES = {0: BATCH_AXIS}
+OPSET = 17
+
+ONNX_FILE = "model.onnx"
+TORCHSCRIPT_FILE = "model.ts"
+CHECKPOINT_FILE = "checkpoint.pt"
+PARITY_FILE = "parity.json"
+
+# Output CSV of `seqinfer predict` (and of every embedding example): passed-through columns, then these.
+ROW_COLUMN = "row"            # 1-based line number of the input row the forecast was made at
+SERIES_COLUMN = "series"      # series id, when the input has a series column
+FORECAST_PREFIX = "yhat_"     # yhat_1 .. yhat_H
+
+
+def forecast_columns(horizon: int) -> list[str]:
+    return [f"{FORECAST_PREFIX}{i}" for i in range(1, horizon + 1)]
+
+
+META_PREFIX = "seqinfer."
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything an application needs to use model.onnx from the file alone (ONNX metadata_props)."""
+
+    seqinfer_version: str
+    kind: str                       # rnn | lstm | gru
+    window: int                     # sequence length the model was trained on
+    horizon: int                    # values predicted per call
+    features: int                   # input features per step; feature 0 is the forecast target
+    norm_mean: tuple[float, ...]    # per-feature mean applied inside the graph
+    norm_std: tuple[float, ...]     # per-feature std applied inside the graph
+    input_name: str = INPUT_NAME
+    output_name: str = OUTPUT_NAME
+    torch_version: str = ""
+    onnx_version: str = ""
+    opset: int = OPSET
+    exporter: str = ""
+    fingerprint: str = ""           # sha256 of training data + config
+    parity: dict[str, Any] = field(default_factory=dict)  # summary of verification
+
+    def to_props(self) -> dict[str, str]:
+        """Flatten to string key/values (ONNX metadata_props only holds strings)."""
+        out = {}
+        for k, v in asdict(self).items():
+            out[META_PREFIX + k] = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+        return out
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], source: str = "model") -> ModelMeta:
+        kw: dict[str, Any] = {}
+        for f in fields(cls):
+            key = META_PREFIX + f.name
+            if key not in props:
+                if f.name in ("seqinfer_version", "kind", "window", "horizon", "features",
+                              "norm_mean", "norm_std"):
+                    raise ModelError(f"{source}: not a seqinfer model (metadata key {key!r} missing)")
+                continue
+            raw = props[key]
+            if f.type == "str":
+                kw[f.name] = raw
+            else:
+                try:
+                    val = json.loads(raw)
+                except json.JSONDecodeError as e:
+                    raise ModelError(f"{source}: metadata {key!r} is not valid JSON: {e}") from None
+                kw[f.name] = tuple(val) if isinstance(val, list) else val
+        return cls(**kw)

@@ -1,0 +1,1 @@
+"""seqinfer.trainer: fit RNN, LSTM and GRU forecasters in PyTorch."""

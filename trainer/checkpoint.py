@@ -1,0 +1,44 @@
+"""checkpoint.pt: state_dict + configs + data facts, plain types only so torch.load(weights_only=True) works."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqinfer.infer.contract import CHECKPOINT_FILE
+from seqinfer.infer.errors import ModelError
+
+from .model import Forecaster, ModelConfig
+
+FORMAT = "seqinfer-checkpoint/1"
+
+
+def save_checkpoint(path: str | Path, model: Forecaster, *, data: dict[str, Any],
+                    train: dict[str, Any] | None = None) -> None:
+    """`data` must hold at least window (int) and fingerprint (str); values are plain Python types."""
+    for key in ("window", "fingerprint"):
+        if key not in data:
+            raise ValueError(f"checkpoint data needs {key!r}")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": FORMAT, "model_config": model.config.to_dict(), "state_dict": state,
+                "data": dict(data), "train": dict(train or {})}, path)
+
+
+def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[Forecaster, dict[str, Any]]:
+    """Rebuild the model from the checkpoint alone. Returns (model in eval mode, the whole checkpoint dict)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CHECKPOINT_FILE
+    if not p.is_file():
+        raise ModelError(f"{p}: checkpoint not found")
+    try:
+        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises many types for a corrupt file; all mean the same to the user
+        raise ModelError(f"{p}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ModelError(f"{p}: not a seqinfer checkpoint (expected format {FORMAT!r})")
+    model = Forecaster(ModelConfig(**ckpt["model_config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, ckpt
