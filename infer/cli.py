@@ -76,9 +76,18 @@ def info(
 @app.command()
 def bench(
     model: Annotated[Path, typer.Argument(help="artifacts/<kind> folder")],
+    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run, not a measurement.")] = False,
 ) -> None:
-    """Measure one model's throughput and latency across runtimes."""
-    raise SeqinferError("bench: not implemented yet")
+    """Measure one model's throughput and latency across runtimes (the full suite: `make bench`)."""
+    root = Path(__file__).resolve().parents[1]  # bench/ lives in the source checkout, not the package
+    if not (root / "bench" / "run.py").is_file():
+        raise SeqinferError("bench: needs a source checkout (bench/ beside infer/); see `make bench`")
+    sys.path.insert(0, str(root))
+    from bench.report import model_tables
+    from bench.run import bench_one
+
+    res = bench_one(model, quick=quick)
+    print("\n".join(model_tables({res["kind"]: res})))
 
 
 def main() -> None:

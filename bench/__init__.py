@@ -1,0 +1,1 @@
+"""seqinfer's benchmark harness: `python -m bench.run --out bench/results` (what `make bench` runs)."""

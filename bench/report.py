@@ -1,0 +1,206 @@
+"""Turn one run's results into the targets table, latest.md and latest.png."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import reference as R
+
+RUNTIMES = ("torch_eager", "torchscript", "ort_cpu", "torch_cuda", "ort_cuda")
+
+
+def _status(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def add(target: str, measured: str, ok: bool | None) -> None:
+        out.append({"target": target, "measured": measured, "status": _status(ok)})
+
+    models = res.get("model", {})
+    lstm = models.get("lstm")
+    if lstm:
+        b1 = next(r for r in lstm["rows"] if r["batch"] == 1)["ort_over_eager"]
+        add(f"LSTM: ORT CPU >= {R.ORT_OVER_EAGER_BATCH1:g}x eager at batch 1", f"{b1:.2f}x",
+            b1 >= R.ORT_OVER_EAGER_BATCH1)
+    if models:
+        worst = min((r["ort_over_eager"], k, r["batch"]) for k, m in models.items() for r in m["rows"])
+        add("all kinds: ORT CPU >= eager at every batch",
+            f"min {worst[0]:.2f}x ({worst[1]} batch {worst[2]})", worst[0] >= 1.0)
+
+    e2e = res.get("e2e", {})
+    s = e2e.get("series", {})
+    p = s.get("predict", {})
+    rate = p.get("rows_per_s")
+    add(f"predict series stream >= {R.PREDICT_ROWS_PER_S:,} rows/s",
+        f"{rate:,.0f} rows/s" if rate else p.get("skipped", "not run"),
+        None if rate is None else rate >= R.PREDICT_ROWS_PER_S)
+    loop = s.get("torch_loop", {}).get("rows_per_s")
+    ratio = rate / loop if rate and loop else None
+    add(f"predict >= {R.PREDICT_OVER_LOOP:g}x plain PyTorch loop",
+        f"{ratio:.1f}x" if ratio else "predict not measured",
+        None if ratio is None else ratio >= R.PREDICT_OVER_LOOP)
+    mb = s.get("model_batched", {}).get("time_for_all_s")
+    pm = p["wall_s"] / mb if rate and mb else None
+    add(f"predict within {R.PREDICT_OVER_MODEL_MAX:g}x of model's batched ORT time",
+        f"{pm:.2f}x" if pm else "predict not measured",
+        None if pm is None else pm <= R.PREDICT_OVER_MODEL_MAX)
+
+    rss = e2e.get("rss", {})
+    r1, r10 = rss.get("rss_1m_mb"), rss.get("rss_10m_mb")
+    if r1 and r10:
+        add(f"peak RSS < {R.RSS_MAX_MB:g} MB and flat 1M -> 10M rows",
+            f"{r1:.0f} MB -> {r10:.0f} MB ({rss['rows_big']:,} rows)",
+            max(r1, r10) < R.RSS_MAX_MB and r10 <= r1 * R.RSS_FLAT_RATIO)
+    else:
+        add(f"peak RSS < {R.RSS_MAX_MB:g} MB and flat 1M -> 10M rows", rss.get("skipped", "not run"), None)
+
+    tr = e2e.get("trickle", {})
+    ml = e2e.get("max_latency_s")
+    if "p99_ms" in tr and ml:
+        add(f"trickle p99 < {R.P99_OVER_MAX_LATENCY:g}x --max-latency ({ml * 1e3:g} ms)",
+            f"p99 {tr['p99_ms']:.1f} ms", tr["p99_ms"] < R.P99_OVER_MAX_LATENCY * ml * 1e3)
+    else:
+        why = tr.get("skipped") or ("no --max-latency default in `predict --help`" if not ml else "not run")
+        add(f"trickle p99 < {R.P99_OVER_MAX_LATENCY:g}x --max-latency", why, None)
+
+    st = e2e.get("startup", {})
+    fs = st.get("first_forecast_s")
+    add(f"first forecast < {R.FIRST_FORECAST_S:g} s after process start",
+        f"{fs:.3f} s" if fs else st.get("skipped", "not run"),
+        None if fs is None else fs < R.FIRST_FORECAST_S)
+
+    t = res.get("training", {})
+    tot = t.get("total_train_s")
+    lim = t.get("ref_total_train_s", R.TUTORIAL["total_train_s"]) * R.TRAIN_FRACTION
+    add(f"training, all kinds <= 1/5 of tutorial ({lim:.1f} s)",
+        f"{tot:.1f} s" if tot else "no metrics.json: run `make train`", None if tot is None else tot <= lim)
+    for row in t.get("rows", []):
+        mse = row.get("test_mse")
+        add(f"{row['kind']}: test MSE <= tutorial {row['ref_test_mse']:.1e}",
+            f"{mse:.2e}" if mse is not None else row.get("skipped", "no test MSE in metrics.json"),
+            None if mse is None else mse <= row["ref_test_mse"])
+    return out
+
+
+def _fmt(x: Any, spec: str = ",.0f") -> str:
+    return format(x, spec) if isinstance(x, int | float) else "-"
+
+
+def markdown(res: dict[str, Any]) -> str:
+    mi = res["machine"]
+    L = [f"# seqinfer benchmarks ({res['started']}, {res['mode']} run, {res['elapsed_s']:.0f} s)", "",
+         f"Machine: {mi['cores']} cores ({mi['cpu_model']}), GPU: {mi['gpu'] or 'none'}; "
+         f"torch {mi['torch']} ({mi['torch_threads']} threads), onnxruntime {mi['onnxruntime']}, "
+         f"numpy {mi['numpy']}, Python {mi['python']}.", "",
+         "Ratios are taken within this one run (shared, noisy machines: times drift, ratios hold).", "",
+         "## Targets", "", "| target | measured | status |", "|---|---|---|"]
+    L += [f"| {t['target']} | {t['measured']} | {t['status']} |" for t in res["targets"]]
+
+    L += ["", "## 1. Model throughput (median µs/batch [p10-p90], windows/s)", ""]
+    L += model_tables(res.get("model", {}))
+    L += rest(res)
+    return "\n".join(L)
+
+
+def model_tables(models: dict[str, Any]) -> list[str]:
+    L: list[str] = []
+    for kind, m in models.items():
+        L += [f"**{kind}** (window {m['window']}; {m['source']})", "",
+              "| batch | " + " | ".join(RUNTIMES) + " | ORT/eager | TS/eager |",
+              "|---:|" + "---|" * len(RUNTIMES) + "---:|---:|"]
+        for r in m["rows"]:
+            cells = []
+            for rt in RUNTIMES:
+                v = r["runtimes"].get(rt, {})
+                cells.append(v["skipped"] if "skipped" in v else
+                             f"{v['median_us']:,.0f} µs [{v['p10_us']:,.0f}-{v['p90_us']:,.0f}]; "
+                             f"{v['windows_per_s']:,.0f}/s")
+            L.append(f"| {r['batch']} | " + " | ".join(cells) +
+                     f" | {r['ort_over_eager']:.2f}x | {r['ts_over_eager']:.2f}x |")
+        L.append("")
+    return L
+
+
+def rest(res: dict[str, Any]) -> list[str]:
+    e2e = res.get("e2e", {})
+    L = ["## 2. End to end (rows/s; wall; peak RSS of that process)", "",
+          "| input | what | rows | rows/s | wall s | peak RSS MB | note |",
+          "|---|---|---:|---:|---:|---:|---|"]
+    for name in ("series", "windows"):
+        sec = e2e.get(name, {})
+        for what in ("predict", "cat", "parse", "torch_loop", "model_batched"):
+            v = sec.get(what)
+            if v is None:
+                continue
+            rows = v.get("prefix_rows") or v.get("sample_windows") or sec.get("rows")
+            rate = v.get("rows_per_s") or v.get("windows_per_s")
+            note = v.get("skipped") or v.get("reader") or (
+                f"extrapolated from a {rows:,}-row prefix" if v.get("extrapolated") else "") or (
+                f"ORT CPU, batch {v['batch']}; all {sec.get('rows'):,} windows: {v['time_for_all_s']:.2f} s"
+                if what == "model_batched" else "")
+            L.append(f"| {name} | {what} | {_fmt(rows)} | {_fmt(rate)} | {_fmt(v.get('wall_s'), '.2f')} | "
+                     f"{_fmt(v.get('peak_rss_mb'), '.0f')} | {note} |")
+    rss = e2e.get("rss", {})
+    tr = e2e.get("trickle", {})
+    st = e2e.get("startup", {})
+    L += ["", "## 3. Peak RSS by stream length", "",
+          f"1M rows: {_fmt(rss.get('rss_1m_mb'), '.0f')} MB; {_fmt(rss.get('rows_big'))} rows: "
+          f"{_fmt(rss.get('rss_10m_mb'), '.0f')} MB. {rss.get('skipped', '')}", "",
+          "## 4. Trickle latency", "",
+          f"{_fmt(tr.get('rate_rows_per_s'))} rows/s for {_fmt(tr.get('seconds'))} s at the default "
+          f"--max-latency ({_fmt(e2e.get('max_latency_s'), 'g')} s): p50 {_fmt(tr.get('p50_ms'), '.1f')} ms, "
+          f"p99 {_fmt(tr.get('p99_ms'), '.1f')} ms, max {_fmt(tr.get('max_ms'), '.1f')} ms. "
+          f"{tr.get('skipped', '')}",
+          "", "## 5. Training (from artifacts/<kind>/metrics.json of the last `make train`)", "",
+          "| kind | train s | tutorial s | test MSE | tutorial MSE | note |", "|---|---:|---:|---:|---:|---|"]
+    t = res.get("training", {})
+    for r in t.get("rows", []):
+        L.append(f"| {r['kind']} | {_fmt(r.get('train_s'), '.1f')} | {r['ref_train_s']:.0f} | "
+                 f"{_fmt(r.get('test_mse'), '.2e')} | {r['ref_test_mse']:.1e} | {r.get('skipped', '')} |")
+    L += [f"| total | {_fmt(t.get('total_train_s'), '.1f')} | {t.get('ref_total_train_s', 0):.0f} | | | "
+          f"tutorial peak RSS {t.get('ref_peak_rss_mb', 0):.0f} MB; 500 epochs, batch 500, hidden 20 |",
+          "", "## 6. Start-up", "",
+          f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
+          f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
+    return L
+
+
+def chart(res: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = res.get("model", {})
+    fig, axes = plt.subplots(1, len(models) + 1, figsize=(5 * (len(models) + 1), 4.2))
+    for ax, (kind, m) in zip(axes, models.items(), strict=False):
+        for rt in RUNTIMES:
+            pts = [(r["batch"], r["runtimes"][rt]["windows_per_s"]) for r in m["rows"]
+                   if "windows_per_s" in r["runtimes"].get(rt, {})]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=rt)
+        ax.set(xscale="log", yscale="log", title=f"{kind}: model throughput", xlabel="batch",
+               ylabel="windows/s")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    ax = axes[-1]
+    s = res.get("e2e", {}).get("series", {})
+    bars = [(lbl, s.get(k, {}).get("rows_per_s") or s.get(k, {}).get("windows_per_s"))
+            for lbl, k in (("cat", "cat"), ("parse", "parse"), ("predict", "predict"),
+                           ("model ORT\nbatched", "model_batched"), ("PyTorch\nloop", "torch_loop"))]
+    bars = [(lbl, v) for lbl, v in bars if v]
+    if bars:
+        ax.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")
+        for i, (_, v) in enumerate(bars):
+            ax.text(i, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=8)
+    ax.axhline(R.PREDICT_ROWS_PER_S, color="tab:red", ls="--", label="target 50k rows/s")
+    ax.set(yscale="log", title=f"series stream, {s.get('rows', 0):,} rows", ylabel="rows/s")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"seqinfer bench {res['started']} - {res['machine']['cores']} cores, "
+                 f"{res['machine']['cpu_model']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

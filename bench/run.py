@@ -1,0 +1,161 @@
+"""Run every benchmark of issue 5 in one go and write bench/results/latest.{json,md,png}.
+
+    python -m bench.run --out bench/results          # what `make bench` runs (a few minutes)
+    python -m bench.run --out /tmp/b --quick         # seconds: tiny sizes, for the smoke test
+
+Models come from artifacts/<kind> (`make train export`); a kind without a checkpoint is measured as an
+untrained stand-in of the issue's shape (LSTM/GRU/RNN, hidden 32, window 80), since speed does not depend on
+the weights. Training figures are read from artifacts/<kind>/metrics.json; this harness never trains.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import data as D
+from . import e2e
+from .machine import machine_info
+from .models import BATCHES, Loaded, bench_model, load_model
+from .report import chart, markdown, targets
+from .training import KINDS, training_section
+
+
+@dataclass(frozen=True)
+class Sizes:
+    series_rows: int = 1_000_000
+    windows_rows: int = 1_000_000
+    big_rows: int = 10_000_000
+    loop_prefix: int = 20_000
+    trickle_s: float = 10.0
+    startup_reps: int = 3
+    batches: tuple[int, ...] = BATCHES
+    budget_s: float = 0.4
+    predict_timeout_s: float = 300.0
+
+
+QUICK = Sizes(series_rows=2_000, windows_rows=300, big_rows=4_000, loop_prefix=100, trickle_s=1.0,
+              startup_reps=1, batches=(1, 16), budget_s=0.01, predict_timeout_s=60.0)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def model_arg(m: Loaded, artifacts: Path) -> Path:
+    """For `seqinfer predict`: the artifacts folder when it has model.onnx, else the exported stand-in."""
+    d = artifacts / m.kind
+    return d if (d / "model.onnx").is_file() else m.onnx_path
+
+
+def e2e_section(m: Loaded, artifacts: Path, sz: Sizes, data_dir: Path) -> dict[str, Any]:
+    target = model_arg(m, artifacts)
+    out: dict[str, Any] = {"model": str(target)}
+    out["max_latency_s"] = e2e.max_latency_default()
+    for name, rows in (("series", sz.series_rows), ("windows", sz.windows_rows)):
+        path = D.series_file(rows, data_dir) if name == "series" else D.windows_file(rows, m.window, data_dir)
+        log(f"e2e {name}: {rows:,} rows from {path}")
+        sec: dict[str, Any] = {"rows": rows, "file": str(path), "bytes": path.stat().st_size}
+        sec["cat"] = e2e.cat_floor(path, rows)
+        sec["parse"] = e2e.parse_floor(path, rows)
+        sec["predict"] = e2e.predict(target, path, rows, timeout=sz.predict_timeout_s)
+        sec["torch_loop"] = e2e.torch_loop(m.model, path, m.window, sz.loop_prefix, name == "windows")
+        n_windows = rows - m.window + 1 if name == "series" else rows
+        sec["model_batched"] = e2e.model_batched(m.onnx_path, m.window, n_windows)
+        out[name] = sec
+    p1 = out["series"]["predict"]
+    if "rows_per_s" in p1:
+        est = sz.big_rows / p1["rows_per_s"]
+        if est > sz.predict_timeout_s:
+            out["rss"] = {"rss_1m_mb": p1["peak_rss_mb"], "rows_big": sz.big_rows,
+                          "skipped": f"{sz.big_rows:,} rows would take ~{est:.0f} s at the measured rate"}
+        else:
+            log(f"rss: {sz.big_rows:,} rows")
+            big = e2e.predict(target, D.series_file(sz.big_rows, data_dir), sz.big_rows,
+                              timeout=sz.predict_timeout_s)
+            out["rss"] = {"rss_1m_mb": p1["peak_rss_mb"], "rss_10m_mb": big.get("peak_rss_mb"),
+                          "rows_small": sz.series_rows, "rows_big": sz.big_rows, "big": big}
+    else:
+        out["rss"] = {"skipped": p1.get("skipped", "predict failed")}
+    log("trickle")
+    out["trickle"] = e2e.trickle(target, m.window, seconds=sz.trickle_s)
+    log("startup")
+    small = D.series_file(m.window + 20, data_dir)
+    out["startup"] = e2e.startup(target, small, reps=sz.startup_reps)
+    return out
+
+
+def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_dir: Path = D.DATA_DIR,
+        sections: tuple[str, ...] = ("training", "model", "e2e")) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "mode": "quick" if sz == QUICK else "full", "machine": machine_info(),
+                           "sizes": sz.__dict__, "artifacts": str(artifacts),
+                           "training_source": "artifacts/<kind>/metrics.json (not re-trained)"}
+    if "training" in sections:
+        res["training"] = training_section(artifacts)
+    with tempfile.TemporaryDirectory() as td:
+        loaded = {k: load_model(k, artifacts, Path(td)) for k in kinds}
+        if "model" in sections:
+            res["model"] = {}
+            for k, m in loaded.items():
+                log(f"model {k}: {m.source}")
+                res["model"][k] = bench_model(m, sz.batches, sz.budget_s, with_window=sz != QUICK)
+        if "e2e" in sections:
+            m = loaded.get("lstm") or next(iter(loaded.values()))
+            res["e2e"] = e2e_section(m, artifacts, sz, data_dir)
+    res["elapsed_s"] = time.perf_counter() - t0
+    res["targets"] = targets(res)
+    write(res, out_dir)
+    return res
+
+
+def bench_one(model_dir: Path, quick: bool = False) -> dict[str, Any]:
+    """`seqinfer bench artifacts/<kind>`: section 1 for one trained model; needs its checkpoint.pt."""
+    from seqinfer.infer.contract import CHECKPOINT_FILE
+    from seqinfer.infer.errors import ModelError
+
+    if not (model_dir / CHECKPOINT_FILE).is_file():
+        raise ModelError(f"{model_dir}: no {CHECKPOINT_FILE}; run `make train export` first")
+    sz = QUICK if quick else Sizes()
+    with tempfile.TemporaryDirectory() as td:
+        m = load_model(model_dir.name, model_dir.parent, Path(td))
+        return bench_model(m, sz.batches, sz.budget_s, with_window=not quick)
+
+
+def write(res: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / "latest.json.tmp"
+    tmp.write_text(json.dumps(res, indent=1, default=str) + "\n")
+    tmp.rename(out_dir / "latest.json")
+    (out_dir / "latest.md").write_text(markdown(res))
+    chart(res, out_dir / "latest.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("bench/results"))
+    ap.add_argument("--artifacts", type=Path, default=Path("artifacts"))
+    ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="where generated inputs are kept")
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--only", default="training,model,e2e", help="comma list of sections")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    a = ap.parse_args(argv)
+    res = run(a.out, a.artifacts, QUICK if a.quick else Sizes(), tuple(a.kinds.split(",")), a.data,
+              tuple(a.only.split(",")))
+    print((a.out / "latest.md").read_text())
+    miss = [t for t in res["targets"] if t["status"] == "MISS"]
+    na = [t for t in res["targets"] if t["status"] == "n/a"]
+    log(f"{len(res['targets']) - len(miss) - len(na)} PASS, {len(miss)} MISS, {len(na)} n/a; "
+        f"{a.out}/latest.{{json,md,png}} in {res['elapsed_s']:.0f} s")
+    print("PASSED" if not miss and not na else "FAILED", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

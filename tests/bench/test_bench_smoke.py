@@ -1,0 +1,47 @@
+"""Smoke test of the benchmark harness on a tiny model and tiny sizes, so it cannot rot. Asserts no speeds."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench import data as D  # noqa: E402
+from bench import e2e  # noqa: E402
+from bench.run import QUICK, run  # noqa: E402
+
+
+def test_model_and_training_sections_write_all_outputs(tmp_path: Path) -> None:
+    res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
+              sections=("training", "model"))
+    out = tmp_path / "out"
+    assert json.loads((out / "latest.json").read_text())["machine"]["cores"] >= 1
+    assert "## Targets" in (out / "latest.md").read_text()
+    assert (out / "latest.png").stat().st_size > 1000
+    rows = res["model"]["lstm"]["rows"]
+    assert [r["batch"] for r in rows] == [1, 16]
+    assert rows[0]["runtimes"]["ort_cpu"]["windows_per_s"] > 0
+    assert {t["status"] for t in res["targets"]} <= {"PASS", "MISS", "n/a"}
+
+
+def test_e2e_floors_on_tiny_files(tmp_path: Path) -> None:
+    s = D.series_file(300, tmp_path)
+    w = D.windows_file(50, 8, tmp_path)
+    assert D.count_rows(s) == 300 and D.count_rows(w) == 50
+    cat = e2e.cat_floor(s, 300)
+    assert cat["rc"] == 0 and cat["peak_rss_mb"] > 0
+    assert e2e.parse_floor(w, 50)["values"] == 50 * 8
+
+
+def test_torch_loop_runs_one_window_at_a_time(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from seqinfer.trainer.model import Forecaster, ModelConfig
+
+    model = Forecaster(ModelConfig(kind="rnn", hidden=4)).eval()
+    r = e2e.torch_loop(model, D.series_file(40, tmp_path), 8, 30, windows_file=False)
+    assert r["prefix_rows"] == 30 and r["rows_per_s"] > 0
+    assert torch.get_num_threads() >= 1
