@@ -1,0 +1,211 @@
+"""The .onnx file alone is enough: the Node.js and numpy-only examples give `seqinfer predict`'s forecasts.
+
+Run just these: .venv/bin/python -m pytest -q tests/test_embedding.py
+The Node.js tests install examples/node's pinned dependencies on first use (npm ci, CUDA download skipped)
+and are skipped, with the reason, only where node or npm is not on the PATH.
+"""
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from seqinfer.export.onnx_export import export_onnx
+from seqinfer.infer.contract import (
+    INPUT_NAME,
+    META_PREFIX,
+    OUTPUT_NAME,
+    ROW_COLUMN,
+    SERIES_COLUMN,
+    ModelMeta,
+    forecast_columns,
+)
+from seqinfer.trainer.model import Forecaster, ModelConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_DIR = ROOT / "examples" / "node"
+PY_EXAMPLE = ROOT / "examples" / "python" / "forecast.py"
+SEQINFER = [sys.executable, "-m", "seqinfer.infer.cli"]
+WINDOW, HORIZON, MEAN, STD = 16, 2, 5.0, 2.0
+ATOL = 1e-5
+NPM_TIMEOUT_S = 900      # a clean `npm ci` took about 15 s here; CI machines and registries vary
+RUN_TIMEOUT_S = 120
+# The documented switch of onnxruntime-node's install script (script/install-utils.js): skip the optional
+# CUDA download from api.nuget.org; the CPU binaries ship inside the npm package.
+NPM_ENV = {"ONNXRUNTIME_NODE_INSTALL": "skip", "npm_config_audit": "false", "npm_config_fund": "false",
+           "npm_config_update_notifier": "false"}
+
+
+# --- a tiny exported model and its eager reference -------------------------------------------------------
+@pytest.fixture(scope="module", params=["rnn", "lstm", "gru"])
+def model(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[Forecaster, Path]:
+    kind = request.param
+    torch.manual_seed(0)
+    net = Forecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON)).eval()
+    net.set_normalization(torch.tensor([MEAN]), torch.tensor([STD]))
+    meta = ModelMeta(seqinfer_version="test", kind=kind, window=WINDOW, horizon=HORIZON, features=1,
+                     norm_mean=(MEAN,), norm_std=(STD,))
+    path = tmp_path_factory.mktemp(kind) / "model.onnx"
+    export_onnx(net, meta, path)
+    return net, path
+
+
+def series_csv(n_series: int = 3, steps: int = 40, header: bool = True) -> str:
+    """Interleaved series on the raw scale (around MEAN, not normalized), or one bare value column."""
+    rng = np.random.default_rng(1)
+    lines = (["series,value"] if n_series > 1 else ["value"]) if header else []
+    for t in range(steps):
+        for s in range(n_series):
+            v = MEAN + STD * np.sin(t / 3 + s) + 0.1 * rng.standard_normal()
+            lines.append(f"s{s},{v:.6f}" if n_series > 1 else f"{v:.6f}")
+    return "\n".join(lines) + "\n"
+
+
+INPUTS = {
+    "interleaved": series_csv(),
+    "one-series-no-header": series_csv(n_series=1, steps=30, header=False),
+    "one-series-header-crlf": series_csv(n_series=1, steps=20).replace("\n", "\r\n"),
+}
+
+
+def eager_forecasts(net: Forecaster, text: str) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """The reference: header, the key columns of each forecast row, and the eager model's forecasts."""
+    lines = text.splitlines()
+    has_header = not lines[0].split(",")[-1].replace(".", "").lstrip("-").isdigit()
+    has_series = "," in lines[0]
+    history: dict[str, list[float]] = {}
+    keys, windows = [], []
+    for line_no, line in enumerate(lines, start=1):
+        if has_header and line_no == 1:
+            continue
+        *series, value = line.split(",")
+        h = history.setdefault(series[0] if series else "", [])
+        h.append(float(value))
+        if len(h) >= WINDOW:
+            keys.append(series + [str(line_no)])
+            windows.append(h[-WINDOW:])
+    with torch.no_grad():
+        y = net(torch.tensor(windows, dtype=torch.float32)[:, :, None]).numpy()  # (B, H)
+    header = ([SERIES_COLUMN] if has_series else []) + [ROW_COLUMN] + forecast_columns(HORIZON)
+    return header, keys, y
+
+
+def parse_output(stdout: str) -> tuple[list[str], list[list[str]], np.ndarray]:
+    rows = list(csv.reader(io.StringIO(stdout)))
+    header, body = rows[0], rows[1:]
+    n = len(forecast_columns(HORIZON))
+    return header, [r[:-n] for r in body], np.array([[float(v) for v in r[-n:]] for r in body]).reshape(-1, n)
+
+
+def assert_same_forecasts(got: tuple, want: tuple, what: str) -> None:
+    (gh, gk, gy), (wh, wk, wy) = got, want
+    assert gh == wh, f"{what}: columns {gh} != {wh}"
+    assert gk == wk, f"{what}: forecast rows differ (first {gk[:3]} vs {wk[:3]})"
+    err = float(np.max(np.abs(gy - wy))) if wy.size else 0.0
+    assert err <= ATOL, f"{what}: max abs difference {err:.3g} > {ATOL}"
+
+
+def run(cmd: list[str], text: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run(cmd, input=text, capture_output=True, text=True, cwd=cwd, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0, f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stderr}"
+    return r
+
+
+# --- Node.js: install once, under a lock (parallel pytest runs share the working tree) ---------------------
+def node_modules_ok() -> bool:
+    r = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=NODE_DIR, capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def node_example() -> Path:
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not on PATH: the Node.js embedding example cannot run here")
+    lock = Path(tempfile.gettempdir()) / f"seqinfer-npm-{hashlib.sha1(bytes(NODE_DIR)).hexdigest()[:12]}.lock"
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not node_modules_ok():
+            r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
+                               text=True, timeout=NPM_TIMEOUT_S, env={**os.environ, **NPM_ENV})
+            assert r.returncode == 0, f"npm ci in {NODE_DIR} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+            assert node_modules_ok(), "onnxruntime-node still does not load after npm ci"
+    return NODE_DIR / "forecast.js"
+
+
+# --- the examples against the eager model ------------------------------------------------------------------
+@pytest.mark.parametrize("name", INPUTS)
+def test_python_example_matches_torch(model: tuple[Forecaster, Path], name: str) -> None:
+    net, path = model
+    r = run([sys.executable, str(PY_EXAMPLE), str(path)], INPUTS[name])
+    want = eager_forecasts(net, INPUTS[name])
+    assert_same_forecasts(parse_output(r.stdout), want, f"python example, {name}")
+
+
+def test_python_example_runs_with_seqinfer_and_torch_unimportable(model: tuple[Forecaster, Path]) -> None:
+    net, path = model
+    block = ("import runpy, sys\n"
+             "sys.modules.update(torch=None, seqinfer=None)  # any import of them now raises ImportError\n"
+             "sys.argv = [sys.argv[1], sys.argv[2]]\n"
+             "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    r = run([sys.executable, "-c", block, str(PY_EXAMPLE), str(path)], INPUTS["interleaved"])
+    assert_same_forecasts(parse_output(r.stdout), eager_forecasts(net, INPUTS["interleaved"]),
+                          "python example without torch")
+
+
+@pytest.mark.parametrize("name", INPUTS)
+def test_node_example_matches_torch(node_example: Path, model: tuple[Forecaster, Path], name: str) -> None:
+    net, path = model
+    r = run(["node", str(node_example), str(path)], INPUTS[name])
+    want = eager_forecasts(net, INPUTS[name])
+    assert_same_forecasts(parse_output(r.stdout), want, f"node example, {name}")
+
+
+# --- the key test: the Node.js example and `seqinfer predict` on the same model and input ----------------
+@pytest.mark.parametrize("name", INPUTS)
+def test_node_example_matches_seqinfer_predict(node_example: Path, model: tuple[Forecaster, Path],
+                                               name: str) -> None:
+    _, path = model
+    p = subprocess.run([*SEQINFER, "predict", str(path)], input=INPUTS[name], capture_output=True, text=True,
+                       cwd=ROOT, timeout=RUN_TIMEOUT_S)
+    if p.returncode != 0 and "predict: not implemented yet" in p.stderr:
+        pytest.skip("seqinfer predict is not implemented yet (infer/cli.py)")
+    assert p.returncode == 0, f"seqinfer predict exited {p.returncode}:\n{p.stderr}"
+    r = run(["node", str(node_example), str(path)], INPUTS[name])
+    assert_same_forecasts(parse_output(r.stdout), parse_output(p.stdout), f"node vs seqinfer predict, {name}")
+
+
+def test_node_example_stops_at_a_bad_line_after_the_earlier_forecasts(
+        node_example: Path, model: tuple[Forecaster, Path]) -> None:
+    _, path = model
+    lines = INPUTS["interleaved"].splitlines()
+    bad_line_no = len(lines) - 5
+    lines[bad_line_no - 1] = "s1,not-a-number"
+    r = subprocess.run(["node", str(node_example), str(path)], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 2
+    assert f"line {bad_line_no}:" in r.stderr and "not a number" in r.stderr
+    _, keys, _ = parse_output(r.stdout)
+    assert int(keys[-1][-1]) == bad_line_no - 1
+
+
+# --- the docs name the whole contract ----------------------------------------------------------------------
+def test_embedding_doc_names_every_metadata_key_and_tensor() -> None:
+    doc = (ROOT / "docs" / "embedding.md").read_text()
+    missing = [META_PREFIX + f.name for f in fields(ModelMeta) if META_PREFIX + f.name not in doc]
+    assert not missing, f"docs/embedding.md does not mention {missing}"
+    for word in (f'"{INPUT_NAME}"', f'"{OUTPUT_NAME}"', "float32", "batch", "seq", "horizon",
+                 ROW_COLUMN, SERIES_COLUMN, "ONNXRUNTIME_NODE_INSTALL=skip"):
+        assert word in doc, f"docs/embedding.md does not mention {word}"
