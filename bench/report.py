@@ -196,6 +196,10 @@ def chart(res: dict[str, Any], path: Path) -> None:
         ax.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")
         for i, (_, v) in enumerate(bars):
             ax.text(i, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=8)
+    if not s.get("predict", {}).get("rows_per_s"):
+        why = str(s.get("predict", {}).get("skipped", ""))[:60]
+        ax.text(0.5, 0.5, "seqinfer predict: not measured\n" + why,
+                transform=ax.transAxes, ha="center", fontsize=8, wrap=True)
     ax.axhline(R.PREDICT_ROWS_PER_S, color="tab:red", ls="--", label="target 50k rows/s")
     ax.set(yscale="log", title=f"series stream, {s.get('rows', 0):,} rows", ylabel="rows/s")
     ax.legend(fontsize=8)

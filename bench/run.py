@@ -62,7 +62,7 @@ def e2e_section(m: Loaded, artifacts: Path, sz: Sizes, data_dir: Path) -> dict[s
         log(f"e2e {name}: {rows:,} rows from {path}")
         sec: dict[str, Any] = {"rows": rows, "file": str(path), "bytes": path.stat().st_size}
         sec["cat"] = e2e.cat_floor(path, rows)
-        sec["parse"] = e2e.parse_floor(path, rows)
+        sec["parse"] = e2e.parse_floor(path, rows, m.window)
         sec["predict"] = e2e.predict(target, path, rows, timeout=sz.predict_timeout_s)
         sec["torch_loop"] = e2e.torch_loop(m.model, path, m.window, sz.loop_prefix, name == "windows")
         n_windows = rows - m.window + 1 if name == "series" else rows
