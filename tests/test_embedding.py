@@ -19,6 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from seqinfer.export.onnx_export import export_onnx
@@ -48,18 +49,21 @@ NPM_ENV = {"ONNXRUNTIME_NODE_INSTALL": "skip", "npm_config_audit": "false", "npm
 
 
 # --- a tiny exported model and its eager reference -------------------------------------------------------
-@pytest.fixture(scope="module", params=["rnn", "lstm", "gru"])
-def model(request: pytest.FixtureRequest,
-          tmp_path_factory: pytest.TempPathFactory) -> tuple[Forecaster, Path]:
-    kind = request.param
-    torch.manual_seed(0)
-    net = Forecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON)).eval()
-    net.set_normalization(torch.tensor([MEAN]), torch.tensor([STD]))
-    meta = ModelMeta(seqinfer_version="test", kind=kind, window=WINDOW, horizon=HORIZON, features=1,
-                     norm_mean=(MEAN,), norm_std=(STD,))
-    path = tmp_path_factory.mktemp(kind) / "model.onnx"
-    export_onnx(net, meta, path)
-    return net, path
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Forecaster, Path]]:
+    """One small exported model per kind, with its eager PyTorch twin as the reference."""
+    out = {}
+    for name, kind, window in [("rnn", "rnn", WINDOW), ("lstm", "lstm", WINDOW), ("gru", "gru", WINDOW),
+                               ("gru-window-8", "gru", 8)]:
+        torch.manual_seed(0)
+        net = Forecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON)).eval()
+        net.set_normalization(torch.tensor([MEAN]), torch.tensor([STD]))
+        meta = ModelMeta(seqinfer_version="test", kind=kind, window=window, horizon=HORIZON, features=1,
+                         norm_mean=(MEAN,), norm_std=(STD,))
+        path = tmp_path_factory.mktemp(name) / "model.onnx"
+        export_onnx(net, meta, path)
+        out[name] = (net, path)
+    return out
 
 
 def series_csv(n_series: int = 3, steps: int = 40, header: bool = True) -> str:
@@ -77,29 +81,64 @@ INPUTS = {
     "interleaved": series_csv(),
     "one-series-no-header": series_csv(n_series=1, steps=30, header=False),
     "one-series-header-crlf": series_csv(n_series=1, steps=20).replace("\n", "\r\n"),
+    # numeric ids and no header: line 1 is all numbers, so it is data
+    "numeric-ids-no-header": series_csv(n_series=2, steps=20, header=False).replace("s", ""),
+    # columns found by name: value first, series second, an ignored extra column
+    "named-columns": "\n".join(["value,series,note"] + [f"{v},{s},x" for s, v in (
+        line.split(",") for line in series_csv(n_series=2, steps=20).splitlines()[1:])]) + "\n",
+    # series ids that need CSV quoting
+    "quoted-ids": "series,value\n" + "".join(
+        f'"id, ""{s}""",{v}\n' for s, v in (line.split(",") for line in series_csv(2, 20).splitlines()[1:])),
 }
 
 
-def eager_forecasts(net: Forecaster, text: str) -> tuple[list[str], list[list[str]], np.ndarray]:
-    """The reference: header, the key columns of each forecast row, and the eager model's forecasts."""
-    lines = text.splitlines()
-    has_header = not lines[0].split(",")[-1].replace(".", "").lstrip("-").isdigit()
-    has_series = "," in lines[0]
+# Every input layout on one kind, and the main layout on every kind: each process start costs ~0.5 s.
+CASES = [("gru", name) for name in INPUTS] + [(kind, "interleaved") for kind in ("rnn", "lstm")]
+
+
+def is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def eager_forecasts(net: Forecaster, text: str,
+                    window: int = WINDOW) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """The reference: header, the key columns of each forecast row, and the eager model's forecasts.
+
+    Columns as `seqinfer predict` decides them by default: line 1 is a header when any field is not a number;
+    the value is the column named `value` (else the only one, else the second of two); the series is the
+    column named `series` (else the first of two when no column is named `value`).
+    """
+    rows = list(csv.reader(io.StringIO(text)))
+    first = rows[0]
+    header = not all(is_number(f) for f in first)
+    series_col = None
+    if header and "value" in first:
+        value_col = first.index("value")
+    elif len(first) == 1:
+        value_col = 0
+    else:
+        series_col, value_col = 0, 1
+    if header and series_col is None and "series" in first:
+        series_col = first.index("series")
     history: dict[str, list[float]] = {}
     keys, windows = [], []
-    for line_no, line in enumerate(lines, start=1):
-        if has_header and line_no == 1:
+    for line_no, row in enumerate(rows, start=1):
+        if header and line_no == 1:
             continue
-        *series, value = line.split(",")
+        series = [] if series_col is None else [row[series_col]]
         h = history.setdefault(series[0] if series else "", [])
-        h.append(float(value))
-        if len(h) >= WINDOW:
+        h.append(float(row[value_col]))
+        if len(h) >= window:
             keys.append(series + [str(line_no)])
-            windows.append(h[-WINDOW:])
+            windows.append(h[-window:])
     with torch.no_grad():
         y = net(torch.tensor(windows, dtype=torch.float32)[:, :, None]).numpy()  # (B, H)
-    header = ([SERIES_COLUMN] if has_series else []) + [ROW_COLUMN] + forecast_columns(HORIZON)
-    return header, keys, y
+    columns = ([SERIES_COLUMN] if series_col is not None else []) + [ROW_COLUMN] + forecast_columns(HORIZON)
+    return columns, keys, y
 
 
 def parse_output(stdout: str) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -146,16 +185,53 @@ def node_example() -> Path:
 
 
 # --- the examples against the eager model ------------------------------------------------------------------
-@pytest.mark.parametrize("name", INPUTS)
-def test_python_example_matches_torch(model: tuple[Forecaster, Path], name: str) -> None:
-    net, path = model
-    r = run([sys.executable, str(PY_EXAMPLE), str(path)], INPUTS[name])
-    want = eager_forecasts(net, INPUTS[name])
-    assert_same_forecasts(parse_output(r.stdout), want, f"python example, {name}")
+@pytest.fixture(params=["python", "node"])
+def example(request: pytest.FixtureRequest) -> list[str]:
+    """The command of each example; the Node.js one installs its dependencies first (or skips)."""
+    if request.param == "python":
+        return [sys.executable, str(PY_EXAMPLE)]
+    return ["node", str(request.getfixturevalue("node_example"))]
 
 
-def test_python_example_runs_with_seqinfer_and_torch_unimportable(model: tuple[Forecaster, Path]) -> None:
-    net, path = model
+@pytest.mark.parametrize(("kind", "name"), CASES)
+def test_example_matches_eager_torch(example: list[str], models: dict, kind: str, name: str) -> None:
+    net, path = models[kind]
+    r = run([*example, str(path)], INPUTS[name])
+    assert_same_forecasts(parse_output(r.stdout), eager_forecasts(net, INPUTS[name]), f"{example[0]}, {name}")
+
+
+def test_example_takes_the_window_from_the_metadata(example: list[str], models: dict) -> None:
+    net, path = models["gru-window-8"]
+    r = run([*example, str(path)], INPUTS["interleaved"])
+    want = eager_forecasts(net, INPUTS["interleaved"], window=8)
+    assert_same_forecasts(parse_output(r.stdout), want, f"{example[0]}, window 8")
+
+
+def test_example_stops_at_a_bad_line_after_the_earlier_forecasts(example: list[str], models: dict) -> None:
+    _, path = models["gru"]
+    lines = INPUTS["interleaved"].splitlines()
+    bad_line_no = len(lines) - 5
+    lines[bad_line_no - 1] = "s1,not-a-number"
+    r = subprocess.run([*example, str(path)], input="\n".join(lines) + "\n", capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 2, r.stderr
+    assert f"line {bad_line_no}:" in r.stderr and "not a number" in r.stderr
+    _, keys, _ = parse_output(r.stdout)
+    assert int(keys[-1][-1]) == bad_line_no - 1, "forecasts before the bad line are missing"
+
+
+def test_example_refuses_an_onnx_file_without_seqinfer_metadata(example: list[str], models: dict,
+                                                                 tmp_path: Path) -> None:
+    proto = onnx.load(str(models["gru"][1]))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(tmp_path / "plain.onnx"))
+    r = subprocess.run([*example, str(tmp_path / "plain.onnx")], input=INPUTS["interleaved"],
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 2 and "not a seqinfer model" in r.stderr, r.stderr
+
+
+def test_python_example_runs_with_seqinfer_and_torch_unimportable(models: dict) -> None:
+    net, path = models["gru"]
     block = ("import runpy, sys\n"
              "sys.modules.update(torch=None, seqinfer=None)  # any import of them now raises ImportError\n"
              "sys.argv = [sys.argv[1], sys.argv[2]]\n"
@@ -165,19 +241,23 @@ def test_python_example_runs_with_seqinfer_and_torch_unimportable(model: tuple[F
                           "python example without torch")
 
 
-@pytest.mark.parametrize("name", INPUTS)
-def test_node_example_matches_torch(node_example: Path, model: tuple[Forecaster, Path], name: str) -> None:
-    net, path = model
-    r = run(["node", str(node_example), str(path)], INPUTS[name])
-    want = eager_forecasts(net, INPUTS[name])
-    assert_same_forecasts(parse_output(r.stdout), want, f"node example, {name}")
+def test_node_example_formats_floats_like_python(node_example: Path) -> None:
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.standard_normal(2000) * 10.0 ** rng.integers(-12, 12, 2000),
+                             [4.900390625, 4.751953125, 0.5, -0.0, 1e9, 123456789, 1e-5, 1e-4, 3.0]])
+    values = values.astype(np.float32)
+    script = ("const { formatG9 } = require(process.argv[1]);\n"
+              "const xs = require('fs').readFileSync(0, 'utf8').trim().split('\\n').map(Number);\n"
+              "process.stdout.write(xs.map((x) => formatG9(Math.fround(x))).join('\\n') + '\\n');\n")
+    r = run(["node", "-e", script, str(node_example)], "\n".join(repr(float(v)) for v in values) + "\n")
+    assert r.stdout.splitlines() == [f"{v:.9g}" for v in values]
 
 
 # --- the key test: the Node.js example and `seqinfer predict` on the same model and input ----------------
-@pytest.mark.parametrize("name", INPUTS)
-def test_node_example_matches_seqinfer_predict(node_example: Path, model: tuple[Forecaster, Path],
+@pytest.mark.parametrize(("kind", "name"), CASES)
+def test_node_example_matches_seqinfer_predict(node_example: Path, models: dict, kind: str,
                                                name: str) -> None:
-    _, path = model
+    _, path = models[kind]
     p = subprocess.run([*SEQINFER, "predict", str(path)], input=INPUTS[name], capture_output=True, text=True,
                        cwd=ROOT, timeout=RUN_TIMEOUT_S)
     if p.returncode != 0 and "predict: not implemented yet" in p.stderr:
@@ -185,20 +265,6 @@ def test_node_example_matches_seqinfer_predict(node_example: Path, model: tuple[
     assert p.returncode == 0, f"seqinfer predict exited {p.returncode}:\n{p.stderr}"
     r = run(["node", str(node_example), str(path)], INPUTS[name])
     assert_same_forecasts(parse_output(r.stdout), parse_output(p.stdout), f"node vs seqinfer predict, {name}")
-
-
-def test_node_example_stops_at_a_bad_line_after_the_earlier_forecasts(
-        node_example: Path, model: tuple[Forecaster, Path]) -> None:
-    _, path = model
-    lines = INPUTS["interleaved"].splitlines()
-    bad_line_no = len(lines) - 5
-    lines[bad_line_no - 1] = "s1,not-a-number"
-    r = subprocess.run(["node", str(node_example), str(path)], input="\n".join(lines) + "\n",
-                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    assert r.returncode == 2
-    assert f"line {bad_line_no}:" in r.stderr and "not a number" in r.stderr
-    _, keys, _ = parse_output(r.stdout)
-    assert int(keys[-1][-1]) == bad_line_no - 1
 
 
 # --- the docs name the whole contract ----------------------------------------------------------------------

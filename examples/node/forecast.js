@@ -18,7 +18,8 @@ const { readOnnxMetadata } = require('./onnx-metadata.js');
 
 const META_PREFIX = 'seqinfer.';
 const MAX_BATCH = 512;            // windows per session.run: one call per chunk of input, at most this many
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// What Python's float() accepts, as `seqinfer predict` parses: 1, -1.5e3, .5, 5., 1_000, inf, nan (any case).
+const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?\d)*)?|inf(inity)?|nan)$/i;
 
 class InputError extends Error {}
 
@@ -45,31 +46,80 @@ function readContract(bytes, path) {
   return meta;
 }
 
-/** Like C's/Python's '%.9g': enough digits to round-trip a float32, no trailing zeros. */
+/** Exactly Python's and C's '%.9g' (9 significant digits round-trip a float32; no trailing zeros). */
 function formatG9(v) {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mantissa, expText] = v.toExponential(8).split('e');
+  const [mantissa, expText] = Math.abs(v).toExponential(8).split('e');
+  let digits = mantissa.replace('.', '');
   const exp = Number(expText);
-  const strip = (s) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
-  if (exp >= -4 && exp < 9) return strip(v.toFixed(8 - exp));
-  const sign = exp < 0 ? '-' : '+';
-  return `${strip(mantissa)}e${sign}${String(Math.abs(exp)).padStart(2, '0')}`;
+  // JS rounds an exact tie (say 4.900390625) up, C and Python to even: look at the exact decimal expansion.
+  const exact = Math.abs(v).toPrecision(100).split('e')[0].replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  if (exact.length === 10 && exact[9] === '5' && Number(exact[8]) % 2 === 0) digits = exact.slice(0, 9);
+  digits = digits.replace(/0+$/, '') || '0';
+  let text;
+  if (exp >= -4 && exp < 9) {
+    text = exp >= 0
+      ? digits.slice(0, exp + 1).padEnd(exp + 1, '0') + (digits.length > exp + 1 ? '.' + digits.slice(exp + 1) : '')
+      : '0.' + '0'.repeat(-exp - 1) + digits;
+  } else {
+    text = digits[0] + (digits.length > 1 ? '.' + digits.slice(1) : '') +
+      'e' + (exp < 0 ? '-' : '+') + String(Math.abs(exp)).padStart(2, '0');
+  }
+  return v < 0 ? '-' + text : text;
 }
 
-function splitFields(line) {
-  // Plain CSV as seqinfer writes and reads it; a quoted field may hold no comma or quote of its own.
-  return line.split(',').map((f) => {
-    const t = f.trim();
-    return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
-  });
+/** A field as Python's float() reads it (surrounding whitespace allowed), or null when it is not a number. */
+function parseNumber(field) {
+  const t = field.trim();
+  if (!PY_FLOAT.test(t)) return null;
+  const u = t.replace(/_/g, '').toLowerCase();
+  if (u.endsWith('nan')) return NaN;
+  if (u.endsWith('inf') || u.endsWith('infinity')) return u.startsWith('-') ? -Infinity : Infinity;
+  return Number(u);
 }
 
-/** Turns CSV lines into forecast jobs {series, row, window}; keeps the last `window` values per series. */
+/** One CSV line into fields (RFC 4180 quotes; no trimming), as Python's csv module reads it. */
+function splitFields(line, lineNo) {
+  const fields = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let f = '';
+      for (i += 1; ; i += 1) {
+        if (i >= line.length) throw new InputError(`line ${lineNo}: bad CSV quoting (unterminated quote)`);
+        if (line[i] === '"' && line[i + 1] === '"') { f += '"'; i += 1; } else if (line[i] === '"') break; else f += line[i];
+      }
+      i += 1;
+      if (i < line.length && line[i] !== ',') throw new InputError(`line ${lineNo}: bad CSV quoting`);
+      fields.push(f);
+    } else {
+      const end = line.indexOf(',', i) < 0 ? line.length : line.indexOf(',', i);
+      fields.push(line.slice(i, end));
+      i = end;
+    }
+    if (i >= line.length) return fields;
+    i += 1;                                  // the comma
+    if (i === line.length) { fields.push(''); return fields; }
+  }
+}
+
+/** A passed-through field, CSV-quoted only when it must be (as seqinfer writes it). */
+function quote(field) {
+  return /[,"\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+}
+
+/**
+ * Turns CSV lines into forecast jobs {series, row, window}; keeps the last `window` values per series.
+ * Columns are decided from line 1 exactly as `seqinfer predict` does by default: line 1 is a header when any
+ * field is not a number; the value is the column named `value` (else the only column, else the second of
+ * two); the series id is the column named `series`, else the first of two when no `value` column is named.
+ */
 class SeriesReader {
   constructor(window) {
     this.window = window;
     this.lineNo = 0;
+    this.header = null;
     this.fieldCount = null;
     this.seriesCol = null;        // index, or null when the input has no series column
     this.valueCol = null;
@@ -78,18 +128,23 @@ class SeriesReader {
 
   get hasSeries() { return this.seriesCol !== null; }
 
-  layout(fields, isHeader) {
-    this.fieldCount = fields.length;
-    const names = isHeader ? fields.map((f) => f.toLowerCase()) : [];
-    if (fields.length === 1) {
+  layout(fields) {
+    const n = fields.length;
+    this.fieldCount = n;
+    this.header = fields.every((f) => parseNumber(f) !== null) ? null : fields;
+    const named = this.header ? this.header.indexOf('value') : -1;
+    if (named >= 0) {
+      this.valueCol = named;
+    } else if (n === 1) {
       this.valueCol = 0;
-    } else if (fields.length === 2) {
-      const v = names.indexOf('value');
-      this.valueCol = v >= 0 ? v : 1;
-      this.seriesCol = 1 - this.valueCol;
+    } else if (n === 2) {
+      [this.seriesCol, this.valueCol] = [0, 1];
     } else {
-      throw new InputError(`line ${this.lineNo}: expected 1 or 2 fields (value or series,value), got ${fields.length}`);
+      throw new InputError(`line ${this.lineNo}: ${n} fields per row: expected \`value\` or \`series,value\` ` +
+        '(this example reads the series layout only; name the value column `value` in a header)');
     }
+    const series = this.header ? this.header.indexOf('series') : -1;
+    if (this.seriesCol === null && series >= 0 && series !== this.valueCol) this.seriesCol = series;
   }
 
   /** Returns a job when this line completes a window, else null. Throws InputError on bad input. */
@@ -97,19 +152,21 @@ class SeriesReader {
     this.lineNo += 1;
     const line = this.lineNo === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
     if (line.trim() === '') throw new InputError(`line ${this.lineNo}: empty line`);
-    const fields = splitFields(line);
+    const fields = splitFields(line, this.lineNo);
     if (this.fieldCount === null) {
-      const isHeader = !NUMBER.test(fields[fields.length - 1]);
-      this.layout(fields, isHeader);
-      if (isHeader) return null;
+      this.layout(fields);
+      if (this.header) return null;
+    }
+    if (this.header && fields.length === this.header.length && fields.every((f, i) => f === this.header[i])) {
+      throw new InputError(`line ${this.lineNo}: the header line again, in the middle of the stream`);
     }
     if (fields.length !== this.fieldCount) {
-      throw new InputError(`line ${this.lineNo}: expected ${this.fieldCount} fields, got ${fields.length}`);
+      throw new InputError(`line ${this.lineNo}: ${fields.length} field(s), expected ${this.fieldCount} like line 1`);
     }
     const text = fields[this.valueCol];
-    if (!NUMBER.test(text)) throw new InputError(`line ${this.lineNo}: value ${JSON.stringify(text)} is not a number`);
-    const value = Number(text);
-    if (!Number.isFinite(value)) throw new InputError(`line ${this.lineNo}: value ${text} is not finite`);
+    const value = parseNumber(text);
+    if (value === null) throw new InputError(`line ${this.lineNo}: ${JSON.stringify(text)} is not a number`);
+    if (!Number.isFinite(value)) throw new InputError(`line ${this.lineNo}: ${JSON.stringify(text.trim())} is not a finite number`);
     const series = this.hasSeries ? fields[this.seriesCol] : '';
     let h = this.history.get(series);
     if (h === undefined) {
@@ -169,7 +226,7 @@ async function main() {
       }
       const out = batch.map((job, i) => {
         const f = Array.from(y.subarray(i * meta.horizon, (i + 1) * meta.horizon), formatG9);
-        return [...(reader.hasSeries ? [job.series] : []), job.row, ...f].join(',');
+        return [...(reader.hasSeries ? [quote(job.series)] : []), job.row, ...f].join(',');
       });
       process.stdout.write(out.join('\n') + '\n');
       if (paused && !closed && jobs.length < MAX_BATCH) {
@@ -219,7 +276,11 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`forecast.js: error: ${e instanceof InputError ? e.message : e.stack}\n`);
-  process.exit(e instanceof InputError ? 2 : 1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`forecast.js: error: ${e instanceof InputError ? e.message : e.stack}\n`);
+    process.exit(e instanceof InputError ? 2 : 1);
+  });
+}
+
+module.exports = { formatG9, parseNumber, splitFields, SeriesReader };

@@ -10,8 +10,8 @@ window, horizon and tensor names all come from the model file's metadata.
 """
 from __future__ import annotations
 
+import csv
 import json
-import re
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -21,7 +21,6 @@ import onnxruntime as ort
 
 META_PREFIX = "seqinfer."
 BATCH = 512  # windows per session.run
-NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class InputError(Exception):
@@ -51,6 +50,32 @@ def forecast(session: ort.InferenceSession, meta: dict, windows: np.ndarray) -> 
     return y                                                           # (B, H)
 
 
+def is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def columns(first: list[str], line_no: int) -> tuple[bool, int | None, int]:
+    """(header?, series column or None, value column), decided from line 1 as `seqinfer predict` does."""
+    header = not all(is_number(f) for f in first)
+    series, n = None, len(first)
+    if header and "value" in first:
+        value = first.index("value")
+    elif n == 1:
+        value = 0
+    elif n == 2:
+        series, value = 0, 1
+    else:
+        raise InputError(f"line {line_no}: {n} fields per row: expected `value` or `series,value` "
+                         "(this example reads the series layout only; name the value column `value`)")
+    if header and series is None and "series" in first and first.index("series") != value:
+        series = first.index("series")
+    return header, series, value
+
+
 def windows_from_csv(
     lines: Iterable[str], window: int, layout_seen: dict | None = None
 ) -> Iterator[tuple[str | None, int, np.ndarray]]:
@@ -59,42 +84,46 @@ def windows_from_csv(
     Sets layout_seen["series"] to whether the input has a series column once its first line is read.
     """
     history: dict[str, deque[float]] = {}
-    layout: tuple[int | None, int] | None = None   # (series column, value column)
+    # (header fields or None, series column or None, value column, fields per line), fixed by line 1
+    layout: tuple[list[str] | None, int | None, int, int] | None = None
     for line_no, line in enumerate(lines, start=1):
-        line = line.rstrip("\r\n")
+        line = line.rstrip("\n").removesuffix("\r")
         if line_no == 1:
             line = line.removeprefix("\ufeff")
         if not line.strip():
             raise InputError(f"line {line_no}: empty line")
-        fields = [f.strip().strip('"') for f in line.split(",")]
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error as e:
+            raise InputError(f"line {line_no}: bad CSV quoting: {e}") from None
         if layout is None:
-            header = not NUMBER.match(fields[-1])
-            names = [f.lower() for f in fields] if header else []
-            if len(fields) == 1:
-                layout = (None, 0)
-            elif len(fields) == 2:
-                value_col = names.index("value") if "value" in names else 1
-                layout = (1 - value_col, value_col)
-            else:
-                raise InputError(f"line {line_no}: expected value or series,value, got {len(fields)} fields")
+            header, series_col, value_col = columns(fields, line_no)
+            layout = (fields if header else None, series_col, value_col, len(fields))
             if layout_seen is not None:
-                layout_seen["series"] = layout[0] is not None
+                layout_seen["series"] = series_col is not None
             if header:
                 continue
-        series_col, value_col = layout
-        expected = 1 if series_col is None else 2
-        if len(fields) != expected:
-            raise InputError(f"line {line_no}: expected {expected} fields, got {len(fields)}")
-        if not NUMBER.match(fields[value_col]):
-            raise InputError(f"line {line_no}: value {fields[value_col]!r} is not a number")
-        value = float(fields[value_col])
+        header_fields, series_col, value_col, nfields = layout
+        if fields == header_fields:
+            raise InputError(f"line {line_no}: the header line again, in the middle of the stream")
+        if len(fields) != nfields:
+            raise InputError(f"line {line_no}: {len(fields)} field(s), expected {nfields} like line 1")
+        try:
+            value = float(fields[value_col])
+        except ValueError:
+            raise InputError(f"line {line_no}: {fields[value_col]!r} is not a number") from None
         if not np.isfinite(value):
-            raise InputError(f"line {line_no}: value {fields[value_col]} is not finite")
+            raise InputError(f"line {line_no}: {fields[value_col].strip()!r} is not a finite number")
         series = None if series_col is None else fields[series_col]
         h = history.setdefault(series or "", deque(maxlen=window))
         h.append(value)
         if len(h) == window:
             yield series, line_no, np.fromiter(h, np.float32, window)
+
+
+def quote(field: str) -> str:
+    """A passed-through field, CSV-quoted only when it must be (as seqinfer writes it)."""
+    return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\r\n') else field
 
 
 def main(argv: list[str]) -> int:
@@ -120,7 +149,7 @@ def main(argv: list[str]) -> int:
         if pending:
             y = forecast(session, meta, np.stack([w for _, _, w in pending]))
             for (series, row, _), yrow in zip(pending, y, strict=True):
-                lead = [] if series is None else [series]
+                lead = [] if series is None else [quote(series)]
                 out.write(",".join(lead + [str(row)] + [f"{v:.9g}" for v in yrow]) + "\n")
             pending.clear()
         out.flush()
