@@ -164,7 +164,11 @@ def run(cmd: list[str], text: str, cwd: Path = ROOT) -> subprocess.CompletedProc
 
 # --- Node.js: install once, under a lock (parallel pytest runs share the working tree) ---------------------
 def node_modules_ok() -> bool:
-    r = subprocess.run(["node", "-e", "require('onnxruntime-node')"], cwd=NODE_DIR, capture_output=True)
+    """onnxruntime-node loads, at the version package.json pins (a stale node_modules is reinstalled)."""
+    check = ("const pinned = require('./package.json').dependencies['onnxruntime-node'];\n"
+             "require('onnxruntime-node');\n"
+             "process.exit(require('onnxruntime-node/package.json').version === pinned ? 0 : 1);\n")
+    r = subprocess.run(["node", "-e", check], cwd=NODE_DIR, capture_output=True)
     return r.returncode == 0
 
 
