@@ -118,8 +118,11 @@ def _parse_numpy(data: Path, rows: int) -> dict[str, Any]:
     return {"wall_s": wall, "rows_per_s": rows / wall, "values": total}
 
 
-def torch_loop(model: Any, data: Path, window: int, prefix_rows: int, windows_file: bool) -> dict[str, Any]:
-    """The tutorials' style: read a row, build the window, call the eager model on one window, print."""
+def torch_loop(model: Any, data: Path, window: int, prefix_rows: int, windows_file: bool,
+               max_s: float = 15.0) -> dict[str, Any]:
+    """The tutorials' style: read a row, build the window, call the eager model on one window, print.
+
+    Timed on a prefix (`prefix_rows`, or fewer when `max_s` runs out) and the rate extrapolated."""
     import torch
 
     buf: deque[float] = deque(maxlen=window)
@@ -131,7 +134,7 @@ def torch_loop(model: Any, data: Path, window: int, prefix_rows: int, windows_fi
     with open(data) as f, torch.no_grad():
         next(f)
         for line in f:
-            if n >= prefix_rows:
+            if n >= prefix_rows or (n % 256 == 0 and time.perf_counter() - t0 > max_s):
                 break
             n += 1
             if windows_file:
