@@ -224,6 +224,12 @@ def test_example_stops_at_a_bad_line_after_the_earlier_forecasts(example: list[s
     assert int(keys[-1][-1]) == bad_line_no - 1, "forecasts before the bad line are missing"
 
 
+def test_example_refuses_an_empty_input(example: list[str], models: dict) -> None:
+    r = subprocess.run([*example, str(models["gru"][1])], input="", capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT_S)
+    assert (r.returncode, r.stdout) == (2, "") and "empty input" in r.stderr, r.stderr
+
+
 def test_example_refuses_an_onnx_file_without_seqinfer_metadata(example: list[str], models: dict,
                                                                  tmp_path: Path) -> None:
     proto = onnx.load(str(models["gru"][1]))
@@ -258,14 +264,20 @@ def test_node_example_formats_floats_like_python(node_example: Path) -> None:
 
 
 # --- the key test: the Node.js example and `seqinfer predict` on the same model and input ----------------
+def seqinfer_predict(path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([*SEQINFER, "predict", str(path)], input=text, capture_output=True, text=True,
+                       cwd=ROOT, timeout=RUN_TIMEOUT_S)
+    if p.returncode != 0 and "predict: not implemented yet" in p.stderr:
+        pytest.skip("seqinfer predict is not implemented yet (infer/cli.py)")
+    return p
+
+
+
 @pytest.mark.parametrize(("kind", "name"), CASES)
 def test_node_example_matches_seqinfer_predict(node_example: Path, models: dict, kind: str,
                                                name: str) -> None:
     _, path = models[kind]
-    p = subprocess.run([*SEQINFER, "predict", str(path)], input=INPUTS[name], capture_output=True, text=True,
-                       cwd=ROOT, timeout=RUN_TIMEOUT_S)
-    if p.returncode != 0 and "predict: not implemented yet" in p.stderr:
-        pytest.skip("seqinfer predict is not implemented yet (infer/cli.py)")
+    p = seqinfer_predict(path, INPUTS[name])
     assert p.returncode == 0, f"seqinfer predict exited {p.returncode}:\n{p.stderr}"
     r = run(["node", str(node_example), str(path)], INPUTS[name])
     assert_same_forecasts(parse_output(r.stdout), parse_output(p.stdout), f"node vs seqinfer predict, {name}")
@@ -279,3 +291,19 @@ def test_embedding_doc_names_every_metadata_key_and_tensor() -> None:
     for word in (f'"{INPUT_NAME}"', f'"{OUTPUT_NAME}"', "float32", "batch", "seq", "horizon",
                  ROW_COLUMN, SERIES_COLUMN, "ONNXRUNTIME_NODE_INSTALL=skip"):
         assert word in doc, f"docs/embedding.md does not mention {word}"
+
+
+@pytest.mark.parametrize("bad", ["s1,not-a-number", "s1,nan", "s1", ""],
+                         ids=["text", "nan", "fields", "empty"])
+def test_node_example_and_seqinfer_predict_stop_at_the_same_bad_line(node_example: Path, models: dict,
+                                                                     bad: str) -> None:
+    _, path = models["gru"]
+    lines = INPUTS["interleaved"].splitlines()
+    lines[len(lines) - 5] = bad
+    text = "\n".join(lines) + "\n"
+    p = seqinfer_predict(path, text)
+    r = subprocess.run(["node", str(node_example), str(path)], input=text, capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT_S)
+    assert (r.returncode, p.returncode) == (2, 2), f"node: {r.stderr}\npredict: {p.stderr}"
+    want = parse_output(p.stdout)
+    assert_same_forecasts(parse_output(r.stdout), want, f"node vs seqinfer predict, bad line {bad!r}")

@@ -220,7 +220,8 @@ async function main() {
     while (jobs.length > 0) {
       const batch = jobs.splice(0, MAX_BATCH);
       const y = await runBatch(session, meta, batch);
-      if (!headerWritten) {
+      if (reader.lineNo === 0 && !inputError) inputError = new InputError('empty input: no lines to read');
+  if (!headerWritten && reader.lineNo > 0) {
         process.stdout.write([...(reader.hasSeries ? ['series'] : []), 'row', ...yhat].join(',') + '\n');
         headerWritten = true;
       }
@@ -267,7 +268,8 @@ async function main() {
   await tick();
   await draining;
   await drain();
-  if (!headerWritten) {
+  if (reader.lineNo === 0 && !inputError) inputError = new InputError('empty input: no lines to read');
+  if (!headerWritten && reader.lineNo > 0) {
     process.stdout.write([...(reader.hasSeries ? ['series'] : []), 'row', ...yhat].join(',') + '\n');
   }
   if (inputError) {

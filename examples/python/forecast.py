@@ -163,6 +163,9 @@ def main(argv: list[str]) -> int:
         flush()   # forecasts of every valid line before the bad one are written first
         print(f"forecast.py: error: {e}", file=sys.stderr)
         return 2
+    if not layout:
+        print("forecast.py: error: empty input: no lines to read", file=sys.stderr)
+        return 2
     flush()
     return 0
 
