@@ -174,8 +174,10 @@ def model_batched(onnx_path: Path, window: int, n_windows: int, batch: int = 409
 def max_latency_default() -> float | None:
     """The --max-latency default as `seqinfer predict --help` states it (seconds)."""
     r = subprocess.run(seqinfer_cmd() + ["predict", "--help"], capture_output=True, text=True, timeout=60)
-    m = re.search(r"--max-latency.*?default:\s*([0-9.eE+-]+)", r.stdout, re.S)
-    return float(m.group(1)) if m else None
+    m = re.search(r"--max-latency\s*(?:<\w+>)?\s*(.*?)default:\s*([0-9.eE+-]+)", r.stdout, re.S)
+    if not m:
+        return None
+    return float(m.group(2)) / (1000.0 if "millisecond" in m.group(1).lower() else 1.0)
 
 
 def trickle(model_dir: Path, window: int, rate: float = 200.0, seconds: float = 10.0) -> dict[str, Any]:
