@@ -5,12 +5,14 @@ exit status 2. torch is imported lazily inside the commands that need it, never 
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, PredictConfig
 from .errors import EXIT_INTERRUPTED, SeqinferError
 
 app = typer.Typer(
@@ -59,9 +61,66 @@ def verify(
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
+    input: Annotated[Path | None, typer.Option("--input", "-i", help="Read this CSV, not stdin.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
+    layout: Annotated[Literal["auto", "series", "windows"], typer.Option(
+        help="series: one observation per row (value, or series,value); windows: one whole window per row; "
+             "auto: series for rows of 1-2 fields or with --value-col, else windows.")] = "auto",
+    value_col: Annotated[str | None, typer.Option(
+        help="Value column: header name or 1-based number (comma-separated: multi-feature).")] = None,
+    series_col: Annotated[str | None, typer.Option(help="Series id column: header name or number.")] = None,
+    keep: Annotated[list[str] | None, typer.Option(
+        help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
+    window: Annotated[int | None, typer.Option(help="Window length [default: the model's]")] = None,
+    horizon: Annotated[int | None, typer.Option(
+        help="Values to forecast per row; past the model's own horizon they roll out autoregressively "
+             "[default: the model's]")] = None,
+    batch_size: Annotated[int, typer.Option(help="Most rows per onnxruntime call.")] = DEFAULT_BATCH_SIZE,
+    max_latency: Annotated[float, typer.Option(
+        help="Milliseconds a row may wait for its batch to fill once input stalls.",
+    )] = DEFAULT_MAX_LATENCY_MS,
+    precision: Annotated[int | None, typer.Option(
+        help="Digits after the decimal point [default: full float32 precision, %.9g]")] = None,
+    on_error: Annotated[Literal["stop", "skip"], typer.Option(
+        help="stop: exit 2 at the first bad line (after writing every earlier forecast); "
+             "skip: report bad lines on stderr and go on.")] = "stop",
+    provider: Annotated[Literal["auto", "cuda", "cpu"], typer.Option(
+        help="auto: CUDA when it really loads, else CPU (stderr says which); cuda: fail if not.")] = "auto",
+    threads: Annotated[int | None, typer.Option(
+        help="onnxruntime intra-op threads (0: onnxruntime decides) [default: 1]")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Threads running batches side by side while the next rows are parsed (0: none) "
+             "[default: one per core, at most 4; 1 on CUDA]")] = None,
+    verify: Annotated[bool, typer.Option(
+        help="Also run model.ts beside the ONNX model (imports torch); fail on a mismatch.")] = False,
 ) -> None:
-    """Stream forecasts for a CSV on stdin (or --input) to stdout (or --output)."""
-    raise SeqinferError("predict: not implemented yet")
+    """Stream forecasts for a CSV on stdin (or --input) to stdout (or --output).
+
+    Example: seq 1 200 | seqinfer predict artifacts/lstm
+    """
+    from .stream import predict as run_predict
+
+    cfg = PredictConfig(
+        layout=layout, value_col=_names(value_col), series_col=series_col, keep=_names(*(keep or [])),
+        window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
+        precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
+        verify=verify)
+    inp = input if input is not None else sys.stdin.buffer
+    out = output if output is not None else getattr(sys.stdout, "buffer", sys.stdout)
+    try:
+        summary = run_predict(model, cfg, inp, out, report=lambda m: err(f"seqinfer: {m}"))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly; fd 1 -> /dev/null so nothing complains at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        return
+    for note in summary.notes:
+        err(f"seqinfer: {note}")
+
+
+def _names(*specs: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for spec in specs if spec for n in spec.split(",") if n.strip())
 
 
 @app.command()
@@ -69,7 +128,9 @@ def info(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
 ) -> None:
     """Show a model's inputs, outputs, symbolic dims, metadata and the providers that run here."""
-    raise SeqinferError("info: not implemented yet")
+    from .api import describe
+
+    print("\n".join(describe(model)))
 
 
 # --- bench (owner: bench) --------------------------------------------------------------------------------

@@ -33,6 +33,34 @@ def forecast_columns(horizon: int) -> list[str]:
     return [f"{FORECAST_PREFIX}{i}" for i in range(1, horizon + 1)]
 
 
+CSV_SEPARATOR = ","
+CSV_NEWLINE = "\n"               # LF only, also on Windows
+FLOAT_FORMAT = "%.9g"            # default: 9 significant digits round-trip any float32 (printf %g rules)
+FIXED_FORMAT = "%.{precision}f"  # with `--precision N`: N digits after the decimal point
+
+
+def format_forecast(passthrough: list[str], row: int, yhat: list[float], precision: int | None = None) -> str:
+    """One line of `seqinfer predict`'s output: the reference that every writer of the format follows.
+
+    The output CSV is: one header line, `[series,][kept columns,]row,yhat_1,...,yhat_H`, then one line per
+    forecast in input order. Fields are separated by CSV_SEPARATOR and every line (the last one too) ends
+    in CSV_NEWLINE. A passed-through text field (series id, --keep column) is written as it came, except
+    that one holding `,`, `"`, CR or LF is quoted RFC 4180 style ("a,b" -> `"a,b"`, `"` doubled). `row` is
+    a decimal integer. Each forecast is the float32 value formatted with FLOAT_FORMAT (C printf `%.9g`,
+    e.g. 0.123456791, 1e-05, -12.5, 123456792) or, given a precision, FIXED_FORMAT (`%.3f` -> 0.123).
+    Non-finite forecasts print as nan, inf, -inf.
+    """
+    fmt = FLOAT_FORMAT if precision is None else FIXED_FORMAT.format(precision=precision)
+    fields = [_csv_field(p) for p in passthrough] + [str(row)] + [fmt % float(v) for v in yhat]
+    return CSV_SEPARATOR.join(fields) + CSV_NEWLINE
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 META_PREFIX = "seqinfer."
 
 

@@ -1,0 +1,131 @@
+"""The Python API: the engine `seqinfer predict` uses, for other applications (numpy + onnxruntime, no torch).
+
+    from seqinfer.infer import Forecaster
+    f = Forecaster("artifacts/lstm")                  # or a .onnx file; provider="auto" | "cuda" | "cpu"
+    y = f.predict(windows)                            # [B, window] or [B, window, features] -> [B, horizon]
+    for fc in f.stream([0.1, 0.2, ...]):              # or (series, value) pairs, interleaved
+        print(fc.index, fc.series, fc.yhat)
+"""
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .contract import ModelMeta
+from .errors import ConfigError, DataError
+from .session import Model, check_rollout, load_model, probe_providers
+from .state import SeriesState
+
+PREDICT_BATCH = 1024      # rows per onnxruntime call inside predict(); results do not depend on it
+
+
+class Forecast(NamedTuple):
+    index: int               # 0-based position of the row in the iterable
+    series: Hashable | None  # the row's series, when rows are (series, value) pairs
+    yhat: np.ndarray         # float32 [horizon]
+
+
+class Forecaster:
+    """A seqinfer ONNX model in onnxruntime. Raises ModelError / ProviderError (seqinfer.infer.errors)."""
+
+    def __init__(self, model: str | Path, *, provider: str = "auto", threads: int | None = None,
+                 window: int | None = None) -> None:
+        self.model: Model = load_model(model, provider, threads)
+        if window is not None and window < 1:
+            raise ConfigError(f"window: must be >= 1, got {window}")
+        self.window = window or self.model.meta.window
+
+    @property
+    def meta(self) -> ModelMeta:
+        return self.model.meta
+
+    @property
+    def horizon(self) -> int:
+        return self.model.meta.horizon
+
+    @property
+    def provider(self) -> str:
+        """"cuda" or "cpu": what the onnxruntime session really runs on."""
+        return self.model.provider
+
+    def predict(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
+        """Raw windows [B, window] (one feature) or [B, window, features] -> float32 [B, horizon].
+
+        Past the model's own horizon the forecasts are fed back as inputs (single-feature models).
+        """
+        x = np.asarray(windows, dtype=np.float32)
+        f = self.meta.features
+        if x.ndim == 2 and f == 1:
+            x = x[:, :, None]
+        if x.ndim != 3 or x.shape[2] != f or x.shape[1] < 1:
+            raise DataError(f"windows: expected shape [batch, window] or [batch, window, {f}], "
+                            f"got {list(np.shape(windows))}", source="predict()")
+        if not np.isfinite(x).all():
+            raise DataError("windows: contains NaN or inf", source="predict()")
+        h = horizon or self.horizon
+        check_rollout(self.meta, h)
+        out = [self.model.predict(np.ascontiguousarray(x[i:i + PREDICT_BATCH]), h)
+               for i in range(0, len(x), PREDICT_BATCH)]
+        return np.concatenate(out) if out else np.empty((0, h), np.float32)
+
+    def stream(self, rows: Iterable[float | tuple[Hashable, float] | tuple[Hashable, list[float]]], *,
+               horizon: int | None = None, batch_size: int = 1) -> Iterator[Forecast]:
+        """Forecasts for a stream of observations: `value` or `(series, value)` per row, interleaved freely.
+
+        Each series keeps its last `window` values; from its window-th value on, every row yields a
+        Forecast. Rows are run `batch_size` at a time (1: each forecast as soon as its row arrives).
+        """
+        if batch_size < 1:
+            raise ConfigError(f"batch_size: must be >= 1, got {batch_size}")
+        state = SeriesState(self.window, self.meta.features)
+        it = iter(rows)
+        start = 0
+        while chunk := list(islice(it, batch_size)):
+            keys, values = _split_rows(chunk, start, self.meta.features)
+            src, idx, mask = state.ready(values, keys)
+            if len(idx):
+                y = self.predict(src[idx], horizon)
+                for i, yhat in zip(np.flatnonzero(mask).tolist(), y, strict=True):
+                    yield Forecast(start + i, None if keys is None else keys[i], yhat)
+            start += len(chunk)
+
+
+def _split_rows(chunk: list, start: int, features: int) -> tuple[list | None, np.ndarray]:
+    """Rows -> (series keys or None, values float64 [n, features]); DataError names the bad row."""
+    paired = isinstance(chunk[0], tuple)
+    keys = [r[0] for r in chunk] if paired else None
+    try:
+        values = np.array([r[1] if paired else r for r in chunk], dtype=np.float64)
+        values = values.reshape(len(chunk), features)
+    except (ValueError, TypeError, IndexError) as e:
+        raise DataError(f"rows {start}..{start + len(chunk) - 1}: not numbers of {features} feature(s) "
+                        f"({e})", source="stream()") from None
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if len(bad):
+        raise DataError(f"row {start + int(bad[0])}: NaN or inf", source="stream()")
+    return keys, values
+
+
+def describe(model: str | Path) -> list[str]:
+    """`seqinfer info`: inputs, outputs, symbolic dims, metadata, and the providers that really run here."""
+    m = load_model(model, "cpu")
+    sess = m.session
+    lines = [f"model: {m.path}",
+             f"kind: {m.meta.kind}  window: {m.meta.window}  horizon: {m.meta.horizon}  "
+             f"features: {m.meta.features}"]
+    dims: list[str] = []
+    for role, args in (("input", sess.get_inputs()), ("output", sess.get_outputs())):  # type: ignore[attr-defined]
+        for a in args:
+            lines.append(f"{role}: {a.name} {a.type} {list(a.shape)}")
+            dims += [d for d in a.shape if isinstance(d, str) and d not in dims]
+    lines.append(f"symbolic dims: {', '.join(dims) or 'none'}")
+    lines.append("metadata:")
+    props = sess.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    lines += [f"  {k} = {props[k]}" for k in sorted(props)]
+    lines.append("providers:")
+    lines += [f"  {name}: {status}" for name, status in probe_providers(m.path).items()]
+    return lines

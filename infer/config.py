@@ -1,0 +1,54 @@
+"""What `seqinfer predict` can be told: one frozen, validated dataclass (no numpy, no onnxruntime here)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+LAYOUTS = ("auto", "series", "windows")
+ON_ERROR = ("stop", "skip")
+PROVIDER_CHOICES = ("auto", "cuda", "cpu")
+
+# Measured on the 2-core target (LSTM hidden 32, window 80): per-window cost is flat from 64 to 512 rows
+# per call and rises beyond (activations leave the cache); 256 keeps Python's per-batch work small.
+DEFAULT_BATCH_SIZE = 256
+DEFAULT_MAX_LATENCY_MS = 10.0
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Everything `seqinfer predict` can be told; validated here so every entry point gets the same errors."""
+
+    layout: str = "auto"                  # auto | series | windows
+    value_col: tuple[str, ...] = ()       # header names or 1-based numbers; one per model feature
+    series_col: str | None = None
+    keep: tuple[str, ...] = ()            # columns copied to the output
+    window: int | None = None             # None: the model's metadata
+    horizon: int | None = None            # None: the model's own; more rolls out autoregressively
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_latency_ms: float = DEFAULT_MAX_LATENCY_MS
+    precision: int | None = None          # None: %.9g; N: N digits after the point
+    on_error: str = "stop"                # stop | skip
+    provider: str = "auto"                # auto | cuda | cpu
+    threads: int | None = None            # onnxruntime intra-op threads; None: session.DEFAULT_THREADS
+    workers: int | None = None            # model threads (0: run inline); None: stream.default_workers
+    verify: bool = False                  # compare with TorchScript (imports torch)
+
+    def __post_init__(self) -> None:
+        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        for name in ("window", "horizon", "batch_size"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {v}")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"workers: must be >= 0 (0: the reading thread runs the model), "
+                              f"got {self.workers}")
+        if not 0 <= self.max_latency_ms <= 60_000:
+            raise ConfigError(f"max_latency_ms: must be in [0, 60000], got {self.max_latency_ms}")
+        if self.precision is not None and not 0 <= self.precision <= 17:
+            raise ConfigError(f"precision: must be in [0, 17], got {self.precision}")
+
+

@@ -1,0 +1,70 @@
+"""Write `seqinfer predict`'s output CSV fast: one %-format per batch, by contract.format_forecast's rules."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import BinaryIO
+
+import numpy as np
+
+from .contract import CSV_NEWLINE, CSV_SEPARATOR, FIXED_FORMAT, FLOAT_FORMAT, ROW_COLUMN, forecast_columns
+
+SEP, NL = CSV_SEPARATOR.encode(), CSV_NEWLINE.encode()
+
+
+def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:
+    names = [*passthrough, ROW_COLUMN, *forecast_columns(horizon)]
+    return (CSV_SEPARATOR.join(names) + CSV_NEWLINE).encode()
+
+
+def value_format(precision: int | None) -> bytes:
+    return (FLOAT_FORMAT if precision is None else FIXED_FORMAT.format(precision=precision)).encode()
+
+
+def format_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray, fmt: bytes) -> bytes:
+    """Passed-through fields (CSV-ready bytes), line numbers [n] and forecasts [n, H] -> CSV lines."""
+    n, h = y.shape
+    if n == 0:
+        return b""
+    k = len(text) + 1 + h
+    line = SEP.join([b"%s"] * len(text) + [b"%d"] + [fmt] * h) + NL
+    cells: list[object] = [None] * (n * k)                    # row-major cells, filled column by column
+    for j, col in enumerate(text):
+        cells[j::k] = col
+    cells[len(text)::k] = lines.tolist()
+    for j in range(h):
+        cells[len(text) + 1 + j::k] = y[:, j].tolist()        # float32 -> Python float, exact
+    return (line * n) % tuple(cells)
+
+
+class Sink:
+    """Where the CSV goes: a file descriptor written with os.write (nothing buffered, nothing to flush
+    at exit), or a file object without one (tests) written and flushed."""
+
+    def __init__(self, out: BinaryIO | int) -> None:
+        self.fd: int | None = None
+        self.file: BinaryIO | None = None
+        if isinstance(out, int):
+            self.fd = out
+        else:
+            try:
+                out.flush()
+                self.fd = out.fileno()
+            except (OSError, AttributeError, ValueError):
+                self.file = out
+
+    def write(self, data: bytes) -> None:
+        if self.fd is None:
+            assert self.file is not None
+            self.file.write(data)
+            self.file.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+
+def stdout_sink() -> Sink:
+    """stdout as bytes: its descriptor when it has one, else (CliRunner) its binary buffer."""
+    buffer = getattr(sys.stdout, "buffer", sys.stdout)
+    return Sink(buffer)

@@ -1,0 +1,120 @@
+"""Read a CSV stream in large chunks, hand it on as blocks of whole lines, and wait on it with a deadline.
+
+Reading is by `os.read` on the file descriptor (no line-at-a-time Python), and `wait(timeout)` is a
+`select()` so the caller can flush a half-full batch when the input stalls. File objects without a
+descriptor (tests, in-memory data) are read the same way, minus the waiting.
+"""
+from __future__ import annotations
+
+import os
+import select
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .errors import DataError
+
+CHUNK_BYTES = 1 << 20        # per read: per-read overhead vanishes, yet the first block parses fast
+MAX_LINE_BYTES = 1 << 20     # a longer line is an error, so memory stays bounded whatever arrives
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Block:
+    """Whole lines of input, each ending in b"\\n" (the stream's last line gets one if it lacks it)."""
+
+    data: bytes
+    first_line: int          # 1-based line number of the first line in `data`
+    nlines: int
+
+
+class LineReader:
+    """Cuts a byte stream into Blocks of whole lines; strips a leading UTF-8 BOM; bounds line length.
+
+    `on_long_line` decides about a line longer than MAX_LINE_BYTES: raise (stop) or report and skip it.
+    """
+
+    def __init__(self, stream: BinaryIO | int, source: str,
+                 on_long_line: Callable[[DataError], None] | None = None,
+                 chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES) -> None:
+        self.source = source
+        self.fd: int | None = None
+        self.file: BinaryIO | None = None
+        if isinstance(stream, int):
+            self.fd = stream
+        else:
+            try:
+                self.fd = stream.fileno()
+            except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is an OSError
+                self.file = stream
+        self.on_long_line = on_long_line
+        self.chunk_bytes, self.max_line = chunk_bytes, max_line
+        self.carry = b""             # the incomplete last line so far
+        self.line = 1                # number of the next line to hand out
+        self.at_start = True         # BOM check pending
+        self.discarding = False      # inside an over-long line that is being skipped
+        self.too_long = False        # carry outgrew max_line: dealt with on the next read, after the block
+        self.eof = False
+
+    def wait(self, timeout: float | None) -> bool:
+        """True when a read would not block (or at EOF); False when `timeout` seconds passed first."""
+        if self.fd is None or self.eof:
+            return True
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        return bool(ready)
+
+    def _read_raw(self) -> bytes:
+        if self.fd is not None:
+            return os.read(self.fd, self.chunk_bytes)
+        assert self.file is not None
+        read1 = getattr(self.file, "read1", None)
+        return read1(self.chunk_bytes) if read1 is not None else self.file.read(self.chunk_bytes)
+
+    def read(self) -> Block | None:
+        """The next Block (possibly of zero lines when only part of a line arrived); None after EOF."""
+        if self.eof:
+            return None
+        if self.too_long:
+            self._long_line()
+        data = self._read_raw()
+        if not data:
+            self.eof = True
+            if self.discarding or not self.carry:
+                return None
+            return self._block(self.carry + b"\n", b"")
+        if self.at_start:
+            if len(self.carry) + len(data) < len(BOM) and BOM.startswith(self.carry + data):
+                self.carry += data
+                return Block(b"", self.line, 0)
+            data, self.carry, self.at_start = (self.carry + data).removeprefix(BOM), b"", False
+        if self.discarding:
+            cut = data.find(b"\n")
+            if cut < 0:
+                return Block(b"", self.line, 0)
+            data, self.discarding = data[cut + 1:], False
+            self.line += 1
+        last = data.rfind(b"\n")
+        if last < 0:
+            self.carry += data
+            self.too_long = len(self.carry) > self.max_line
+            return Block(b"", self.line, 0)
+        block = self._block(self.carry + data[:last + 1], data[last + 1:])
+        self.too_long = len(self.carry) > self.max_line
+        return block
+
+    def _block(self, lines: bytes, rest: bytes) -> Block:
+        n = lines.count(b"\n")
+        block = Block(lines, self.line, n)
+        self.line += n
+        self.carry = rest
+        return block
+
+    def _long_line(self) -> None:
+        """Raise for the over-long line, or report it and drop it up to its newline."""
+        self.too_long = False
+        err = DataError(f"line is longer than {self.max_line} bytes (one row per line is expected)",
+                        source=self.source, line=self.line)
+        if self.on_long_line is None:
+            raise err
+        self.on_long_line(err)
+        self.carry, self.discarding = b"", True

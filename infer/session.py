@@ -1,0 +1,219 @@
+"""Open a seqinfer ONNX model in onnxruntime on the provider asked for, and run batches of windows.
+
+    from seqinfer.infer.session import load_model
+    model = load_model("artifacts/lstm", provider="cpu")
+    y = model.predict(windows)            # windows: float32 [batch, window, features] -> [batch, horizon]
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import onnxruntime as ort
+
+from .config import PROVIDER_CHOICES
+from .contract import ONNX_FILE, ModelMeta
+from .errors import ConfigError, ModelError, ProviderError
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+# One intra-op thread by default: measured on the 2-core target (LSTM hidden 32, window 80), a second
+# onnxruntime thread made each batch slower, not faster; the other core parses and formats meanwhile.
+DEFAULT_THREADS = 1
+
+
+class Session(Protocol):
+    """The part of onnxruntime.InferenceSession seqinfer uses (a fake one stands in for it in tests)."""
+
+    def get_providers(self) -> list[str]: ...
+    def run(self, output_names: Any, input_feed: dict[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+def model_file(model: str | Path) -> Path:
+    """MODEL as given on the command line: a .onnx file, or an artifacts/<kind> folder holding one."""
+    path = Path(model)
+    if path.is_dir():
+        path = path / ONNX_FILE
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file (give a .onnx file or a folder holding {ONNX_FILE})")
+    return path
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    threads = DEFAULT_THREADS if threads is None else threads
+    if threads < 0:
+        raise ConfigError(f"threads: must be >= 0 (0 lets onnxruntime decide), got {threads}")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    # Spinning threads steal the core that parses and formats; idle waits are cheap at these batch sizes.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+@contextlib.contextmanager
+def _captured_output() -> Iterator[list[str]]:
+    """Collect what onnxruntime prints while it tries CUDA (C++ log on fd 2, preload_dlls on stdout).
+
+    stdout carries forecasts, so nothing may leak there; the text becomes the reason we report instead.
+    """
+    lines: list[str] = []
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            with contextlib.redirect_stdout(io.StringIO()) as py_out:
+                yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = py_out.getvalue() + tmp.read().decode("utf-8", "replace")
+            lines.extend(ln.strip() for ln in text.splitlines() if ln.strip())
+
+
+def _cuda_reason(log: list[str]) -> str:
+    """The most telling line of onnxruntime's CUDA failure log, without ANSI colours or timestamps."""
+    import re
+
+    clean = [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in log]
+    for key in ("cannot open shared object", "Failed to load", "Failed to create", "Require"):
+        for ln in clean:
+            if key in ln:
+                ln = re.sub(r"^.*?\] ", "", ln)  # drop '2026-... [E:onnxruntime:...] ' prefixes
+                return ln[:300]
+    return clean[-1][:300] if clean else "the session fell back to CPUExecutionProvider"
+
+
+def create_session(
+    requested: str,
+    create: Callable[[list[str]], Session],
+    available: list[str],
+    preload: Callable[[], object] | None = None,
+) -> tuple[Session, str, str]:
+    """Pick the provider by what the created session reports, not by what onnxruntime lists.
+
+    Returns (session, "cuda" | "cpu", note): the note says why CUDA is not running when it was considered.
+    onnxruntime-gpu lists CUDAExecutionProvider even where the CUDA libraries are missing and then quietly
+    runs on the CPU, so an explicit "cuda" is checked against `session.get_providers()`.
+    """
+    if requested not in PROVIDER_CHOICES:
+        raise ConfigError(f"provider: {requested!r} is not one of {', '.join(PROVIDER_CHOICES)}")
+    if requested == "cpu":
+        return create([CPU]), "cpu", ""
+    session: Session | None = None
+    if CUDA not in available:
+        reason = f"this onnxruntime build has no {CUDA} (it has: {', '.join(available)})"
+    else:
+        with _captured_output() as log:
+            if preload is not None:
+                try:  # finds the CUDA/cuDNN libraries of pip's nvidia-* packages (torch brings them)
+                    preload()
+                except Exception as e:  # noqa: BLE001 - a failed preload only means the search goes on
+                    print(f"preload_dlls: {e}")
+            session = create([CUDA, CPU])
+        if session.get_providers()[:1] == [CUDA]:
+            return session, "cuda", ""
+        reason = _cuda_reason(log)
+    if requested == "cuda":
+        raise ProviderError(f"--provider cuda: CUDA cannot run here: {reason}")
+    return (session if session is not None else create([CPU])), "cpu", reason
+
+
+@dataclass
+class Model:
+    """An open seqinfer model: `predict` runs float32 windows through onnxruntime, rolling out if asked."""
+
+    path: Path
+    meta: ModelMeta
+    session: Session
+    provider: str           # "cuda" | "cpu": what actually runs
+    provider_note: str      # why CUDA is not running, when it was considered
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """One onnxruntime call: x float32 [batch, seq, features] -> [batch, model horizon]."""
+        return self.session.run([self.meta.output_name], {self.meta.input_name: x})[0]
+
+    def predict(self, x: np.ndarray, horizon: int | None = None) -> np.ndarray:
+        """x [batch, window, features] -> [batch, horizon]; past the model's horizon, feed forecasts back."""
+        h_model = self.meta.horizon
+        horizon = h_model if horizon is None else horizon
+        y = self.run(x)                                           # (B, H)
+        if horizon <= h_model:
+            return y[:, :horizon]
+        check_rollout(self.meta, horizon)
+        window = x.shape[1]
+        steps = [y]
+        got = h_model
+        while got < horizon:
+            x = np.concatenate([x, y[:, :, None]], axis=1)[:, -window:]   # (B, W, 1): forecasts fed back
+            y = self.run(np.ascontiguousarray(x))                         # (B, H)
+            steps.append(y)
+            got += h_model
+        return np.concatenate(steps, axis=1)[:, :horizon]
+
+
+def check_rollout(meta: ModelMeta, horizon: int) -> None:
+    if horizon < 1:
+        raise ConfigError(f"horizon: must be >= 1, got {horizon}")
+    if horizon > meta.horizon and meta.features != 1:
+        raise ConfigError(f"horizon: {horizon} exceeds the model's {meta.horizon}, and rolling out needs a "
+                          f"single-feature model (this one has {meta.features} features per step)")
+
+
+def read_meta(session: Any, source: str) -> ModelMeta:
+    props = session.get_modelmeta().custom_metadata_map
+    meta = ModelMeta.from_props(props, source=source)
+    names_in = [i.name for i in session.get_inputs()]
+    names_out = [o.name for o in session.get_outputs()]
+    if meta.input_name not in names_in or meta.output_name not in names_out:
+        raise ModelError(f"{source}: metadata names input {meta.input_name!r} / output {meta.output_name!r}, "
+                         f"the graph has inputs {names_in} and outputs {names_out}")
+    return meta
+
+
+def load_model(model: str | Path, provider: str = "auto", threads: int | None = None) -> Model:
+    """Open MODEL (a .onnx file or artifacts/<kind> folder); ModelError/ProviderError if it cannot run."""
+    path = model_file(model)
+    options = session_options(threads)
+
+    def create(providers: list[str]) -> ort.InferenceSession:
+        try:
+            return ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as e:
+            if not type(e).__module__.startswith("onnxruntime"):
+                raise  # not onnxruntime refusing the file: a bug, keep the traceback
+            text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            text = text.split(" : ")[-1].split("failed:")[-1]  # drop '[ONNXRuntimeError] : 7 : ... failed:'
+            text = text.rsplit(") ", 1)[-1] if "onnxruntime_src" in text else text  # and C++ source places
+            raise ModelError(f"{path}: not a loadable ONNX model ({text[:200]})") from None
+
+    preload = getattr(ort, "preload_dlls", None)
+    session, used, note = create_session(provider, create, ort.get_available_providers(), preload)
+    meta = read_meta(session, str(path))
+    return Model(path=path, meta=meta, session=session, provider=used, provider_note=note)
+
+
+def probe_providers(model: str | Path) -> dict[str, str]:
+    """For `seqinfer info`: which providers really run MODEL here, and why not where they do not."""
+    status = {}
+    for requested, name in (("cpu", CPU), ("cuda", CUDA)):
+        try:
+            load_model(model, requested)
+            status[name] = "runs here"
+        except ProviderError as e:
+            status[name] = "not here: " + str(e).removeprefix("--provider cuda: CUDA cannot run here: ")
+    for name in ort.get_available_providers():
+        status.setdefault(name, "listed by onnxruntime, not tried by seqinfer")
+    return status

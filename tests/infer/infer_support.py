@@ -1,0 +1,92 @@
+"""Helpers for tests/infer: tiny exported models with their eager PyTorch twins, and the CLI through pipes.
+
+The tests may import torch (it builds the models and the reference); infer/ itself never does.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from seqinfer.export.onnx_export import export_onnx
+from seqinfer.infer.contract import ModelMeta
+from seqinfer.trainer.model import Forecaster, ModelConfig
+
+WINDOW, HORIZON, MEAN, STD = 16, 2, 0.5, 2.0
+TIMEOUT_S = 60
+_BIN = Path(sys.executable).parent / "seqinfer"
+SEQINFER = [str(_BIN)] if _BIN.is_file() else [sys.executable, "-m", "seqinfer.infer.cli"]
+
+
+@dataclass
+class Fixture:
+    net: Forecaster           # the eager reference
+    dir: Path                 # artifacts-like folder: model.onnx, model.ts
+    onnx: Path
+    window: int
+    features: int = 1
+
+    def eager(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
+        """The reference: eager PyTorch on raw windows [B, W(, F)], rolled out like seqinfer does."""
+        x = torch.from_numpy(np.array(windows, np.float32).reshape(len(windows), -1, self.features))
+        h_model = self.net.config.horizon
+        horizon = horizon or h_model
+        with torch.no_grad():
+            steps = [self.net(x)]
+            while sum(s.shape[1] for s in steps) < horizon:
+                x = torch.cat([x, steps[-1][:, :, None]], dim=1)[:, -x.shape[1]:]
+                steps.append(self.net(x))
+        return torch.cat(steps, dim=1)[:, :horizon].numpy()
+
+
+def make_model(root: Path, kind: str = "lstm", window: int = WINDOW, horizon: int = HORIZON,
+               features: int = 1, hidden: int = 8, torchscript: bool = True) -> Fixture:
+    torch.manual_seed(0)
+    net = Forecaster(ModelConfig(kind=kind, hidden=hidden, horizon=horizon, features=features)).eval()
+    net.set_normalization(torch.full((features,), MEAN), torch.full((features,), STD))
+    meta = ModelMeta(seqinfer_version="test", kind=kind, window=window, horizon=horizon, features=features,
+                     norm_mean=(MEAN,) * features, norm_std=(STD,) * features)
+    root.mkdir(parents=True, exist_ok=True)
+    export_onnx(net, meta, root / "model.onnx")
+    if torchscript:  # stands in for `seqinfer export`'s model.ts
+        torch.jit.script(net).save(str(root / "model.ts"))
+    return Fixture(net, root, root / "model.onnx", window, features)
+
+
+def run_cli(args: list[str], stdin: str | bytes = b"",
+            timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+    """`seqinfer ARGS` in a subprocess with stdin/stdout/stderr through real pipes, as a user runs it."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([*SEQINFER, *args], input=data, capture_output=True, timeout=timeout, env=env)
+
+
+def parse_csv(stdout: bytes | str) -> tuple[list[str], list[list[str]], np.ndarray]:
+    """Output CSV -> (header, passed-through+row fields per line, forecasts [n, H])."""
+    text = stdout.decode() if isinstance(stdout, bytes) else stdout
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    h = sum(1 for c in header if c.startswith("yhat_"))
+    keys = [r[:-h] for r in body]
+    return header, keys, np.array([[float(v) for v in r[-h:]] for r in body], dtype=np.float64).reshape(-1, h)
+
+
+def sine(n: int, phase: float = 0.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (MEAN + STD * np.sin(np.arange(n) / 3 + phase) + 0.1 * rng.standard_normal(n)).astype(np.float32)
+
+
+def values_csv(values: np.ndarray, header: str | None = None) -> str:
+    lines = ([header] if header else []) + [f"{v:.6f}" for v in values]
+    return "\n".join(lines) + "\n"
+
+
+def parsed_values(values: np.ndarray) -> np.ndarray:
+    """What the CLI reads back from values_csv: the 6-decimal text, as float32."""
+    return np.array([float(f"{v:.6f}") for v in values], dtype=np.float32)

@@ -1,0 +1,176 @@
+"""Bad input: one line on stderr naming the line and the problem, exit 2, every earlier forecast written.
+
+Each case streams 20 good values (forecasts for lines 16..20 with window 16), then the bad line, then more
+good lines that must NOT be forecast.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from infer_support import SEQINFER, Fixture, parse_csv, run_cli, sine
+
+GOOD = [f"{v:.6f}" for v in sine(20)]
+LATER = [f"{v:.6f}" for v in sine(5, phase=2)]
+
+
+def stream_with(bad: str, head: list[str] | None = None) -> str:
+    return "\n".join((head or []) + GOOD + [bad] + LATER) + "\n"
+
+
+def assert_stopped(r: subprocess.CompletedProcess, line: int, *words: str, first: int = 16) -> None:
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert err.count("\n") == 1 and err.startswith("seqinfer: error: "), err
+    assert f"<stdin>:{line}" in err, err
+    for w in words:
+        assert w in err, err
+    _, keys, _ = parse_csv(r.stdout)
+    assert [int(k[-1]) for k in keys] == list(range(first, line)), "the forecasts before the bad line"
+
+
+CASES = {
+    "non-numeric": ("abc", ["'abc' is not a number"]),
+    "nan": ("nan", ["not a finite number"]),
+    "inf": ("-inf", ["not a finite number"]),
+    "too many fields": ("1.0,2.0", ["2 field(s), expected 1"]),
+    "empty line": ("", ["empty line"]),
+    "blank line": ("   ", ["empty line"]),
+    "not utf-8": ("1.0\udcff", ["not valid UTF-8"]),
+    "bad quoting": ('"1.0', ["bad CSV quoting"]),
+    "quoted non-number": ('"x"', ["'x' is not a number"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_line_stops_after_earlier_forecasts(lstm: Fixture, case: str) -> None:
+    bad, words = CASES[case]
+    data = stream_with(bad).encode("utf-8", "surrogateescape")
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], data)
+    assert_stopped(r, 21, *words)
+
+
+def test_header_in_the_middle(lstm: Fixture) -> None:
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], stream_with("value", head=["value"]))
+    assert_stopped(r, 22, "header line again", first=17)
+
+
+def test_wrong_field_count_with_series(lstm: Fixture) -> None:
+    rows = [f"s,{v}" for v in GOOD] + ["s"] + [f"s,{v}" for v in LATER]
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(rows) + "\n")
+    assert_stopped(r, 21, "1 field(s), expected 2")
+
+
+def test_a_line_of_megabytes(lstm: Fixture) -> None:
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], stream_with("1" * 3_000_000))
+    assert_stopped(r, 21, "longer than")
+
+
+def test_crlf_bom_and_quotes_are_accepted(lstm: Fixture) -> None:
+    plain = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "value\n" + "\n".join(GOOD) + "\n")
+    odd = "\ufeffvalue\r\n" + "".join(f'"{v}"\r\n' for v in GOOD)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], odd)
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == plain.stdout and r.stdout.count(b"\n") == 6
+
+
+def test_empty_stream(lstm: Fixture) -> None:
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], b"")
+    assert r.returncode == 2 and r.stdout == b""
+    assert r.stderr.decode() == "seqinfer: error: <stdin>: empty input: no lines to read\n"
+
+
+def test_too_short_is_not_an_error_but_says_why(lstm: Fixture) -> None:
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "1\n2\n3\n")
+    assert r.returncode == 0 and r.stdout == b"row,yhat_1,yhat_2\n"
+    assert "needs 16 values" in r.stderr.decode()
+
+
+def test_skip_reports_each_line_and_a_count(lstm: Fixture) -> None:
+    rows = GOOD[:18] + ["abc", "", "nan", "1" * 2_000_000] + GOOD[18:]
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--on-error", "skip"], "\n".join(rows) + "\n")
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    for line in (19, 20, 21, 22):
+        assert f"skipped <stdin>:{line}" in err
+    assert "skipped 4 bad line(s)" in err
+    _, keys, _ = parse_csv(r.stdout)
+    assert [int(k[0]) for k in keys] == [16, 17, 18, 23, 24]
+
+
+@pytest.mark.parametrize("what", ["missing", "corrupt", "not seqinfer", "bad metadata"])
+def test_bad_model_files(tmp_path: Path, lstm: Fixture, what: str) -> None:
+    path = tmp_path / "model.onnx"
+    if what == "corrupt":
+        path.write_bytes(lstm.onnx.read_bytes()[:500])
+    elif what == "not seqinfer":
+        node = onnx.helper.make_node("Identity", ["x"], ["y"])
+        vi = [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [None]) for n in "xy"]
+        onnx.save(onnx.helper.make_model(onnx.helper.make_graph([node], "g", vi[:1], vi[1:]),
+                                         opset_imports=[onnx.helper.make_opsetid("", 17)], ir_version=8),
+                  path)
+    elif what == "bad metadata":
+        proto = onnx.load(lstm.onnx)
+        for p in proto.metadata_props:
+            if p.key == "seqinfer.window":
+                p.value = "sixteen"
+        onnx.save(proto, path)
+    r = run_cli(["predict", str(path if what != "missing" else tmp_path), "--provider", "cpu"], "1\n")
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.count("\n") == 1 and r.stdout == b"", err
+    want = {"missing": "no such model file", "corrupt": "not a loadable ONNX model",
+            "not seqinfer": "not a seqinfer model", "bad metadata": "not valid JSON"}[what]
+    assert want in err
+
+
+def test_closed_stdout_ends_quietly(lstm: Fixture, tmp_path: Path) -> None:
+    data = tmp_path / "in.csv"
+    data.write_text("\n".join(f"{v:.6f}" for v in sine(200_000)) + "\n")
+    script = '"$@" < "$IN" 2> "$ERR" | head -n 3; echo "${PIPESTATUS[0]}" > "$RC"'
+    env = {**os.environ, "IN": str(data), "ERR": str(tmp_path / "err"), "RC": str(tmp_path / "rc")}
+    cmd = [*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"]
+    r = subprocess.run(["bash", "-c", script, "bash", *cmd], capture_output=True, timeout=60, env=env)
+    assert r.stdout.decode().splitlines()[0] == "row,yhat_1,yhat_2"
+    assert (tmp_path / "err").read_text() == ""
+    assert (tmp_path / "rc").read_text().strip() == "0"
+
+
+def test_ctrl_c_flushes_and_exits_130(lstm: Fixture) -> None:
+    p = subprocess.Popen([*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdin and p.stdout and p.stderr
+    p.stdin.write(("\n".join(GOOD) + "\n").encode())
+    p.stdin.flush()
+    first = [p.stdout.readline() for _ in range(6)]        # header + lines 16..20: all written already
+    assert first[-1].startswith(b"20,")
+    time.sleep(0.2)
+    os.kill(p.pid, signal.SIGINT)
+    assert p.wait(timeout=30) == 130
+    err = p.stderr.read().decode()
+    assert "Traceback" not in err
+    assert p.stdout.read() == b""
+    p.stdin.close()
+
+
+def test_output_of_bad_line_is_flushed_before_the_error_even_in_a_trickle(lstm: Fixture) -> None:
+    """The forecast of line 20 reaches the reader before the process even sees the bad line."""
+    p = subprocess.Popen([*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdin and p.stdout and p.stderr
+    p.stdin.write(("\n".join(GOOD) + "\n").encode())
+    p.stdin.flush()
+    assert [p.stdout.readline() for _ in range(6)][-1].startswith(b"20,")
+    p.stdin.write(b"oops\n")
+    p.stdin.close()
+    assert p.wait(timeout=30) == 2
+    assert b"<stdin>:21:1: 'oops' is not a number" in p.stderr.read()
+
+
+def test_numpy_is_fine_with_our_numbers() -> None:
+    assert np.float32(float("1e-5")) > 0
