@@ -106,6 +106,11 @@ def resolve_columns(first: list[str], *, layout: str, value_col: tuple[str, ...]
     """Decide header, layout and column roles from line 1 and the options."""
     n = len(first)
     header = tuple(first) if _is_header(first, layout, value_col, series_col, keep) else None
+    if header is not None and all(_is_number(f) for f in first):   # names given, but line 1 is data
+        opt, spec = next((o, sp) for o, specs in (("--value-col", value_col), ("--keep", keep),
+                                                  ("--series-col", (series_col,) if series_col else ()))
+                         for sp in specs if not sp.isdigit())
+        raise ConfigError(f"{opt} {spec!r}: the input has no header line; give a column number (1-based)")
     series = _column(series_col, header, n, "--series-col") if series_col else None
     kept = tuple(_column(k, header, n, "--keep") for k in keep)
     if layout == "auto":

@@ -1,0 +1,148 @@
+"""Streaming behaviour through real pipes: a trickle gets each forecast before the next row is sent;
+--verify compares with TorchScript; predict never imports torch; the CLI maps errors onto exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from infer_support import SEQINFER, TIMEOUT_S, Fixture, parse_csv, run_cli, sine, values_csv
+from seqinfer.infer.cli import app
+from typer.testing import CliRunner
+
+READ_TIMEOUT_S = 10.0   # generous: this checks the latency bound's behaviour, not a speed
+
+
+def readline(p: subprocess.Popen, timeout: float = READ_TIMEOUT_S) -> bytes:
+    assert p.stdout is not None
+    fd = p.stdout.fileno()
+    buf = b""
+    end = time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no forecast within {timeout} s (got {buf!r})")
+        chunk = os.read(fd, 1)
+        if not chunk:
+            raise AssertionError(f"stdout closed early; stderr: {p.stderr.read() if p.stderr else ''}")
+        buf += chunk
+    return buf
+
+
+@pytest.mark.parametrize("batch_size", ["1", "256"])
+def test_trickle_each_forecast_arrives_before_the_next_row(lstm: Fixture, batch_size: str) -> None:
+    values = [f"{v:.6f}" for v in sine(lstm.window + 15)]
+    cmd = [*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu", "--batch-size", batch_size,
+           "--max-latency", "20"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         bufsize=0)
+    assert p.stdin is not None
+    try:
+        p.stdin.write(("\n".join(values[:lstm.window - 1]) + "\n").encode())
+        assert readline(p) == b"row,yhat_1,yhat_2\n"
+        waits = []
+        for i, v in enumerate(values[lstm.window - 1:], start=lstm.window):
+            t = time.monotonic()
+            p.stdin.write(f"{v}\n".encode())
+            line = readline(p)
+            waits.append(time.monotonic() - t)
+            assert line.startswith(f"{i},".encode()), line
+            time.sleep(0.01)
+        p.stdin.close()
+        assert p.wait(timeout=TIMEOUT_S) == 0
+    finally:
+        p.kill()
+    print(f"trickle: median {np.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms per row")
+
+
+def test_verify_passes_and_reports_the_max_error(lstm: Fixture) -> None:
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--verify", "--horizon", "3"],
+                values_csv(sine(40)))
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert "verify: onnxruntime vs TorchScript" in err and "PASSED" in err
+    assert parse_csv(r.stdout)[2].shape == (25, 3)
+
+
+def test_verify_fails_naming_the_row(lstm: Fixture, tmp_path) -> None:  # noqa: ANN001
+    import torch
+    from seqinfer.trainer.model import Forecaster, ModelConfig
+
+    (tmp_path / "model.onnx").write_bytes(lstm.onnx.read_bytes())
+    torch.manual_seed(1)                                     # a different net: TorchScript disagrees
+    other = Forecaster(ModelConfig(kind="lstm", hidden=8, horizon=2)).eval()
+    torch.jit.script(other).save(str(tmp_path / "model.ts"))
+    r = run_cli(["predict", str(tmp_path), "--provider", "cpu", "--verify"], values_csv(sine(20)))
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "--verify: row 16:" in err and err.count("\n") == 1, err
+    assert parse_csv(r.stdout)[2].shape == (0, 2)
+
+
+def test_verify_without_torchscript_is_a_model_error(lstm: Fixture, tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "model.onnx").write_bytes(lstm.onnx.read_bytes())
+    r = run_cli(["predict", str(tmp_path), "--provider", "cpu", "--verify"], "1\n")
+    assert r.returncode == 2 and "no TorchScript model beside" in r.stderr.decode()
+
+
+def test_predict_never_imports_torch(lstm: Fixture) -> None:
+    """The Python API and the CLI function in a fresh interpreter: torch must not be in sys.modules."""
+    code = f"""
+import io, json, sys
+import numpy as np
+from seqinfer.infer import Forecaster
+from seqinfer.infer.config import PredictConfig
+from seqinfer.infer.stream import predict
+f = Forecaster({str(lstm.dir)!r}, provider="auto")
+f.predict(np.zeros((3, {lstm.window}), np.float32))
+list(f.stream([0.5] * 40, batch_size=4))
+out = io.BytesIO()
+predict({str(lstm.dir)!r}, PredictConfig(), io.BytesIO(b"1\\n" * 40), out, report=lambda m: None)
+from typer.testing import CliRunner
+from seqinfer.infer.cli import app
+r = CliRunner().invoke(app, ["predict", {str(lstm.dir)!r}, "--provider", "cpu"], input="1\\n" * 40)
+print(json.dumps({{"torch": "torch" in sys.modules, "lines": out.getvalue().count(b"\\n"),
+                   "cli": r.exit_code, "cli_lines": r.stdout.count("\\n")}}))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == {"torch": False, "lines": 26, "cli": 0, "cli_lines": 26}
+
+
+def test_info_lists_inputs_dims_metadata_and_providers(lstm: Fixture) -> None:
+    r = run_cli(["info", str(lstm.dir)])
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr.decode()
+    for want in ("input: x tensor(float) ['batch', 'seq', 1]", "output: y tensor(float) ['batch', 2]",
+                 "symbolic dims: batch, seq", "seqinfer.window = 16", "CPUExecutionProvider: runs here",
+                 "CUDAExecutionProvider:"):
+        assert want in out, out
+
+
+# --- CliRunner: the typer layer alone --------------------------------------------------------------------
+def test_cli_runner_predict_and_errors(lstm: Fixture) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["predict", str(lstm.dir), "--provider", "cpu"], input=values_csv(sine(17)))
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0] == "row,yhat_1,yhat_2" and len(r.stdout.splitlines()) == 3
+    r = runner.invoke(app, ["predict", str(lstm.dir), "--layout", "rows"], input="1\n")
+    assert r.exit_code == 2 and "rows" in r.output                        # click's own usage error
+    r = runner.invoke(app, ["predict", str(lstm.dir), "--batch-size", "0"], input="1\n")
+    assert isinstance(r.exception, Exception) and "batch_size: must be >= 1" in str(r.exception)
+    r = runner.invoke(app, ["predict", str(lstm.dir), "--value-col", "price"], input="1\n")
+    assert "--value-col 'price': the input has no header line" in str(r.exception)
+
+
+def test_cli_input_and_output_files(lstm: Fixture, tmp_path) -> None:  # noqa: ANN001
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(values_csv(sine(20)))
+    r = run_cli(["predict", str(lstm.onnx), "--provider", "cpu", "-i", str(src), "-o", str(dst)])
+    assert r.returncode == 0 and r.stdout == b""
+    assert dst.read_text().count("\n") == 6
+    r = run_cli(["predict", str(lstm.onnx), "--input", str(tmp_path / "nope.csv")])
+    assert r.returncode == 2 and "--input" in r.stderr.decode() and "No such file" in r.stderr.decode()

@@ -1,0 +1,211 @@
+"""Unit tests of infer/'s parts: provider choice (fake sessions), reader, parser, series state, CSV writer."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from infer_support import Fixture
+from seqinfer.infer import csvout
+from seqinfer.infer.contract import format_forecast
+from seqinfer.infer.errors import ConfigError, DataError, ProviderError
+from seqinfer.infer.parse import parse_block, quote, resolve_columns
+from seqinfer.infer.reader import Block, LineReader
+from seqinfer.infer.session import CPU, CUDA, create_session, load_model
+from seqinfer.infer.state import SeriesState
+
+
+# --- provider selection ----------------------------------------------------------------------------------
+class FakeSession:
+    def __init__(self, providers: list[str]) -> None:
+        self.providers = providers
+
+    def get_providers(self) -> list[str]:
+        return self.providers
+
+
+def factory(cuda_loads: bool, log: str = ""):  # noqa: ANN201
+    calls: list[list[str]] = []
+
+    def create(providers: list[str]) -> FakeSession:
+        calls.append(providers)
+        if CUDA in providers and not cuda_loads:
+            os.write(2, log.encode())          # what onnxruntime prints on fd 2 when CUDA fails to load
+            return FakeSession([CPU])          # ... and then it quietly runs on the CPU
+        return FakeSession([p for p in providers if p in (CPU, CUDA)])
+    return create, calls
+
+
+def test_cpu_is_cpu() -> None:
+    create, calls = factory(cuda_loads=True)
+    _, used, note = create_session("cpu", create, [CUDA, CPU])
+    assert (used, note, calls) == ("cpu", "", [[CPU]])
+
+
+def test_auto_uses_cuda_when_it_really_loads() -> None:
+    create, _ = factory(cuda_loads=True)
+    preloaded = []
+    session, used, note = create_session("auto", create, [CUDA, CPU], preload=lambda: preloaded.append(1))
+    assert used == "cuda" and session.get_providers()[0] == CUDA and note == "" and preloaded == [1]
+
+
+def test_auto_falls_back_to_cpu_and_says_why(capfd: pytest.CaptureFixture[str]) -> None:
+    log = "\x1b[1;31m2026-01-01 [E:onnxruntime:Default, x.cc:1] Failed to load libcublasLt.so.12\x1b[m\n"
+    create, calls = factory(cuda_loads=False, log=log)
+    session, used, note = create_session("auto", create, [CUDA, CPU], preload=lambda: print("preload noise"))
+    assert used == "cpu" and session.get_providers() == [CPU]
+    assert "libcublasLt" in note and "\x1b" not in note
+    assert len(calls) == 1                        # the fallen-back session is reused
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""               # nothing leaks onto stdout (forecasts) or stderr
+
+
+def test_explicit_cuda_that_cannot_load_is_an_error() -> None:
+    create, _ = factory(cuda_loads=False, log="Failed to create CUDAExecutionProvider. Require cuDNN 9\n")
+    with pytest.raises(ProviderError, match="--provider cuda: CUDA cannot run here: .*CUDAExecutionProvider"):
+        create_session("cuda", create, [CUDA, CPU])
+
+
+def test_cuda_missing_from_the_build() -> None:
+    create, calls = factory(cuda_loads=True)
+    with pytest.raises(ProviderError, match="has no CUDAExecutionProvider"):
+        create_session("cuda", create, [CPU])
+    _, used, note = create_session("auto", create, [CPU])
+    assert used == "cpu" and "has no CUDAExecutionProvider" in note and calls == [[CPU]]
+
+
+def test_unknown_provider() -> None:
+    with pytest.raises(ConfigError, match="provider: 'tpu'"):
+        create_session("tpu", factory(True)[0], [CPU])
+
+
+def test_real_session_on_this_machine(lstm: Fixture) -> None:
+    m = load_model(lstm.dir, "auto")
+    assert m.provider in ("cpu", "cuda") and m.session.get_providers()[0] in (CPU, CUDA)
+
+
+@pytest.mark.skipif(CUDA not in ort.get_available_providers(), reason="onnxruntime without CUDA support")
+def test_real_cuda(lstm: Fixture) -> None:
+    try:
+        m = load_model(lstm.dir, "cuda")
+    except ProviderError as e:
+        pytest.skip(f"no usable GPU on this machine (the error path is what runs here): {e}")
+    assert m.session.get_providers()[0] == CUDA
+
+
+# --- reader ---------------------------------------------------------------------------------------------
+class Trickle(io.RawIOBase):
+    """A file object handing out its data in the given pieces (a pipe whose writes land separately)."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = list(pieces)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return self.pieces.pop(0) if self.pieces else b""
+
+
+def blocks(pieces: list[bytes], **kw: object) -> list[Block]:
+    r = LineReader(Trickle(pieces), "t", **kw)  # type: ignore[arg-type]
+    out = []
+    while (b := r.read()) is not None:
+        if b.nlines:
+            out.append(b)
+    return out
+
+
+def test_reader_joins_pieces_numbers_lines_and_strips_a_split_bom() -> None:
+    got = blocks([b"\xef", b"\xbb\xbf1\n2", b"\n3\n", b"4"])
+    assert [(b.data, b.first_line, b.nlines) for b in got] == [
+        (b"1\n", 1, 1), (b"2\n3\n", 2, 2), (b"4\n", 4, 1)]
+
+
+def test_reader_long_line_stop_and_skip() -> None:
+    with pytest.raises(DataError, match="t:2: line is longer than 8 bytes"):
+        blocks([b"1\n", b"123456789", b"0\n3\n"], max_line=8)
+    skipped: list[DataError] = []
+    got = blocks([b"1\n1234", b"56789", b"0\n3\n"], max_line=8, on_long_line=skipped.append)
+    assert [(b.data, b.first_line) for b in got] == [(b"1\n", 1), (b"3\n", 3)]
+    assert [e.line for e in skipped] == [2]
+
+
+def test_reader_on_a_pipe_waits_with_a_timeout() -> None:
+    rfd, wfd = os.pipe()
+    try:
+        r = LineReader(rfd, "pipe")
+        assert r.wait(0.01) is False
+        os.write(wfd, b"1\n")
+        assert r.wait(1.0) is True and r.read() == Block(b"1\n", 1, 1)
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+# --- parser ---------------------------------------------------------------------------------------------
+def cols(first: str, **kw: object):  # noqa: ANN201
+    opts = {"layout": "auto", "value_col": (), "series_col": None, "keep": (), "window": 3, "features": 1}
+    return resolve_columns(first.split(","), **{**opts, **kw})  # type: ignore[arg-type]
+
+
+def test_columns_from_line_one() -> None:
+    assert cols("1.5").values == (0,) and cols("1.5").header is None
+    c = cols("a,1.5")
+    assert (c.series, c.values, c.header, c.names) == (0, (1,), None, ("series",))
+    c = cols("ts,series,value", keep=("ts",))
+    assert (c.series, c.values, c.keep, c.names) == (1, (2,), (0,), ("series", "ts"))
+    c = cols("1,2,3")
+    assert (c.layout, c.values) == ("windows", (0, 1, 2))
+    with pytest.raises(DataError, match="4 values per row, but a window is 3"):
+        cols("1,2,3,4", layout="windows")
+    with pytest.raises(ConfigError, match="--keep 'zz': no such column"):
+        cols("ts,value", keep=("zz",))
+
+
+def test_bulk_and_careful_parse_agree() -> None:
+    c = cols("series,value")
+    data = b"a,1.5\nb,-2e-3\r\na,  7\n"
+    fast, errors = parse_block(Block(data, 2, 3), c, "t", stop=True)
+    slow, _ = parse_block(Block(data.replace(b"a,", b'"a",'), 2, 3), c, "t", stop=True)
+    assert errors == [] and fast.series == slow.series == [b"a", b"b", b"a"]
+    assert fast.values.tolist() == slow.values.tolist() == [[1.5], [-0.002], [7.0]]
+    assert fast.lines.tolist() == [2, 3, 4]
+
+
+def test_careful_parse_stops_or_skips() -> None:
+    c = cols("value")
+    block = Block(b"1\nx\n2\ninf\n3\n", 2, 5)
+    rows, errors = parse_block(block, c, "t", stop=True)
+    assert rows.lines.tolist() == [2]
+    assert [str(e) for e in errors] == ["t:3:1: 'x' is not a number (column 1 ('value'))"]
+    rows, errors = parse_block(block, c, "t", stop=False)
+    assert rows.lines.tolist() == [2, 4, 6] and [e.line for e in errors] == [3, 5]
+
+
+# --- series state and CSV writer ---------------------------------------------------------------------------
+def test_series_state_windows_across_blocks_and_series() -> None:
+    s = SeriesState(window=3, features=1)
+    v = np.arange(10, dtype=np.float64)[:, None]
+    src, idx, mask = s.ready(v[:2], [b"a", b"b"])
+    assert not mask.any()
+    src, idx, mask = s.ready(v[2:8], [b"a", b"b", b"a", b"b", b"a", b"b"])
+    assert mask.tolist() == [False, False, True, True, True, True]
+    assert src[idx][:, :, 0].tolist() == [[0, 2, 4], [1, 3, 5], [2, 4, 6], [3, 5, 7]]
+    assert [len(t) for t in s.tails] == [2, 2]
+
+
+def test_writer_matches_the_reference_format() -> None:
+    y = np.array([[0.1, 1e-5], [-12.5, 123456789.0], [np.nan, np.inf]], np.float32)
+    lines = np.array([3, 10, 11])
+    text = [[b"a", quote(b'x,"y"'), b"c"]]
+    got = csvout.format_rows(text, lines, y, csvout.value_format(None)).decode()
+    want = "".join(format_forecast([s], int(r), list(row)) for s, r, row in
+                   zip(["a", 'x,"y"', "c"], lines, y, strict=True))
+    assert got == want
+    assert got.splitlines()[1] == '"x,""y""",10,-12.5,123456792'
+    fixed = csvout.format_rows([], lines[:1], y[:1], csvout.value_format(2)).decode()
+    assert fixed == format_forecast([], 3, list(y[0]), precision=2) == "3,0.10,0.00\n"
+
