@@ -33,11 +33,47 @@ def err(msg: str) -> None:
 # --- train (owner: trainer) ------------------------------------------------------------------------------
 @app.command()
 def train(
-    model: Annotated[str, typer.Option(help="rnn | lstm | gru | all")] = "all",
-    out: Annotated[Path, typer.Option(help="Artifacts folder; each kind writes OUT/<kind>/.")] = Path("artifacts"),
+    model: Annotated[str, typer.Option(help="rnn | lstm | gru | all, or a comma list")] = "all",
+    out: Annotated[Path, typer.Option(help="Artifacts folder; each kind writes OUT/<kind>/.")] = Path(
+        "artifacts"),
+    data: Annotated[Path | None, typer.Option(help="CSV file; default: the built-in sine.")] = None,
+    column: Annotated[str | None, typer.Option(help="CSV column NAME or 0-based INDEX to forecast.")] = None,
+    series_col: Annotated[str | None, typer.Option(help="CSV column with a series id.")] = None,
+    fill: Annotated[str | None, typer.Option(help="Repair bad CSV values: interpolate | drop.")] = None,
+    length: Annotated[int, typer.Option(help="Sine: number of points.")] = 2000,
+    period: Annotated[float, typer.Option(help="Sine: period in t units.")] = 20.0,
+    step: Annotated[float | None, typer.Option(help="Sine: t step [default: spread over 0..1000].")] = None,
+    noise: Annotated[float, typer.Option(help="Sine: Gaussian noise sigma.")] = 0.0,
+    noise_seed: Annotated[int, typer.Option(help="Sine: noise seed.")] = 0,
+    window: Annotated[int, typer.Option(help="Past values per input window.")] = 80,
+    horizon: Annotated[int, typer.Option(help="Future values predicted per window.")] = 1,
+    val_frac: Annotated[float, typer.Option(help="Validation share, before the test part.")] = 0.1,
+    test_frac: Annotated[float, typer.Option(help="Test share, the last part of each series.")] = 0.2,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs [default: tuned per kind].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="[default: tuned per kind]")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: tuned per kind].")] = None,
+    hidden: Annotated[int | None, typer.Option(help="Hidden units [default: tuned per kind].")] = None,
+    layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 1,
+    dropout: Annotated[float, typer.Option(help="Dropout between recurrent layers.")] = 0.0,
+    patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better val loss.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed for init and shuffling.")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="Torch threads per model [cores/jobs].")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Kinds trained at once [CPU: 1/core].")] = None,
 ) -> None:
-    """Fit forecasters on the built-in sine (default) or a CSV."""
-    raise SeqinferError("train: not implemented yet")
+    """Fit forecasters on the built-in sine (default) or a CSV; print the comparison table."""
+    from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
+    from seqinfer.trainer.run import train_all
+
+    dcfg = DataConfig(path=None if data is None else str(data), column=column, series_col=series_col,
+                      fill=fill, length=length, period=period, step=step, noise=noise, noise_seed=noise_seed,
+                      window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
+    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+                       device=device, threads=threads, jobs=jobs, hidden=hidden, layers=layers,
+                       dropout=dropout)
+    report = train_all(parse_kinds(model), dcfg, tcfg, out)
+    print(report.table, end="", flush=True)
+    err(f"seqinfer train: done, wrote {out}/<kind>/ and {out}/comparison.md in {report.seconds:.1f}s")
 
 
 # --- export / verify (owner: export) ---------------------------------------------------------------------

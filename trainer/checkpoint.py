@@ -1,11 +1,10 @@
-"""checkpoint.pt: state_dict + configs + data facts, plain types only so torch.load(weights_only=True) works."""
+"""checkpoint.pt: state_dict + configs + data facts, plain types so torch.load(weights_only=True) works."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 import torch
-
 from seqinfer.infer.contract import CHECKPOINT_FILE
 from seqinfer.infer.errors import ModelError
 
@@ -26,7 +25,7 @@ def save_checkpoint(path: str | Path, model: Forecaster, *, data: dict[str, Any]
 
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[Forecaster, dict[str, Any]]:
-    """Rebuild the model from the checkpoint alone. Returns (model in eval mode, the whole checkpoint dict)."""
+    """Rebuild the model from the checkpoint alone. Returns (model in eval mode, the checkpoint dict)."""
     p = Path(path)
     if p.is_dir():
         p = p / CHECKPOINT_FILE

@@ -1,0 +1,118 @@
+"""Windowing and splits: no window crosses a split or a series, normalization sees the training part only."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from seqinfer.infer.errors import ConfigError, DataError
+from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
+from seqinfer.trainer.data import SPLITS, Series, build, checkpoint_data, fingerprint, make_windows, sine
+
+
+def counting(*lengths: int, gap: float = 10_000.0) -> Series:
+    """Values are their own positions (offset per series), so a window shows where it came from."""
+    return Series(values=[np.arange(n, dtype=np.float64) + i * gap for i, n in enumerate(lengths)],
+                  ids=[f"s{i}" for i in range(len(lengths))], source="test", column="v")
+
+
+def test_default_sine_matches_the_tutorial() -> None:
+    cfg = DataConfig()
+    y = sine(cfg).values[0]
+    assert len(y) == 2000
+    t = np.linspace(0, 1000, 2000)
+    np.testing.assert_allclose(y, np.sin(2 * np.pi * t / 20), atol=1e-12)
+    ds = build(cfg)
+    n = {s: len(ds.windows[s]) for s in SPLITS}
+    assert n == {"train": 1400 - 80, "val": 200 - 80, "test": 400 - 80}   # test is the last 20 %
+    assert ds.windows["train"].x.shape == (1320, 80, 1) and ds.windows["train"].y.shape == (1320, 1)
+
+
+def test_noise_is_seeded() -> None:
+    a, b = sine(DataConfig(noise=0.2)).values[0], sine(DataConfig(noise=0.2)).values[0]
+    c = sine(DataConfig(noise=0.2, noise_seed=1)).values[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert abs(np.std(a - sine(DataConfig()).values[0]) - 0.2) < 0.02
+
+
+def test_make_windows_targets_follow_inputs() -> None:
+    w = make_windows(np.arange(10.0).reshape(-1, 1), window=3, horizon=2)
+    assert w.x.shape == (6, 3, 1) and w.y.shape == (6, 2)
+    np.testing.assert_array_equal(w.x[0, :, 0], [0, 1, 2])
+    np.testing.assert_array_equal(w.y[0], [3, 4])
+    np.testing.assert_array_equal(w.y[-1], [8, 9])
+    assert len(make_windows(np.arange(4.0).reshape(-1, 1), window=3, horizon=2)) == 0
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_no_window_crosses_a_split_or_a_series(horizon: int) -> None:
+    cfg = DataConfig(window=5, horizon=horizon)
+    ds = build(cfg, counting(100, 60))
+    for split in SPLITS:
+        w = ds.windows[split]
+        full = np.concatenate([w.x[:, :, 0], w.y], axis=1)           # each row: window then targets
+        assert np.all(np.diff(full, axis=1) == 1), f"{split}: a window is not one contiguous stretch"
+        pieces = [(p[0, 0], p[-1, 0]) for p in ds.segments[split]]
+        for row in full:
+            assert any(lo <= row[0] and row[-1] <= hi for lo, hi in pieces), f"{split}: {row} crosses"
+    # Chronological: all train before val before test, within each series.
+    for s in range(2):
+        ends = [ds.segments[name][s][:, 0] for name in SPLITS]
+        assert ends[0].max() < ends[1].min() < ends[1].max() < ends[2].min()
+
+
+def test_normalization_sees_only_the_training_part() -> None:
+    cfg = DataConfig(window=5)
+    base = counting(100)
+    ds = build(cfg, base)
+    train = ds.segments["train"][0]
+    assert ds.mean[0] == pytest.approx(train.mean()) and ds.std[0] == pytest.approx(train.std())
+    changed = base.values[0].copy()
+    changed[80:] *= 1000.0                                        # only val/test values change
+    ds2 = build(cfg, Series([changed], ["s0"], "test", "v"))
+    np.testing.assert_array_equal(ds.mean, ds2.mean)
+    np.testing.assert_array_equal(ds.std, ds2.std)
+
+
+def test_a_split_too_short_for_a_window_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="test split has no window"):
+        build(DataConfig(window=30), counting(100))
+
+
+def test_fingerprint_tracks_data_and_config() -> None:
+    cfg, m = DataConfig(window=5), {"kind": "rnn", "hidden": 8}
+    s = counting(100)
+    f = fingerprint(s, cfg, m)
+    assert f == fingerprint(counting(100), cfg, m)
+    assert f != fingerprint(counting(101), cfg, m)
+    assert f != fingerprint(s, DataConfig(window=6), m)
+    assert f != fingerprint(s, cfg, {"kind": "gru", "hidden": 8})
+    data = checkpoint_data(build(cfg, s), cfg, m)
+    assert data["window"] == 5 and data["fingerprint"] == f and isinstance(data["config"], dict)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"window": 0}, "data.window"), ({"horizon": 0}, "data.horizon"), ({"test_frac": 1.0}, "data.test_frac"),
+    ({"val_frac": 0.9}, "data.val_frac"), ({"noise": -1.0}, "data.noise"),
+    ({"path": "x.csv", "fill": "mean"}, "data.fill"), ({"column": "a"}, "data.column"),
+])
+def test_data_config_errors_name_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        DataConfig(**kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"epochs": 0}, "train.epochs"), ({"lr": 0.0}, "train.lr"), ({"device": "tpu"}, "train.device"),
+    ({"batch_size": 0}, "train.batch_size"), ({"dropout": 1.0}, "train.dropout"),
+])
+def test_train_config_errors_name_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig(**kwargs)
+
+
+def test_kind_defaults_fill_only_unset_fields() -> None:
+    r = TrainConfig(lr=0.5).resolved("gru")
+    assert r["lr"] == 0.5 and r["hidden"] >= 1 and r["epochs"] >= 1
+    assert parse_kinds("all") == ("rnn", "lstm", "gru")
+    assert parse_kinds("gru,rnn,gru") == ("gru", "rnn")
+    with pytest.raises(ConfigError, match="model"):
+        parse_kinds("transformer")

@@ -1,0 +1,148 @@
+"""Training on tiny data: the loss falls, artifacts appear, the checkpoint round-trips, the CLI works."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from seqinfer.infer.errors import ConfigError
+from seqinfer.trainer.checkpoint import load_checkpoint
+from seqinfer.trainer.config import DataConfig, TrainConfig
+from seqinfer.trainer.data import build, test_windows
+from seqinfer.trainer.fit import FitOptions, fit, resolve_device
+from seqinfer.trainer.model import Forecaster, ModelConfig
+from seqinfer.trainer.progress import Epoch, Progress
+from seqinfer.trainer.run import train_all
+
+TINY = DataConfig(length=300, step=0.5, window=12)
+FAST = TrainConfig(epochs=3, hidden=8, batch_size=64, jobs=1, threads=1, device="cpu")
+SEQINFER = [sys.executable, "-m", "seqinfer.infer.cli"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("art")
+    train_all(("rnn", "gru"), TINY, FAST, out, progress=Progress(["rnn", "gru"], stream=io.StringIO()))
+    return out
+
+
+def test_a_tiny_run_lowers_the_loss() -> None:
+    ds = build(TINY)
+    torch.manual_seed(0)
+    model = Forecaster(ModelConfig(kind="lstm", hidden=8))
+    w = ds.windows
+    z = torch.from_numpy((w["train"].x - ds.mean) / ds.std).float()
+    y = torch.from_numpy((w["train"].y - ds.mean[0]) / ds.std[0]).float()
+    hist = fit(model, (z, y), (z[:20], y[:20]), FitOptions(epochs=8, batch_size=32, lr=0.02, patience=50,
+                                                          clip=1.0, seed=0))
+    assert hist.epochs == 8
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert min(hist.val_loss) == hist.val_loss[hist.best_epoch - 1]
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    ds = build(TINY)
+    model = Forecaster(ModelConfig(kind="rnn", hidden=4))
+    z = torch.from_numpy((ds.windows["train"].x - ds.mean) / ds.std).float()
+    y = torch.from_numpy((ds.windows["train"].y - ds.mean[0]) / ds.std[0]).float()
+    hist = fit(model, (z, y), (z, y), FitOptions(epochs=200, batch_size=512, lr=5.0, patience=2, clip=1.0,
+                                                 seed=0))   # a silly lr, so validation stops improving
+    assert hist.stopped_early and hist.epochs < 200
+    with torch.no_grad():
+        now = torch.mean((model.forward_normalized(z) - y) ** 2).item()
+    assert now == pytest.approx(min(hist.val_loss), rel=1e-4)
+
+
+def test_artifacts_of_a_run(trained: Path) -> None:
+    for kind in ("rnn", "gru"):
+        for name in ("checkpoint.pt", "metrics.json", "loss.png", "forecast.png"):
+            assert (trained / kind / name).stat().st_size > 0, f"{kind}/{name}"
+        m = json.loads((trained / kind / "metrics.json").read_text())
+        for split in ("train", "val", "test"):
+            assert set(m["metrics"][split]) == {"mse", "mae", "rmse"}
+            assert m["baseline"][split]["mse"] > 0
+        assert m["epochs"] == 3 and m["device"] == "cpu" and m["seed"] == 0
+        assert {"torch", "numpy", "seqinfer", "python"} <= set(m["versions"])
+    table = (trained / "comparison.md").read_text()
+    assert "| rnn |" in table and "| gru |" in table
+    assert (trained / "comparison.png").stat().st_size > 0
+
+
+def test_checkpoint_round_trip(trained: Path) -> None:
+    ckpt = torch.load(trained / "gru" / "checkpoint.pt", weights_only=True)   # plain types only
+    assert ckpt["data"]["window"] == 12 and len(ckpt["data"]["fingerprint"]) == 64
+    model, ckpt2 = load_checkpoint(trained / "gru")
+    assert model.config == ModelConfig(**ckpt["model_config"])
+    x = test_windows(ckpt)                                                     # rebuilt from the config
+    ds = build(TINY)
+    np.testing.assert_array_equal(x, ds.windows["test"].x)
+    assert x.dtype == np.float32 and x.shape[1:] == (12, 1)
+    with torch.no_grad():                                                      # raw in, raw out
+        pred = model(torch.from_numpy(x)).numpy()
+    mse = float(np.mean((pred - ds.windows["test"].y) ** 2))
+    saved = json.loads((trained / "gru" / "metrics.json").read_text())["metrics"]["test"]["mse"]
+    assert mse == pytest.approx(saved, rel=1e-4)
+    np.testing.assert_allclose(model.norm_mean.numpy(), ds.mean)
+
+
+def test_test_windows_notices_changed_data(trained: Path) -> None:
+    ckpt = torch.load(trained / "rnn" / "checkpoint.pt", weights_only=True)
+    ckpt["data"]["config"]["noise"] = 0.1
+    with pytest.raises(Exception, match="fingerprint"):
+        test_windows(ckpt)
+
+
+def test_cuda_without_cuda_is_a_config_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here, so asking for it is not an error")
+    with pytest.raises(ConfigError, match="train.device: 'cuda' asked for"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+def test_training_on_cuda(tmp_path: Path) -> None:
+    r = train_all(("lstm",), TINY, TrainConfig(epochs=2, hidden=8, device="cuda"), tmp_path,
+                  progress=Progress(["lstm"], stream=io.StringIO()))
+    assert r.results[0]["device"].startswith("cuda")
+
+
+def test_progress_lines_and_bar() -> None:
+    plain, live = io.StringIO(), io.StringIO()
+    p, q = Progress(["rnn"], stream=plain, tty=False), Progress(["rnn"], stream=live, tty=True)
+    for i in range(1, 21):
+        e = Epoch("rnn", i, 20, 1.0 / i, 2.0 / i, 0.1 * i)
+        p.update(e)
+        q.update(e)
+    lines = plain.getvalue().splitlines()
+    assert 5 <= len(lines) <= 12 and "\x1b" not in plain.getvalue()
+    assert lines[-1].startswith("rnn: epoch 20/20 train 5.000e-02 val 1.000e-01")
+    assert "ETA" in live.getvalue() and "\x1b[2K" in live.getvalue()
+
+
+def test_cli_train_subprocess(tmp_path: Path) -> None:
+    out = tmp_path / "art"
+    r = subprocess.run([*SEQINFER, "train", "--model", "rnn", "--out", str(out), "--length", "300",
+                        "--step", "0.5", "--window", "12", "--epochs", "2", "--hidden", "8", "--jobs", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "| rnn |" in r.stdout and "rnn: epoch" in r.stderr        # the table on stdout, progress on stderr
+    assert (out / "rnn" / "checkpoint.pt").is_file() and (out / "comparison.md").is_file()
+
+
+def test_cli_train_user_errors_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("v\n1\n2\nx\n")
+    r = subprocess.run([*SEQINFER, "train", "--data", str(bad), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"seqinfer: error: {bad}:4:v: 'x' is not a finite number " \
+                               "(use --fill interpolate|drop to repair)"
+    r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--window", "0"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "data.window" in r.stderr and len(r.stderr.strip().splitlines()) == 1

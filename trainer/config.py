@@ -1,0 +1,122 @@
+"""Frozen, validated configs for what to train on (DataConfig) and how to train (TrainConfig). Torch-free."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from seqinfer.infer.errors import ConfigError
+
+KINDS = ("rnn", "lstm", "gru")
+FILLS = ("interpolate", "drop")
+
+# Per-kind defaults, tuned on the built-in sine on a 2-core CPU (see README "Training"): each kind gets the
+# batch size that is cheapest per window for its kernel. PyTorch's CPU LSTM runs one fused oneDNN kernel, so
+# small batches are cheap; GRU and RNN run op by op, where a step costs about the same up to ~128 windows,
+# so they take bigger batches and a higher learning rate. Any field set in TrainConfig overrides these.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rnn": {"hidden": 32, "batch_size": 64, "lr": 0.01, "epochs": 72},
+    "lstm": {"hidden": 32, "batch_size": 32, "lr": 0.01, "epochs": 48},
+    "gru": {"hidden": 32, "batch_size": 128, "lr": 0.04, "epochs": 40},
+}
+
+
+def _check(cond: bool, field: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{field}: {msg}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The series and how it is cut into windows. `path=None` means the built-in sine."""
+
+    path: str | None = None          # CSV file; None: the built-in sine below
+    column: str | None = None        # CSV column NAME or 0-based INDEX; None: the only non-series column
+    series_col: str | None = None    # CSV column holding a series id; windows never cross series
+    fill: str | None = None          # None (bad values are errors) | interpolate | drop
+    length: int = 2000               # sine: number of points
+    period: float = 20.0             # sine: sin(2*pi*t/period)
+    step: float | None = None        # sine: t spacing; None spreads `length` points over t in [0, 1000]
+    noise: float = 0.0               # sine: Gaussian noise sigma added to every point
+    noise_seed: int = 0
+    window: int = 80                 # past values per input window
+    horizon: int = 1                 # future values predicted directly
+    val_frac: float = 0.1            # chronological: train | val | test, test is the last test_frac
+    test_frac: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check(self.length >= 2, "data.length", f"must be >= 2, got {self.length}")
+        _check(self.period > 0, "data.period", f"must be > 0, got {self.period}")
+        _check(self.step is None or self.step > 0, "data.step", f"must be > 0, got {self.step}")
+        _check(self.noise >= 0, "data.noise", f"must be >= 0, got {self.noise}")
+        _check(self.window >= 1, "data.window", f"must be >= 1, got {self.window}")
+        _check(self.horizon >= 1, "data.horizon", f"must be >= 1, got {self.horizon}")
+        _check(0 < self.test_frac < 1, "data.test_frac", f"must be in (0, 1), got {self.test_frac}")
+        _check(0 <= self.val_frac < 1 - self.test_frac, "data.val_frac",
+               f"must be in [0, 1 - test_frac), got {self.val_frac}")
+        _check(self.fill is None or self.fill in FILLS, "data.fill",
+               f"{self.fill!r} is not one of {', '.join(FILLS)}")
+        if self.path is None:
+            for name in ("column", "series_col", "fill"):
+                _check(getattr(self, name) is None, f"data.{name}", "only applies to a CSV (set data.path)")
+
+    @property
+    def source(self) -> str:
+        return self.path if self.path is not None else "sine"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer, loop, device and model size. `None` picks the kind's tuned default (KIND_DEFAULTS)."""
+
+    epochs: int | None = None        # most epochs; early stopping may end sooner
+    batch_size: int | None = None
+    lr: float | None = None          # peak of the one-cycle schedule
+    patience: int = 20               # epochs without a better validation loss before stopping
+    clip: float = 1.0                # gradient-norm clip
+    seed: int = 0
+    device: str = "auto"             # auto | cpu | cuda | cuda:N
+    threads: int | None = None       # torch threads per training process; None: cores / jobs
+    jobs: int | None = None          # kinds trained at once in separate processes; None: auto (CPU only)
+    hidden: int | None = None        # model size
+    layers: int = 1
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "threads", "jobs", "hidden"):
+            v = getattr(self, name)
+            _check(v is None or v >= 1, f"train.{name}", f"must be >= 1, got {v}")
+        _check(self.lr is None or self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")
+        _check(self.patience >= 1, "train.patience", f"must be >= 1, got {self.patience}")
+        _check(self.clip > 0, "train.clip", f"must be > 0, got {self.clip}")
+        _check(self.layers >= 1, "train.layers", f"must be >= 1, got {self.layers}")
+        _check(0.0 <= self.dropout < 1.0, "train.dropout", f"must be in [0, 1), got {self.dropout}")
+        dev = self.device
+        ok = dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())
+        _check(ok, "train.device", f"{dev!r} is not one of auto, cpu, cuda, cuda:N")
+
+    def resolved(self, kind: str) -> dict[str, Any]:
+        """This config as plain values with the kind's defaults filled in."""
+        _check(kind in KINDS, "model.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        out = asdict(self)
+        for k, v in KIND_DEFAULTS[kind].items():
+            if out[k] is None:
+                out[k] = v
+        return out
+
+
+def parse_kinds(spec: str) -> tuple[str, ...]:
+    """'all' | 'rnn' | 'lstm,gru' -> ('rnn', 'lstm', 'gru') order kept, duplicates dropped."""
+    if spec.strip() == "all":
+        return KINDS
+    kinds = tuple(dict.fromkeys(k.strip() for k in spec.split(",") if k.strip()))
+    bad = [k for k in kinds if k not in KINDS]
+    _check(bool(kinds) and not bad, "model", f"{spec!r}: expected all or one or more of {', '.join(KINDS)}")
+    return kinds

@@ -1,0 +1,158 @@
+"""Series -> chronological splits -> windows, and the fingerprint. Torch-free: export rebuilds test windows.
+
+    from seqinfer.trainer.data import test_windows
+    x = test_windows(torch.load("artifacts/lstm/checkpoint.pt", weights_only=True))   # [N, window, 1] raw
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from seqinfer.infer.errors import DataError
+
+from .config import DataConfig
+from .csvdata import read_csv
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Series:
+    values: list[np.ndarray]     # one float64 [n] array per series
+    ids: list[str]
+    source: str                  # "sine" or the CSV path
+    column: str
+    filled: int = 0              # values touched by the fill policy
+
+
+@dataclass(frozen=True)
+class Windows:
+    x: np.ndarray                # [N, window, features] float32, raw scale
+    y: np.ndarray                # [N, horizon] float32, raw scale (feature 0)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    series: Series
+    segments: dict[str, list[np.ndarray]]   # split -> one chronological piece per series
+    windows: dict[str, Windows]             # split -> windows that lie wholly inside one piece
+    mean: np.ndarray                        # [features], fitted on the train pieces only
+    std: np.ndarray
+
+
+def sine(cfg: DataConfig) -> Series:
+    """The tutorial's series: sin(2*pi*t/period) at `length` points, t spread over [0, 1000] by default."""
+    step = cfg.step if cfg.step is not None else 1000.0 / (cfg.length - 1)
+    t = np.arange(cfg.length, dtype=np.float64) * step
+    y = np.sin(2 * np.pi * t / cfg.period)
+    if cfg.noise > 0:
+        y = y + np.random.default_rng(cfg.noise_seed).normal(0.0, cfg.noise, size=y.shape)
+    return Series(values=[y], ids=[""], source="sine", column="sin")
+
+
+def load_series(cfg: DataConfig) -> Series:
+    if cfg.path is None:
+        return sine(cfg)
+    c = read_csv(cfg.path, cfg.column, cfg.series_col, cfg.fill)
+    return Series(values=c.values, ids=c.ids, source=cfg.path, column=c.column, filled=c.filled)
+
+
+def split_points(n: int, cfg: DataConfig) -> tuple[int, int]:
+    """End indices of train and val in a series of n points; test is the rest (its last test_frac)."""
+    n_test = int(round(n * cfg.test_frac))
+    n_val = int(round(n * cfg.val_frac))
+    return n - n_val - n_test, n - n_test
+
+
+def make_windows(values: np.ndarray, window: int, horizon: int) -> Windows:
+    """values [n, F] -> x [n - window - horizon + 1, window, F], y [.., horizon] from feature 0."""
+    n, feats = values.shape
+    count = n - window - horizon + 1
+    if count <= 0:
+        return Windows(np.zeros((0, window, feats), np.float32), np.zeros((0, horizon), np.float32))
+    v = values.astype(np.float32)
+    x = sliding_window_view(v, (window, feats))[:count, 0]                  # (N, window, F)
+    y = sliding_window_view(v[window:, 0], horizon)[:count]                 # (N, horizon)
+    return Windows(np.ascontiguousarray(x), np.ascontiguousarray(y))
+
+
+def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
+    """Cut every series chronologically, window each piece on its own, fit normalization on train."""
+    series = series if series is not None else load_series(cfg)
+    segments: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for v in series.values:
+        a, b = split_points(len(v), cfg)
+        for name, piece in zip(SPLITS, (v[:a], v[a:b], v[b:]), strict=True):
+            segments[name].append(piece.reshape(-1, 1))
+    windows = {}
+    for name in SPLITS:
+        parts = [make_windows(p, cfg.window, cfg.horizon) for p in segments[name]]
+        windows[name] = Windows(np.concatenate([w.x for w in parts]), np.concatenate([w.y for w in parts]))
+    need = cfg.window + cfg.horizon
+    for name in ("train", "test") + (("val",) if cfg.val_frac > 0 else ()):
+        if len(windows[name]) == 0:
+            longest = max(len(p) for p in segments[name])
+            raise DataError(f"the {name} split has no window: its longest piece has {longest} points, a "
+                            f"window needs window + horizon = {need} (shorten --window or add data)",
+                            source=series.source)
+    train = np.concatenate(segments["train"])
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)  # a constant series normalizes to zero, not to NaN
+    return Dataset(series, segments, windows, mean.astype(np.float32), std.astype(np.float32))
+
+
+def fingerprint(series: Series, cfg: DataConfig, model_config: Mapping[str, Any]) -> str:
+    """sha256 over the series values, the data config (minus the file's path) and the model config."""
+    h = hashlib.sha256()
+    for sid, v in zip(series.ids, series.values, strict=True):
+        h.update(sid.encode() + b"\0" + np.ascontiguousarray(v, dtype="<f8").tobytes())
+    conf = {k: v for k, v in cfg.to_dict().items() if k != "path"}
+    h.update(json.dumps({"data": conf, "model": dict(model_config)}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def checkpoint_data(ds: Dataset, cfg: DataConfig, model_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `data` dict stored in checkpoint.pt: plain types, enough to rebuild every split."""
+    return {
+        "window": cfg.window,
+        "horizon": cfg.horizon,
+        "fingerprint": fingerprint(ds.series, cfg, model_config),
+        "source": ds.series.source,
+        "column": ds.series.column,
+        "series": len(ds.series.values),
+        "points": int(sum(len(v) for v in ds.series.values)),
+        "filled": ds.series.filled,
+        "windows": {name: len(ds.windows[name]) for name in SPLITS},
+        "norm_mean": [float(v) for v in ds.mean],
+        "norm_std": [float(v) for v in ds.std],
+        "config": cfg.to_dict(),
+    }
+
+
+def split_windows(ckpt: Mapping[str, Any], split: str = "test") -> Windows:
+    """Rebuild one split's windows from a checkpoint dict; DataError if the data changed since training."""
+    data = ckpt["data"]
+    cfg = DataConfig.from_dict(data["config"])
+    series = load_series(cfg)
+    got = fingerprint(series, cfg, ckpt["model_config"])
+    if got != data["fingerprint"]:
+        raise DataError(f"data differs from what the checkpoint was trained on (fingerprint {got[:12]} != "
+                        f"{data['fingerprint'][:12]})", source=series.source)
+    return build(cfg, series).windows[split]
+
+
+def test_windows(ckpt: Mapping[str, Any]) -> np.ndarray:
+    """The checkpoint's own test windows, raw float32 [N, window, features]."""
+    return split_windows(ckpt, "test").x
+
+
+test_windows.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into one

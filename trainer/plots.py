@@ -1,0 +1,82 @@
+"""loss.png, forecast.png per model and comparison.png per run (matplotlib, Agg: no display needed)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  - the backend must be chosen first
+import numpy as np  # noqa: E402
+
+
+def loss_plot(path: Path, kind: str, train: Sequence[float], val: Sequence[float], best_epoch: int) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    epochs = np.arange(1, len(train) + 1)
+    ax.plot(epochs, train, label="train")
+    ax.plot(epochs, val, label="validation")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", ls=":", lw=1, label=f"best (epoch {best_epoch})")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE (normalized scale)")
+    ax.set_title(f"{kind.upper()}: loss per epoch")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def forecast_plot(path: Path, kind: str, truth: np.ndarray, pred: np.ndarray, context: np.ndarray,
+                  roll: np.ndarray, roll_truth: np.ndarray, test_mse: float, show: int = 300) -> None:
+    """Top: one-step test forecasts vs truth. Bottom: the autoregressive rollout after the first window."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6.5), dpi=110)
+    n = min(show, len(truth))
+    a1.plot(truth[:n], label="truth", lw=2, alpha=0.6)
+    a1.plot(pred[:n], label="forecast", lw=1, ls="--")
+    a1.set_title(f"{kind.upper()}: test-set forecasts, first {n} of {len(truth)} (test MSE {test_mse:.3g})")
+    a1.set_xlabel("test window")
+    a1.legend(loc="upper right")
+    a1.grid(alpha=0.3)
+    t_ctx = np.arange(-len(context), 0)
+    t_fut = np.arange(len(roll))
+    a2.plot(t_ctx, context, color="k", lw=1, label="input window")
+    a2.plot(t_fut, roll_truth, lw=2, alpha=0.6, label="truth")
+    a2.plot(t_fut, roll, ls="--", label=f"{len(roll)}-step rollout")
+    a2.axvline(-0.5, color="grey", ls=":", lw=1)
+    a2.set_title(f"{kind.upper()}: autoregressive rollout from the first test window")
+    a2.set_xlabel("steps after the window")
+    a2.legend(loc="upper right")
+    a2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def comparison_plot(path: Path, results: Sequence[dict[str, Any]]) -> None:
+    """Side by side: test MSE (model vs naive baseline, log scale) and training seconds per kind."""
+    kinds = [r["kind"].upper() for r in results]
+    x = np.arange(len(kinds))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    a1.bar(x - 0.2, [r["metrics"]["test"]["mse"] for r in results], 0.4, label="model")
+    a1.bar(x + 0.2, [r["baseline"]["test"]["mse"] for r in results], 0.4, label="last value (naive)")
+    a1.set_yscale("log")
+    a1.set_xticks(x, kinds)
+    a1.set_ylabel("test MSE (original scale)")
+    a1.set_title("Test MSE")
+    a1.legend()
+    a1.grid(axis="y", which="both", alpha=0.3)
+    secs = [r["wall_seconds"] for r in results]
+    a2.bar(x, secs, 0.5, color="tab:green")
+    for xi, s, r in zip(x, secs, results, strict=True):
+        a2.annotate(f"{s:.1f}s, {r['epochs']} ep", (xi, s), ha="center", va="bottom")
+    a2.set_xticks(x, kinds)
+    a2.set_ylabel("seconds")
+    a2.set_title("Training wall time")
+    a2.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,241 @@
+"""Train one or more kinds and write every artifact: the library behind `seqinfer train` (and `make train`).
+
+    from seqinfer.trainer.config import DataConfig, TrainConfig
+    from seqinfer.trainer.run import train_all
+    report = train_all(("rnn", "lstm", "gru"), DataConfig(), TrainConfig(), "artifacts")
+    print(report.table)
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import platform
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from seqinfer.infer.contract import CHECKPOINT_FILE
+
+from .checkpoint import save_checkpoint
+from .config import KINDS, DataConfig, TrainConfig
+from .data import Dataset, build, checkpoint_data
+from .evaluate import evaluate, rollout
+from .fit import FitOptions, fit, resolve_device, seed_everything
+from .model import Forecaster, ModelConfig
+from .plots import comparison_plot, forecast_plot, loss_plot
+from .progress import Epoch, Progress
+
+METRICS_FILE = "metrics.json"
+ROLLOUT_STEPS = 100
+# Relative cost per epoch on CPU, to start the slowest kind first when kinds train in parallel.
+_COST = {"gru": 3, "lstm": 2, "rnn": 1}
+
+
+@dataclass(frozen=True)
+class Report:
+    results: list[dict[str, Any]]    # one metrics.json dict per kind, in the order asked for
+    table: str                       # comparison.md's text
+    seconds: float                   # wall time of the whole run
+
+
+def versions() -> dict[str, str]:
+    try:
+        ours = metadata.version("seqinfer")
+    except metadata.PackageNotFoundError:
+        ours = "unknown"
+    return {"seqinfer": ours, "torch": str(torch.__version__), "numpy": str(np.__version__),
+            "python": platform.python_version()}
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, ds: Dataset, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Raw windows -> normalized tensors on the device, made once per model."""
+    z = (x - ds.mean) / ds.std                          # (N, T, F)
+    yz = (y - ds.mean[0]) / ds.std[0]                   # (N, H)
+    return (torch.from_numpy(np.ascontiguousarray(z, np.float32)).to(device),
+            torch.from_numpy(np.ascontiguousarray(yz, np.float32)).to(device))
+
+
+def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
+              on_epoch: Callable[[Epoch], None] | None = None) -> dict[str, Any]:
+    """Fit one kind on a built dataset and write out/<kind>/{checkpoint.pt, metrics.json, *.png}."""
+    t0 = time.perf_counter()
+    r = train.resolved(kind)
+    device = resolve_device(train.device)
+    folder = Path(out) / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    mcfg = ModelConfig(kind=kind, features=1, hidden=r["hidden"], layers=r["layers"], dropout=r["dropout"],
+                       horizon=data.horizon)
+    seed_everything(train.seed)
+    model = Forecaster(mcfg)
+    model.set_normalization(torch.from_numpy(ds.mean), torch.from_numpy(ds.std))
+    model.to(device)
+    tr = _tensors(ds.windows["train"].x, ds.windows["train"].y, ds, device)
+    va = _tensors(ds.windows["val"].x, ds.windows["val"].y, ds, device)
+    opts = FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
+                      clip=r["clip"], seed=train.seed)
+    hist = fit(model, (tr[0], tr[1]), (va[0], va[1]), opts, on_epoch)
+
+    ours, base, test_pred = evaluate(model, ds.windows, device)
+    piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
+    steps = min(ROLLOUT_STEPS, len(piece) - data.window)
+    roll = rollout(model, piece[:data.window], steps, device)
+    cdata = checkpoint_data(ds, data, mcfg.to_dict())
+    wall = time.perf_counter() - t0
+    result = {
+        "kind": kind,
+        "metrics": ours,
+        "baseline": base,
+        "epochs": hist.epochs,
+        "best_epoch": hist.best_epoch,
+        "stopped_early": hist.stopped_early,
+        "train_seconds": round(hist.seconds, 3),
+        "wall_seconds": round(wall, 3),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "seed": train.seed,
+        "rollout_mse": float(np.mean((roll - piece[data.window:data.window + steps, 0]) ** 2)),
+        "model_config": mcfg.to_dict(),
+        "train_config": r,
+        "data": cdata,
+        "versions": versions(),
+        "loss_history": {"train": hist.train_loss, "val": hist.val_loss},
+    }
+    save_checkpoint(folder / CHECKPOINT_FILE, model, data=cdata,
+                    train={k: result[k] for k in ("epochs", "best_epoch", "stopped_early", "train_seconds",
+                                                  "device", "seed", "versions")}
+                    | {"config": r, "test_mse": ours["test"]["mse"]})
+    loss_plot(folder / "loss.png", kind, hist.train_loss, hist.val_loss, hist.best_epoch)
+    test = ds.windows["test"]
+    forecast_plot(folder / "forecast.png", kind, test.y[:, 0], test_pred[:, 0], piece[:data.window, 0], roll,
+                  piece[data.window:data.window + steps, 0], ours["test"]["mse"])
+    result["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    (folder / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _summary(res: dict[str, Any]) -> str:
+    m = res["metrics"]["test"]
+    stop = ", stopped early" if res["stopped_early"] else ""
+    return (f"done: test MSE {m['mse']:.3e} (naive {res['baseline']['test']['mse']:.3e}), "
+            f"{res['epochs']} epochs (best {res['best_epoch']}{stop}), {res['train_seconds']:.1f}s "
+            f"on {res['device']}")
+
+
+# --- kinds in parallel: one process per kind, each on its own share of the cores ------------------------
+_events: Any = None
+
+
+def _init_worker(events: Any, threads: int) -> None:
+    global _events
+    _events = events
+    torch.set_num_threads(threads)
+
+
+def _worker(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str) -> dict[str, Any]:
+    return train_one(kind, ds, data, train, out, on_epoch=_events.put)
+
+
+def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> tuple[int, int]:
+    """(jobs, threads per job). GPUs and single kinds train in-process; CPUs split their cores."""
+    cores = os.cpu_count() or 1
+    if train.jobs is not None:
+        jobs = min(train.jobs, len(kinds))
+    else:
+        jobs = min(len(kinds), cores) if device.type == "cpu" else 1
+    threads = train.threads if train.threads is not None else max(1, cores // jobs)
+    return jobs, threads
+
+
+def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: TrainConfig, out: Path,
+                    jobs: int, threads: int, progress: Progress) -> dict[str, dict[str, Any]]:
+    ctx = mp.get_context("spawn")   # fork after torch has started its thread pools is not safe
+    events = ctx.Queue()
+    results: dict[str, dict[str, Any]] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(events, threads)) as pool:
+        order = sorted(kinds, key=lambda k: -_COST.get(k, 0))
+        futures: dict[Future[dict[str, Any]], str] = {
+            pool.submit(_worker, k, ds, data, train, str(out)): k for k in order}
+        pending = set(futures)
+        while pending:
+            try:
+                progress.update(events.get(timeout=0.1))
+            except queue.Empty:
+                pass
+            for f in [f for f in pending if f.done()]:
+                pending.discard(f)
+                results[futures[f]] = f.result()     # re-raises a worker's error here
+                while not events.empty():
+                    progress.update(events.get())
+                progress.finish(futures[f], _summary(results[futures[f]]))
+    return results
+
+
+def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
+    r0 = results[0]
+    d = r0["data"]
+    lines = [
+        f"# Comparison: {d['source']} ({d['column']}), window {d['window']}, horizon {d['horizon']}, "
+        f"windows train/val/test {d['windows']['train']}/{d['windows']['val']}/{d['windows']['test']}",
+        "",
+        "| model | test MSE | test MAE | test RMSE | naive test MSE | val MSE | epochs (best) | train s "
+        "| device |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        t = r["metrics"]["test"]
+        lines.append(f"| {r['kind']} | {t['mse']:.3e} | {t['mae']:.3e} | {t['rmse']:.3e} | "
+                     f"{r['baseline']['test']['mse']:.3e} | {r['metrics']['val']['mse']:.3e} | "
+                     f"{r['epochs']} ({r['best_epoch']}) | {r['train_seconds']:.1f} | {r['device']} |")
+    lines += ["", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
+    return "\n".join(lines) + "\n"
+
+
+def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: str | Path,
+              progress: Progress | None = None) -> Report:
+    """Train each kind, write out/<kind>/* and out/comparison.{md,png}; return the table and the results."""
+    t0 = time.perf_counter()
+    kinds = list(dict.fromkeys(kinds))
+    for k in kinds:
+        train.resolved(k)                            # an unknown kind fails before any work
+    device = resolve_device(train.device)            # so does cuda on a machine without it
+    ds = build(data)                                 # and bad data, once, in this process
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = progress or Progress(kinds)
+    if ds.series.filled:
+        verb = "dropped" if data.fill == "drop" else "interpolated"
+        progress.log(f"{ds.series.source}: --fill {data.fill}: {ds.series.filled} bad value(s) {verb}")
+    jobs, threads = _plan(kinds, train, device)
+    progress.log(f"training {', '.join(kinds)} on {device} ({jobs} at a time, {threads} thread(s) each); "
+                 f"windows train/val/test {len(ds.windows['train'])}/{len(ds.windows['val'])}/"
+                 f"{len(ds.windows['test'])}")
+    if jobs > 1:
+        by_kind = _train_parallel(kinds, ds, data, train, out, jobs, threads, progress)
+    else:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            by_kind = {}
+            for k in kinds:
+                by_kind[k] = train_one(k, ds, data, train, out, on_epoch=progress.update)
+                progress.finish(k, _summary(by_kind[k]))
+        finally:
+            torch.set_num_threads(before)
+    results = [by_kind[k] for k in kinds]
+    seconds = time.perf_counter() - t0
+    table = comparison_table(results, seconds)
+    (out / "comparison.md").write_text(table)
+    comparison_plot(out / "comparison.png", results)
+    return Report(results=results, table=table, seconds=seconds)
+
+
+__all__ = ["KINDS", "Report", "train_all", "train_one", "comparison_table"]
