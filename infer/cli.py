@@ -77,20 +77,57 @@ def train(
 
 
 # --- export / verify (owner: export) ---------------------------------------------------------------------
+_ATOL_HELP = "Absolute tolerance (default 1e-05). Pass: |y - ref| <= atol + rtol*|ref|, as numpy.allclose."
+_RTOL_HELP = "Relative tolerance (default 0.0001)."
+_PROVIDER_HELP = ("onnxruntime provider to compare, repeatable: cpu, cuda, tensorrt or a full name "
+                  "(default: cpu and cuda; one that does not load is reported as skipped).")
+
+
 @app.command()
 def export(
     model_dir: Annotated[Path, typer.Argument(help="artifacts/<kind> folder holding checkpoint.pt")],
+    form: Annotated[Literal["hybrid", "scan", "ops", "torch"], typer.Option(
+        help="ONNX graph form (default hybrid: ONNX RNN/LSTM/GRU ops for small batches, a Scan for "
+             "large ones; see seqinfer/export/onnx_export.py).")] = "hybrid",
+    atol: Annotated[float | None, typer.Option(help=_ATOL_HELP)] = None,
+    rtol: Annotated[float | None, typer.Option(help=_RTOL_HELP)] = None,
+    provider: Annotated[list[str] | None, typer.Option(help=_PROVIDER_HELP)] = None,
 ) -> None:
     """Write model.ts and model.onnx beside the checkpoint, verified against PyTorch."""
-    raise SeqinferError("export: not implemented yet")
+    from seqinfer.export import ExportConfig, ParityFailed, VerifyConfig, export_model
+
+    vcfg = VerifyConfig.from_options(atol=atol, rtol=rtol, providers=provider)
+    try:
+        result = export_model(model_dir, ExportConfig(onnx_form=form, verify=vcfg))
+    except ParityFailed as e:
+        err(e.report.table())
+        raise
+    err(result.report.table())
+    err(f"wrote {result.ts_path}, {result.onnx_path} and {result.report.path} "
+        f"(export {result.seconds['export_s']:.2f} s, verify {result.seconds['verify_s']:.2f} s)")
+    err(result.report.verdict())
 
 
 @app.command()
 def verify(
     model_dir: Annotated[Path, typer.Argument(help="artifacts/<kind> folder, or a .onnx file")],
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="checkpoint.pt (or its folder) the model came from; default: the one beside it.")] = None,
+    atol: Annotated[float | None, typer.Option(help=_ATOL_HELP)] = None,
+    rtol: Annotated[float | None, typer.Option(help=_RTOL_HELP)] = None,
+    provider: Annotated[list[str] | None, typer.Option(help=_PROVIDER_HELP)] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the report here (default: parity.json beside the model).")] = None,
 ) -> None:
     """Compare exported models with the PyTorch reference over a grid of shapes."""
-    raise SeqinferError("verify: not implemented yet")
+    from seqinfer.export import VerifyConfig
+    from seqinfer.export import verify as verify_model
+
+    report = verify_model(model_dir, VerifyConfig.from_options(atol=atol, rtol=rtol, providers=provider),
+                          checkpoint=checkpoint, report_path=json_out)
+    err(report.table())
+    report.raise_if_failed()
+    err(report.verdict())
 
 
 # --- predict / info (owner: infer) -----------------------------------------------------------------------

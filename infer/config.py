@@ -9,9 +9,10 @@ LAYOUTS = ("auto", "series", "windows")
 ON_ERROR = ("stop", "skip")
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 
-# Measured on the 2-core target (LSTM hidden 32, window 80): per-window cost is flat from 64 to 512 rows
-# per call and rises beyond (activations leave the cache); 256 keeps Python's per-batch work small.
-DEFAULT_BATCH_SIZE = 256
+# Measured on the 2-core target (LSTM hidden 32, window 80, one onnxruntime thread): 16-64 windows per call
+# ran ~40k windows per CPU-second, 256-2048 only ~30k (the LSTM's activations outgrow the core's L2 cache);
+# below 32 Python's per-batch work starts to show.
+DEFAULT_BATCH_SIZE = 64
 DEFAULT_MAX_LATENCY_MS = 10.0
 
 

@@ -20,17 +20,16 @@ class Piece:
     idx: np.ndarray              # int64 [n]: row i's window is src[idx[i]]
     lines: np.ndarray            # int64 [n]: input line numbers
     text: list[list[bytes]]      # passed-through fields, one list per output column
+    start: int = 0               # rows before this one were taken already
 
     def __len__(self) -> int:
-        return len(self.idx)
+        return len(self.idx) - self.start
 
-    def split(self, k: int) -> tuple[Piece, Piece]:
-        head = Piece(self.src, self.idx[:k], self.lines[:k], [t[:k] for t in self.text])
-        tail = Piece(self.src, self.idx[k:], self.lines[k:], [t[k:] for t in self.text])
-        return head, tail
-
-    def windows(self) -> np.ndarray:
-        return np.ascontiguousarray(self.src[self.idx])          # (n, W, F)
+    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, list[list[bytes]]]:
+        """The next k rows: windows float32 (k, W, F) gathered into one array, line numbers, text."""
+        a, b = self.start, self.start + k
+        self.start = b
+        return np.ascontiguousarray(self.src[self.idx[a:b]]), self.lines[a:b], [t[a:b] for t in self.text]
 
 
 class SeriesState:

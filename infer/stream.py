@@ -214,23 +214,20 @@ class Engine:
             self._submit(self.cfg.batch_size)
 
     def _submit(self, k: int) -> None:
-        parts: list[Piece] = []
+        parts = []
         while k:
             head = self.pending[0]
-            if len(head) > k:
-                head, self.pending[0] = head.split(k)
-            else:
+            n = min(k, len(head))
+            parts.append(head.take(n))
+            if not len(head):
                 self.pending.pop(0)
-            parts.append(head)
-            self.npending -= len(head)
-            k -= len(head)
+            self.npending -= n
+            k -= n
         if len(parts) == 1:
-            p = parts[0]
-            batch = Batch(p.windows(), p.lines, p.text)
+            batch = Batch(*parts[0])
         else:
-            batch = Batch(np.concatenate([p.windows() for p in parts]),
-                          np.concatenate([p.lines for p in parts]),
-                          [sum((p.text[j] for p in parts), []) for j in range(len(parts[0].text))])
+            batch = Batch(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                          [sum((p[2][j] for p in parts), []) for j in range(len(parts[0][2]))])
         self.worker.put(batch)
 
     def flush(self) -> None:
