@@ -1,40 +1,112 @@
-"""Checkpoint model -> model.onnx with normalization inside, dynamic batch/seq axes and seqinfer metadata."""
+"""Forecaster -> model.onnx with normalization inside, dynamic batch/seq axes and seqinfer metadata.
+
+Graph forms (ExportConfig.onnx_form; the default is "hybrid" for every kind):
+- "scan":   export/onnx_graph.py writes the cell op by op inside one ONNX Scan per layer.
+- "ops":    the same file layout with ONNX's own RNN/LSTM/GRU ops (what the exporters produce).
+- "hybrid": both, behind an If on the run-time batch size: the ops for batch <= OPS_MAX_BATCH[kind], the
+            Scan above. Built from the weights, no tracing, so no example shape can leak into the graph.
+- "torch":  torch.onnx.export(dynamo=False) of the Forecaster (ONNX RNN/LSTM/GRU ops). Kept as a second
+            opinion: the tests run the graph checks and the parity grid on it too.
+
+Why hybrid (numbers from `python -m bench.model_probe`, 2-core CPU, onnxruntime 1.31, hidden 32, seq 80):
+onnxruntime's RNN/LSTM/GRU kernels are the fastest thing there is at small batches (LSTM batch 1: 4x eager)
+but lose to eager from batch ~256 up; the plain-RNN kernel applies tanh one element at a time and ran up to 2x
+slower than eager. The Scan form runs on ORT's vectorised MatMul/Tanh/Sigmoid kernels and wins at large
+batches (RNN 4-9x eager) but pays per-step node overhead at small ones. The If costs one comparison per call.
+
+Why not torch.onnx.export(dynamo=True), the maintained path: measured here with torch 2.13 it took 7-27 s per
+small model and unrolled nn.RNN into per-step nodes with seq fixed at the example's length.
+"""
 from __future__ import annotations
 
+import io
+import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import onnx
 import torch
-
 from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OPSET, OUTPUT_AXES, OUTPUT_NAME, ModelMeta
+from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.model import Forecaster
 
-# Why the TorchScript-based exporter (dynamo=False) for all three kinds: measured here with torch 2.13, it
-# keeps batch and seq symbolic for RNN, LSTM and GRU (one ONNX RNN/LSTM/GRU op per layer, node count
-# independent of seq) and exports in well under a second; the dynamo exporter unrolled nn.RNN with seq fixed
-# at the example's length and took 7-27 s per model. Parity over the verify grid is what proves the choice.
-EXPORTER = "torch.onnx.export(dynamo=False)"
+from .onnx_graph import build_graph
+
+FORMS = ("hybrid", "scan", "ops", "torch")
+DEFAULT_FORM = "hybrid"
+# Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op; measured crossovers with the Scan form.
+OPS_MAX_BATCH = {"rnn": 4, "lstm": 512, "gru": 48}
+# The torch form traces one example input. Its sizes must not occur anywhere in the verify grid or in the
+# model's own dimensions, so that a size baked into the graph is caught (graph check) rather than hidden.
+EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5
 
 
-def export_onnx(model: Forecaster, meta: ModelMeta, path: str | Path) -> None:
-    """Write `model` (raw in, raw out) to `path` as one self-contained ONNX file with `meta` attached."""
+def exporter_name(form: str, kind: str) -> str:
+    if form == "torch":
+        return f"torch.onnx.export(dynamo=False), torch {torch.__version__}"
+    extra = f", ops for batch <= {OPS_MAX_BATCH[kind]}" if form == "hybrid" else ""
+    return f"seqinfer.export.onnx_graph ({form} form{extra}), onnx {onnx.__version__}"
+
+
+def resolve_form(form: str | None) -> str:
+    form = form or DEFAULT_FORM
+    if form not in FORMS:
+        raise ConfigError(f"onnx_form: {form!r} is not one of {', '.join(FORMS)}")
+    return form
+
+
+def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAMPLE_BATCH, EXAMPLE_SEQ)
+               ) -> onnx.ModelProto:
+    """The bare graph (no metadata). `example` (batch, seq) only matters to the traced torch form."""
     model = model.eval().cpu()
     cfg = model.config
-    # Example shape deliberately unlike anything in the verify grid, so no example size can hide in the graph.
-    example = torch.zeros(3, 5, cfg.features)
+    if form != "torch":
+        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        return build_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,
+                           horizon=cfg.horizon, form=form, ops_max_batch=OPS_MAX_BATCH[cfg.kind],
+                           nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"))
+    buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter deprecation and RNN batch warnings, see above
         torch.onnx.export(
-            model, (example,), str(path), dynamo=False, opset_version=OPSET,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: INPUT_AXES, OUTPUT_NAME: OUTPUT_AXES},
-            do_constant_folding=True,
+            model, (torch.zeros(example[0], example[1], cfg.features),), buf, dynamo=False,
+            opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: INPUT_AXES, OUTPUT_NAME: OUTPUT_AXES}, do_constant_folding=True,
         )
-    proto = onnx.load(str(path))
+    return onnx.load_from_string(buf.getvalue())
+
+
+def attach_meta(proto: onnx.ModelProto, meta: ModelMeta) -> onnx.ModelProto:
+    """Replace metadata_props with `meta` (sorted, so the bytes are reproducible) and stamp the producer."""
     del proto.metadata_props[:]
     for k, v in sorted(meta.to_props().items()):
         proto.metadata_props.add(key=k, value=v)
     proto.producer_name = "seqinfer"
     proto.producer_version = meta.seqinfer_version
-    onnx.save(proto, str(path))
+    return proto
+
+
+def complete_meta(meta: ModelMeta, form: str) -> ModelMeta:
+    """Fill the version/exporter fields a caller left empty."""
+    return replace(meta, torch_version=meta.torch_version or torch.__version__,
+                   onnx_version=meta.onnx_version or onnx.__version__,
+                   exporter=meta.exporter or exporter_name(form, meta.kind), opset=OPSET)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write and fsync, so a rename that follows never publishes a half-written file."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def export_onnx(model: Forecaster, meta: ModelMeta, path: str | Path, *, form: str | None = None) -> None:
+    """Write `model` (raw in, raw out) to `path` as one self-contained ONNX file with `meta` attached.
+
+    No verification here: `seqinfer.export.export_model` is the verified, atomic path.
+    """
+    form = resolve_form(form)
+    proto = attach_meta(build_onnx(model, form=form), complete_meta(meta, form))
+    write_bytes(path, proto.SerializeToString())

@@ -1,0 +1,88 @@
+"""Structural checks on an ONNX graph: valid, shapes inferable, batch/seq symbolic, no example size baked in.
+
+The dynamic-axes contract comes from infer/contract.py (INPUT_AXES, OUTPUT_AXES), the same definitions the
+exporter used, so export and validation cannot drift apart.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OUTPUT_AXES, OUTPUT_NAME
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+def iter_graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    """The graph and every subgraph (Scan / If / Loop bodies), depth first."""
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from iter_graphs(attr.g)
+            for g in attr.graphs:
+                yield from iter_graphs(g)
+
+
+def count_nodes(proto: onnx.ModelProto) -> int:
+    return sum(len(g.node) for g in iter_graphs(proto.graph))
+
+
+def int_constants(proto: onnx.ModelProto) -> Iterator[tuple[str, np.ndarray]]:
+    """Every integer initializer or Constant value in the model, subgraphs included."""
+    for g in iter_graphs(proto.graph):
+        tensors = [(t.name, t) for t in g.initializer]
+        tensors += [(n.name or n.output[0], a.t) for n in g.node if n.op_type == "Constant"
+                    for a in n.attribute if a.name == "value"]
+        for name, t in tensors:
+            arr = numpy_helper.to_array(t)
+            if np.issubdtype(arr.dtype, np.integer):
+                yield name, arr
+
+
+def _dims(vi: onnx.ValueInfoProto) -> list[str | int]:
+    return [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
+
+
+def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
+                example: tuple[int, int] | None = None) -> list[Check]:
+    """onnx.checker (full), shape inference, named symbolic dims; with `example` (the traced input's batch,
+    seq), also that neither size occurs as an integer constant anywhere in the graph."""
+    checks = []
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+        checks.append(Check("onnx.checker", True, "check_model(full_check=True) passed"))
+    except onnx.checker.ValidationError as e:
+        checks.append(Check("onnx.checker", False, str(e).strip().splitlines()[0]))
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+        out = {o.name: _dims(o) for o in inferred.graph.output}
+        ok = out.get(OUTPUT_NAME) == [OUTPUT_AXES[0], horizon]
+        checks.append(Check("shape inference", ok, f"{OUTPUT_NAME}: {out.get(OUTPUT_NAME)}"))
+    except Exception as e:  # onnx raises InferenceError, or ValidationError for a broken graph
+        checks.append(Check("shape inference", False, f"{type(e).__name__}: {str(e).splitlines()[0]}"))
+    weights = {t.name for t in proto.graph.initializer}
+    ins = {i.name: _dims(i) for i in proto.graph.input if i.name not in weights}
+    outs = {o.name: _dims(o) for o in proto.graph.output}
+    want_in = [INPUT_AXES[0], INPUT_AXES[1], features]
+    want_out = [OUTPUT_AXES[0], horizon]
+    names_ok = list(ins) == [INPUT_NAME] and list(outs) == [OUTPUT_NAME]
+    checks.append(Check("names", names_ok, f"inputs {list(ins)}, outputs {list(outs)}"))
+    dims_ok = ins.get(INPUT_NAME) == want_in and outs.get(OUTPUT_NAME) == want_out
+    checks.append(Check("symbolic dims", dims_ok, f"{INPUT_NAME} {ins.get(INPUT_NAME)} (want {want_in}), "
+                                                  f"{OUTPUT_NAME} {outs.get(OUTPUT_NAME)} (want {want_out})"))
+    if example is not None:
+        hits = [f"{name}={arr.tolist()}" for name, arr in int_constants(proto)
+                if arr.size <= 8 and set(arr.ravel().tolist()) & set(example)]
+        checks.append(Check("no example sizes", not hits,
+                            f"none of {example} among integer constants" if not hits
+                            else f"example size baked in: {', '.join(hits[:4])}"))
+    return checks
