@@ -4,7 +4,7 @@
     f = Forecaster("artifacts/lstm")                  # or a .onnx file; provider="auto" | "cuda" | "cpu"
     y = f.predict(windows)                            # [B, window] or [B, window, features] -> [B, horizon]
     for fc in f.stream([0.1, 0.2, ...]):              # or (series, value) pairs, interleaved
-        print(fc.index, fc.series, fc.yhat)
+        print(fc.position, fc.series, fc.yhat)
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ PREDICT_BATCH = 1024      # rows per onnxruntime call inside predict(); results 
 
 
 class Forecast(NamedTuple):
-    index: int               # 0-based position of the row in the iterable
+    position: int            # 0-based position of the row in the iterable
     series: Hashable | None  # the row's series, when rows are (series, value) pairs
     yhat: np.ndarray         # float32 [horizon]
 

@@ -179,7 +179,7 @@ def predict(
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
         verify=verify)
     inp = input if input is not None else sys.stdin.buffer
-    out = output if output is not None else getattr(sys.stdout, "buffer", sys.stdout)
+    out = output if output is not None else sys.stdout.buffer
     try:
         summary = run_predict(model, cfg, inp, out, report=lambda m: err(f"seqinfer: {m}"))
     except BrokenPipeError:
@@ -249,6 +249,8 @@ def main() -> None:
             show()
             sys.exit(e.exit_code)
         raise
+    if rc == EXIT_INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
+        err("seqinfer: interrupted")
     sys.exit(rc if isinstance(rc, int) else 0)
 
 

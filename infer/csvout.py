@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import BinaryIO
 
 import numpy as np
@@ -63,8 +62,3 @@ class Sink:
         while view:
             view = view[os.write(self.fd, view):]
 
-
-def stdout_sink() -> Sink:
-    """stdout as bytes: its descriptor when it has one, else (CliRunner) its binary buffer."""
-    buffer = getattr(sys.stdout, "buffer", sys.stdout)
-    return Sink(buffer)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -161,6 +161,7 @@ class Engine:
             return
         if self.cols is None:
             block = self._start(block)
+        assert self.cols is not None
         rows, errors = parse_block(block, self.cols, self.source, stop=self.cfg.on_error == "stop")
         self.summary.rows += len(rows)
         if len(rows):
@@ -323,7 +324,7 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
         report(f"provider: {'CUDA' if m.provider == 'cuda' else 'CPU'}"
                + (f" (CUDA not used: {m.provider_note})" if m.provider_note else ""))
     source = "<stdin>"
-    opened = []
+    opened: list[IO[bytes]] = []
     try:
         if isinstance(inp, str | Path):
             source = str(inp)

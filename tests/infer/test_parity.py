@@ -128,7 +128,7 @@ def test_python_api_predict_and_stream(lstm: Fixture) -> None:
     np.testing.assert_allclose(f.predict(x, horizon=5), lstm.eager(x, 5), atol=ATOL, rtol=0)
     rows = [("p", float(a)) for a in v[:30]] + [("q", float(b)) for b in v]      # two series
     got = list(f.stream(rows, batch_size=8))
-    assert [(g.index, g.series) for g in got][:2] == [(15, "p"), (16, "p")]
+    assert [(g.position, g.series) for g in got][:2] == [(15, "p"), (16, "p")]
     assert len(got) == (30 - 15) + (50 - 15)
     assert np.allclose(got[-1].yhat, lstm.eager(x[-1:])[0], atol=ATOL)
     one = list(f.stream(v.tolist()))
