@@ -26,6 +26,17 @@ def test_one_series_no_header(lstm: Fixture) -> None:
     np.testing.assert_allclose(y, lstm.eager(x), atol=ATOL, rtol=0)
 
 
+def test_long_stream_full_and_partial_batches(lstm: Fixture) -> None:
+    """1,500 rows: a full default batch (the exporter's large-batch graph branch) and a partial one."""
+    v = sine(1500)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], values_csv(v))
+    ok(r)
+    _, keys, y = parse_csv(r.stdout)
+    x = np.lib.stride_tricks.sliding_window_view(parsed_values(v), lstm.window)
+    assert len(keys) == len(x) == 1485
+    np.testing.assert_allclose(y, lstm.eager(x), atol=ATOL, rtol=0)
+
+
 def test_output_is_exactly_the_documented_format(lstm: Fixture) -> None:
     v = sine(20)
     r = run_cli(["predict", str(lstm.onnx), "--provider", "cpu"], values_csv(v, header="value"))
