@@ -1,0 +1,87 @@
+"""Parity over the whole verify grid, for all three kinds and every graph form."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime as ort
+import pytest
+from seqinfer.export import ExportConfig, VerifyConfig, export_model
+from seqinfer.export.config import ONNX_FORMS
+from seqinfer.infer.errors import ConfigError
+
+from .conftest import KINDS, WINDOW, make_checkpoint
+
+GRID_SEQS = (1, WINDOW // 2, WINDOW, 2 * WINDOW)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_default_export_passes_the_whole_grid(exported: dict, kind: str) -> None:
+    r = exported[kind].report
+    assert r.passed, r.table()
+    inputs = {row.inputs for row in r.rows}
+    runtimes = {(row.runtime, row.provider) for row in r.rows}
+    assert ("torchscript", "cpu") in runtimes and ("onnxruntime", "CPUExecutionProvider") in runtimes
+    for inp in inputs:
+        for rt in runtimes:
+            cells = {(row.batch, row.seq) for row in r.rows if (row.runtime, row.provider) == rt
+                     and row.inputs == inp}
+            assert cells == {(b, s) for b in (1, 2, 7, 64, 1000) for s in GRID_SEQS}
+    assert all(row.max_abs <= 1e-5 + 1e-4 * 1e3 for row in r.rows)
+    assert r.verdict().startswith("PASSED")
+
+
+def test_test_windows_are_used_or_the_skip_says_why(exported: dict) -> None:
+    r = exported["lstm"].report
+    try:
+        import seqinfer.trainer.data  # noqa: F401
+    except ImportError:
+        assert any(s.startswith("test windows:") for s in r.skipped)
+    else:
+        assert {row.inputs for row in r.rows} == {"random", "test"}
+
+
+def test_cuda_is_reported_skipped_not_silently_passed(exported: dict) -> None:
+    r = exported["rnn"].report
+    ran = {row.provider for row in r.rows}
+    if "CUDAExecutionProvider" not in ran:
+        assert any("CUDAExecutionProvider" in s for s in r.skipped), r.skipped
+
+
+@pytest.mark.parametrize("form", [f for f in ONNX_FORMS if f != "hybrid"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_form_passes(tmp_path: Path, kind: str, form: str) -> None:
+    """The other forms on a reduced grid (batches on both sides of the hybrid's switch, random windows)."""
+    cfg = ExportConfig(onnx_form=form, verify=VerifyConfig(batches=(1, 7, 64), inputs=("random",),
+                                                           providers=("cpu",), torchscript=False))
+    r = export_model(make_checkpoint(tmp_path, kind, horizon=3, features=2), cfg).report
+    assert r.passed, r.table()
+
+
+def test_two_layers(tmp_path: Path) -> None:
+    import torch
+    from seqinfer.trainer.checkpoint import save_checkpoint
+    from seqinfer.trainer.model import Forecaster, ModelConfig
+
+    for kind in KINDS:
+        torch.manual_seed(0)
+        m = Forecaster(ModelConfig(kind=kind, hidden=8, layers=2))
+        (tmp_path / kind).mkdir()
+        save_checkpoint(tmp_path / kind / "checkpoint.pt", m, data={"window": 6, "fingerprint": "x"})
+        quick = VerifyConfig(batches=(1, 1000), seqs=(1, 9), inputs=("random",), providers=("cpu",))
+        r = export_model(tmp_path / kind, ExportConfig(verify=quick)).report
+        assert r.passed, r.table()
+
+
+def test_configs_validate_with_field_names() -> None:
+    with pytest.raises(ConfigError, match="verify.atol"):
+        VerifyConfig(atol=-1)
+    with pytest.raises(ConfigError, match="verify.batches"):
+        VerifyConfig(batches=(0,))
+    with pytest.raises(ConfigError, match="export.onnx_form"):
+        ExportConfig(onnx_form="dynamo")
+    assert VerifyConfig.from_options(providers=["cuda"]).providers == ("CUDAExecutionProvider",)
+    assert VerifyConfig().atol == 1e-5 and VerifyConfig().rtol == 1e-4
+
+
+def test_onnxruntime_is_the_gpu_build_or_cpu_only() -> None:
+    assert "CPUExecutionProvider" in ort.get_available_providers()
