@@ -1,0 +1,57 @@
+"""The whole product on a tiny model, as a user runs it: train -> export -> verify -> predict through a pipe.
+
+Run just this: .venv/bin/python -m pytest -q tests/test_end_to_end.py   (about 30 s on 2 cores)
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE, TORCHSCRIPT_FILE
+from seqinfer.trainer.checkpoint import load_checkpoint
+
+_BIN = Path(sys.executable).parent / "seqinfer"
+SEQINFER = str(_BIN) if _BIN.is_file() else f"{sys.executable} -m seqinfer.infer.cli"
+WINDOW, HORIZON = 16, 2
+TIMEOUT_S = 300
+
+
+def sh(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
+    """One shell line, pipes and all, with `seqinfer` meaning this checkout's command."""
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd.replace("seqinfer", SEQINFER)], cwd=cwd,
+                       capture_output=True, text=True, timeout=TIMEOUT_S, env={**os.environ})
+    assert r.returncode == 0, f"{cmd}\n--- stderr ---\n{r.stderr}"
+    return r
+
+
+def test_train_export_verify_predict_through_a_pipe(tmp_path: Path) -> None:
+    sh(f"seqinfer train --model lstm --out art --length 300 --window {WINDOW} --horizon {HORIZON} "
+       "--epochs 2 --hidden 8 --threads 1", tmp_path)
+    model_dir = tmp_path / "art" / "lstm"
+    assert (model_dir / CHECKPOINT_FILE).is_file()
+
+    sh("seqinfer export art/lstm", tmp_path)
+    assert (model_dir / ONNX_FILE).is_file() and (model_dir / TORCHSCRIPT_FILE).is_file()
+    v = sh("seqinfer verify art/lstm", tmp_path)
+    assert "PASSED" in v.stdout + v.stderr
+
+    values = [f"{np.sin(t / 3):.4f}" for t in range(40)]
+    printf = "printf '" + "\\n".join(["value", *values]) + "\\n'"
+    r = sh(f"{printf} | seqinfer predict art/lstm --verify | cat", tmp_path)
+    assert "verify: onnxruntime vs TorchScript" in r.stderr and "PASSED" in r.stderr
+
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert rows[0] == ["row", "yhat_1", "yhat_2"]
+    assert [int(row[0]) for row in rows[1:]] == list(range(WINDOW + 1, 42))   # header is line 1
+    net, _ = load_checkpoint(model_dir / CHECKPOINT_FILE)
+    x = np.lib.stride_tricks.sliding_window_view(np.array(values, np.float32), WINDOW)
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(x.copy())[:, :, None]).numpy()
+    got = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
