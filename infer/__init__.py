@@ -5,21 +5,22 @@
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("seqinfer")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
-
-__all__ = ["Forecaster", "__version__"]
+__all__ = ["Forecast", "Forecaster", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so `seqinfer train --help` and the contract do not pay for importing onnxruntime.
+    # Lazy, so `seqinfer predict` starts fast and `seqinfer train --help` does not import onnxruntime.
     if name in ("Forecaster", "Forecast"):
         from . import api
 
         return getattr(api, name)
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("seqinfer")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
