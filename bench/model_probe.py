@@ -55,7 +55,7 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
         with torch.inference_mode():
             for b, x in xs.items():
                 t = torch.from_numpy(x)
-                out[str(b)] = _time(lambda t=t: model(t), a.budget)
+                out[str(b)] = _time(lambda t=t: model(t), a.budget)  # type: ignore[misc]
         return out
     import onnxruntime as ort
 
@@ -65,7 +65,7 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
     for b, x in xs.items():
-        out[str(b)] = _time(lambda x=x: sess.run(None, {"x": x}), a.budget)
+        out[str(b)] = _time(lambda x=x: sess.run(None, {"x": x}), a.budget)  # type: ignore[misc]
     return out
 
 

@@ -8,11 +8,14 @@ Graph forms (ExportConfig.onnx_form; the default is "hybrid" for every kind):
 - "torch":  torch.onnx.export(dynamo=False) of the Forecaster (ONNX RNN/LSTM/GRU ops). Kept as a second
             opinion: the tests run the graph checks and the parity grid on it too.
 
-Why hybrid (numbers from `python -m bench.model_probe`, 2-core CPU, onnxruntime 1.31, hidden 32, seq 80):
-onnxruntime's RNN/LSTM/GRU kernels are the fastest thing there is at small batches (LSTM batch 1: 4x eager)
-but lose to eager from batch ~256 up; the plain-RNN kernel applies tanh one element at a time and ran up to 2x
-slower than eager. The Scan form runs on ORT's vectorised MatMul/Tanh/Sigmoid kernels and wins at large
-batches (RNN 4-9x eager) but pays per-step node overhead at small ones. The If costs one comparison per call.
+Why hybrid (`python -m bench.model_probe`: 2-core CPU, onnxruntime 1.31, intra_op_num_threads=2,
+ORT_ENABLE_ALL, hidden 32, seq 80): onnxruntime's RNN/LSTM/GRU kernels are the fastest thing there is at
+small batches (batch 1: 7-20x eager), but the plain-RNN kernel fell to 0.3-0.7x eager from batch 256 up
+and the LSTM/GRU kernels lose ground there too. The Scan form runs on
+ORT's vectorised MatMul/Sigmoid/Tanh kernels and wins at large batches (RNN 4-20x eager at 1024-4096) but
+pays a per-step, per-node cost at small ones (LSTM batch 1: 0.6x eager). The If costs one comparison.
+Known gap: LSTM at batch ~256 stays below PyTorch eager, whose LSTM runs on oneDNN's fused kernel (0.5-0.8x
+in every measurement here, both forms); from batch 1024 up and at 1-16 ORT is ahead.
 
 Why not torch.onnx.export(dynamo=True), the maintained path: measured here with torch 2.13 it took 7-27 s per
 small model and unrolled nn.RNN into per-step nodes with seq fixed at the example's length.
@@ -35,7 +38,9 @@ from .onnx_graph import build_graph
 
 FORMS = ("hybrid", "scan", "ops", "torch")
 DEFAULT_FORM = "hybrid"
-# Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op; measured crossovers with the Scan form.
+# Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op: the measured crossovers with the Scan form
+# (RNN: ops only win at batch 1; LSTM: ops ahead up to ~1024; GRU: between 16 and 256). The verify grid's
+# batches {1, 2, 7, 64, 1000} reach both branches for every kind.
 OPS_MAX_BATCH = {"rnn": 4, "lstm": 512, "gru": 48}
 # The torch form traces one example input. Its sizes must not occur anywhere in the verify grid or in the
 # model's own dimensions, so that a size baked into the graph is caught (graph check) rather than hidden.
@@ -70,7 +75,8 @@ def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAM
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter deprecation and RNN batch warnings, see above
         torch.onnx.export(
-            model, (torch.zeros(example[0], example[1], cfg.features),), buf, dynamo=False,
+            model, (torch.zeros(example[0], example[1], cfg.features),), buf,  # type: ignore[arg-type]
+            dynamo=False,
             opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: INPUT_AXES, OUTPUT_NAME: OUTPUT_AXES}, do_constant_folding=True,
         )

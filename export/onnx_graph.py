@@ -1,10 +1,10 @@
-"""Forecaster weights -> ONNX "scan form": one ONNX Scan per layer whose body is the cell, written op by op.
+"""Forecaster weights -> ONNX graph: Scan form (the cell op by op), ops form (ONNX RNN/LSTM/GRU), or hybrid.
 
-Why (numbers from `python -m bench.model_probe`, see export/onnx_export.py for the per-kind choice): ORT's CPU
-kernel for the ONNX RNN op applies tanh one element at a time and ran 2-5x slower than PyTorch eager from
-batch 256 up. A Scan whose body is MatMul -> Add -> Tanh runs on ORT's vectorised (MLAS) kernels instead.
-The input projection x_t · W_ihᵀ is done inside the body, per step: hoisting it over all steps at once was
-measured slower from batch 256 up (a [batch, seq, gates*hidden] tensor that leaves the cache).
+Why (numbers from `python -m bench.model_probe`; export/onnx_export.py has the per-batch choice): ORT's CPU
+kernel for the ONNX RNN op ran at 0.3-0.7x PyTorch eager from batch 256 up. A Scan whose body is MatMul ->
+Add -> Tanh runs on ORT's vectorised (MLAS) kernels instead and was 4-20x eager there. The input projection
+x_t · W_ihᵀ is done inside the body, per step: hoisting it over all steps at once was measured slower from
+batch 256 up (a [batch, seq, gates*hidden] tensor that leaves the cache).
 
 Properties the verify step checks: batch and seq are symbolic (`batch`, `seq`); the loop is the Scan, so the
 node count does not depend on seq; no size is baked in (the zero initial state is built from Shape(x) at run
@@ -15,6 +15,7 @@ Needs only numpy and onnx: `build_graph` takes the state_dict as numpy arrays.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import onnx
@@ -123,9 +124,11 @@ def _scan_layers(kind: str, state: Mapping[str, np.ndarray], features: int, hidd
         states_in = ["state0"] * (2 if kind == "lstm" else 1)
         states_out = [out if last else p + "h_last"] + ([p + "c_last"] if kind == "lstm" else [])
         seq_out = [] if last else [p + "h_seq"]                                         # (B, T, H)
+        axes: dict[str, Any] = {"num_scan_inputs": 1, "scan_input_axes": [1]}
+        if not last:
+            axes["scan_output_axes"] = [1]
         nodes.append(mk("Scan", [*states_in, seq_in], states_out + seq_out, name=p + "scan", body=body,
-                        num_scan_inputs=1, scan_input_axes=[1],
-                        **({} if last else {"scan_output_axes": [1]})))
+                        **axes))
         seq_in, inputs = p + "h_seq", H
     return nodes
 
@@ -145,7 +148,7 @@ def _op_layers(kind: str, state: Mapping[str, np.ndarray], hidden: int, layers: 
     """
     H, mk = hidden, helper.make_node
     op = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind]
-    attrs: dict[str, object] = {"hidden_size": H}
+    attrs: dict[str, Any] = {"hidden_size": H}
     if kind == "gru":
         attrs["linear_before_reset"] = 1        # PyTorch's GRU: r * (W_hn h + b_hn)
     if kind == "rnn":

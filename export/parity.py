@@ -225,6 +225,12 @@ def ort_session(path: str | Path, provider: str) -> tuple[ort.InferenceSession |
     return sess, ""
 
 
+def _ort_runner(sess: ort.InferenceSession) -> Callable[[np.ndarray], np.ndarray]:
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.asarray(sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
+    return run
+
+
 def _compare(y: np.ndarray, ref: np.ndarray, cfg: VerifyConfig) -> tuple[float, float, float, bool, str]:
     if y.shape != ref.shape:
         return float("inf"), float("inf"), float("inf"), False, f"shape {y.shape} != reference {ref.shape}"
@@ -233,7 +239,8 @@ def _compare(y: np.ndarray, ref: np.ndarray, cfg: VerifyConfig) -> tuple[float, 
     if not np.all(np.isfinite(y)):
         return float("inf"), float("inf"), float("inf"), False, "non-finite output"
     max_abs = float(d.max(initial=0.0))
-    max_rel = float((d / np.maximum(a, max(cfg.atol, np.finfo(np.float32).tiny))).max(initial=0.0))
+    floor = max(float(cfg.atol), float(np.finfo(np.float32).tiny))
+    max_rel = float((d / np.maximum(a, floor)).max(initial=0.0))
     used = float((d / (cfg.atol + cfg.rtol * a + 1e-300)).max(initial=0.0))
     return max_abs, max_rel, used, bool(np.all(d <= cfg.atol + cfg.rtol * a)), ""
 
@@ -261,8 +268,7 @@ def run_parity(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, t
         if sess is None:
             report.skipped.append(f"onnxruntime {provider}: {why}")
             continue
-        runtimes.append(("onnxruntime", provider,
-                         lambda x, s=sess: s.run([OUTPUT_NAME], {INPUT_NAME: x})[0]))
+        runtimes.append(("onnxruntime", provider, _ort_runner(sess)))
     inputs: dict[str, Callable[[int, int], np.ndarray]] = {}
     if "random" in config.inputs:
         inputs["random"] = lambda b, s: random_windows(model, b, s, config.seed)
