@@ -58,7 +58,7 @@ def train(
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better val loss.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed for init and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="Torch threads per model [cores/jobs].")] = None,
+    threads: Annotated[int, typer.Option(help="Torch threads per training process.")] = 1,
     jobs: Annotated[int | None, typer.Option(help="Kinds trained at once [CPU: 1/core].")] = None,
 ) -> None:
     """Fit forecasters on the built-in sine (default) or a CSV; print the comparison table."""

@@ -14,7 +14,7 @@ FILLS = ("interpolate", "drop")
 # small batches are cheap; GRU and RNN run op by op, where a step costs about the same up to ~128 windows,
 # so they take bigger batches and a higher learning rate. Any field set in TrainConfig overrides these.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "rnn": {"hidden": 32, "batch_size": 64, "lr": 0.01, "epochs": 95},
+    "rnn": {"hidden": 32, "batch_size": 64, "lr": 0.01, "epochs": 80},
     "lstm": {"hidden": 32, "batch_size": 32, "lr": 0.01, "epochs": 72},
     "gru": {"hidden": 64, "batch_size": 128, "lr": 0.03, "epochs": 40},
 }
@@ -83,14 +83,15 @@ class TrainConfig:
     clip: float = 1.0                # gradient-norm clip
     seed: int = 0
     device: str = "auto"             # auto | cpu | cuda | cuda:N
-    threads: int | None = None       # torch threads per training process; None: cores / jobs
+    threads: int = 1                 # torch threads per training process (see run._plan for why 1)
     jobs: int | None = None          # kinds trained at once in separate processes; None: auto (CPU only)
     hidden: int | None = None        # model size
     layers: int = 1
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "threads", "jobs", "hidden"):
+        _check(self.threads >= 1, "train.threads", f"must be >= 1, got {self.threads}")
+        for name in ("epochs", "batch_size", "jobs", "hidden"):
             v = getattr(self, name)
             _check(v is None or v >= 1, f"train.{name}", f"must be >= 1, got {v}")
         _check(self.lr is None or self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")

@@ -51,7 +51,8 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0                                      # 1-based
     stopped_early: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0                                     # wall
+    cpu_seconds: float = 0.0                                 # this process's CPU time while fitting
 
     @property
     def epochs(self) -> int:
@@ -87,7 +88,7 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
                                                 pct_start=0.15)
     hist = History()
     best, best_state, waited = math.inf, copy.deepcopy(model.state_dict()), 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for epoch in range(1, opt.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(z.device)
@@ -119,4 +120,5 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
     model.load_state_dict(best_state)
     model.eval()
     hist.seconds = time.perf_counter() - t0
+    hist.cpu_seconds = time.process_time() - c0
     return hist

@@ -97,6 +97,7 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
         "best_epoch": hist.best_epoch,
         "stopped_early": hist.stopped_early,
         "train_seconds": round(hist.seconds, 3),
+        "train_cpu_seconds": round(hist.cpu_seconds, 3),
         "wall_seconds": round(wall, 3),
         "device": str(device),
         "threads": torch.get_num_threads(),
@@ -143,15 +144,17 @@ def _worker(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: s
     return train_one(kind, ds, data, train, out, on_epoch=_events.put)
 
 
-def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> tuple[int, int]:
-    """(jobs, threads per job). GPUs and single kinds train in-process; CPUs split their cores."""
-    cores = os.cpu_count() or 1
+def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> int:
+    """How many kinds train at once: one process per core on CPU, one at a time on a GPU.
+
+    Each process keeps train.threads (default 1) torch threads. These models are small: a step is ~80 tiny
+    matmuls, bound by per-op overhead, so intra-op threads only add synchronization. Measured on the 2-core
+    CI box, 2 threads made a GRU step 3-7x slower than 1 thread, and far worse when other work shares the
+    cores; two kinds in two 1-thread processes use both cores instead.
+    """
     if train.jobs is not None:
-        jobs = min(train.jobs, len(kinds))
-    else:
-        jobs = min(len(kinds), cores) if device.type == "cpu" else 1
-    threads = train.threads if train.threads is not None else max(1, cores // jobs)
-    return jobs, threads
+        return min(train.jobs, len(kinds))
+    return min(len(kinds), os.cpu_count() or 1) if device.type == "cpu" else 1
 
 
 def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: TrainConfig, out: Path,
@@ -214,7 +217,7 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     if ds.series.filled:
         verb = "dropped" if data.fill == "drop" else "interpolated"
         progress.log(f"{ds.series.source}: --fill {data.fill}: {ds.series.filled} bad value(s) {verb}")
-    jobs, threads = _plan(kinds, train, device)
+    jobs, threads = _plan(kinds, train, device), train.threads
     progress.log(f"training {', '.join(kinds)} on {device} ({jobs} at a time, {threads} thread(s) each); "
                  f"windows train/val/test {len(ds.windows['train'])}/{len(ds.windows['val'])}/"
                  f"{len(ds.windows['test'])}")
