@@ -148,12 +148,19 @@ def test_closed_stdout_ends_quietly(lstm: Fixture, tmp_path: Path) -> None:
     assert (tmp_path / "rc").read_text().strip() == "0"
 
 
-def test_ctrl_c_flushes_and_exits_130(lstm: Fixture) -> None:
+def start_predict_on_good_lines(lstm: Fixture) -> subprocess.Popen[bytes]:
+    """A predict process that has been sent every GOOD line and is still waiting for more input."""
     p = subprocess.Popen([*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert p.stdin and p.stdout and p.stderr
+    assert p.stdin
     p.stdin.write(("\n".join(GOOD) + "\n").encode())
     p.stdin.flush()
+    return p
+
+
+def test_ctrl_c_flushes_and_exits_130(lstm: Fixture) -> None:
+    p = start_predict_on_good_lines(lstm)
+    assert p.stdin and p.stdout and p.stderr
     first = [p.stdout.readline() for _ in range(6)]        # header + lines 16..20: all written already
     assert first[-1].startswith(b"20,")
     time.sleep(0.2)
@@ -167,11 +174,8 @@ def test_ctrl_c_flushes_and_exits_130(lstm: Fixture) -> None:
 
 def test_output_of_bad_line_is_flushed_before_the_error_even_in_a_trickle(lstm: Fixture) -> None:
     """The forecast of line 20 reaches the reader before the process even sees the bad line."""
-    p = subprocess.Popen([*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = start_predict_on_good_lines(lstm)
     assert p.stdin and p.stdout and p.stderr
-    p.stdin.write(("\n".join(GOOD) + "\n").encode())
-    p.stdin.flush()
     assert [p.stdout.readline() for _ in range(6)][-1].startswith(b"20,")
     p.stdin.write(b"oops\n")
     p.stdin.close()
