@@ -42,6 +42,7 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
     """One process, one (kind, runtime): median seconds per call for each batch size."""
     import numpy as np
     import torch
+
     from seqinfer.export.onnx_export import build_onnx
     from seqinfer.trainer.model import Forecaster, ModelConfig
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
 from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OUTPUT_AXES, OUTPUT_NAME
 
 

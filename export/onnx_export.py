@@ -30,6 +30,7 @@ from pathlib import Path
 
 import onnx
 import torch
+
 from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OPSET, OUTPUT_AXES, OUTPUT_NAME, ModelMeta
 from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.model import Forecaster

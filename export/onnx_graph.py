@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
 from seqinfer.infer.contract import BATCH_AXIS, INPUT_NAME, OPSET, OUTPUT_NAME, SEQ_AXIS
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}

@@ -27,6 +27,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+
 from seqinfer.infer import __version__ as SEQINFER_VERSION
 from seqinfer.infer.contract import (
     CHECKPOINT_FILE,

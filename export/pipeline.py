@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from seqinfer.infer import __version__ as SEQINFER_VERSION
 from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE, PARITY_FILE, TORCHSCRIPT_FILE, ModelMeta
 from seqinfer.trainer.checkpoint import load_checkpoint

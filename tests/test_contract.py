@@ -1,5 +1,6 @@
 """The model-file contract: metadata round trip and rejection of foreign files."""
 import pytest
+
 from seqinfer.infer.contract import META_PREFIX, ModelMeta
 from seqinfer.infer.errors import ModelError
 

@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+
 from seqinfer.export.onnx_export import export_onnx
 from seqinfer.infer.contract import (
     INPUT_NAME,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE, TORCHSCRIPT_FILE
 from seqinfer.trainer.checkpoint import load_checkpoint
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from seqinfer.infer.contract import CHECKPOINT_FILE
 from seqinfer.infer.errors import ModelError
 

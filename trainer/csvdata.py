@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from seqinfer.infer.errors import ConfigError, DataError
 
 

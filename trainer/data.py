@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
 from seqinfer.infer.errors import DataError
 
 from .config import DataConfig

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from seqinfer.infer.errors import ConfigError
 from torch import nn
+
+from seqinfer.infer.errors import ConfigError
 
 from .model import Forecaster
 from .progress import Epoch

@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-from seqinfer.infer.errors import ConfigError
 from torch import nn
+
+from seqinfer.infer.errors import ConfigError
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from seqinfer.infer.contract import CHECKPOINT_FILE
 
 from .checkpoint import save_checkpoint

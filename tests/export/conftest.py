@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from seqinfer.trainer.checkpoint import save_checkpoint
 from seqinfer.trainer.model import Forecaster, ModelConfig
 

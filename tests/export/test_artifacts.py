@@ -14,6 +14,8 @@ import onnxruntime as ort
 import pytest
 import torch
 from onnx import numpy_helper
+from typer.testing import CliRunner
+
 from seqinfer.export import ExportConfig, ParityFailed, VerifyConfig, export_model, verify
 from seqinfer.export.pipeline import TS_META_FILE
 from seqinfer.infer import __version__
@@ -21,7 +23,6 @@ from seqinfer.infer.cli import app
 from seqinfer.infer.contract import INPUT_NAME, OUTPUT_NAME, ModelMeta
 from seqinfer.infer.errors import ModelError
 from seqinfer.trainer.checkpoint import load_checkpoint
-from typer.testing import CliRunner
 
 from .conftest import make_checkpoint
 

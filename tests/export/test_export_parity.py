@@ -5,6 +5,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
+
 from seqinfer.export import ExportConfig, VerifyConfig, export_model
 from seqinfer.export.config import ONNX_FORMS
 from seqinfer.infer.errors import ConfigError
@@ -59,6 +60,7 @@ def test_every_form_passes(tmp_path: Path, kind: str, form: str) -> None:
 
 def test_two_layers(tmp_path: Path) -> None:
     import torch
+
     from seqinfer.trainer.checkpoint import save_checkpoint
     from seqinfer.trainer.model import Forecaster, ModelConfig
 

@@ -6,6 +6,7 @@ import onnx
 import pytest
 import torch
 from onnx import helper, numpy_helper
+
 from seqinfer.export.graph_checks import check_graph, count_nodes
 from seqinfer.export.onnx_export import build_onnx
 from seqinfer.infer.contract import BATCH_AXIS, SEQ_AXIS

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from seqinfer.export.onnx_export import export_onnx
 from seqinfer.infer.contract import ModelMeta
 from seqinfer.trainer.model import Forecaster, ModelConfig

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from infer_support import Fixture, parse_csv, parsed_values, run_cli, sine, values_csv
+
 from seqinfer.infer import Forecaster
 from seqinfer.infer.contract import format_forecast
 

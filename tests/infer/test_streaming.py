@@ -12,8 +12,9 @@ import time
 import numpy as np
 import pytest
 from infer_support import SEQINFER, TIMEOUT_S, Fixture, parse_csv, run_cli, sine, values_csv
-from seqinfer.infer.cli import app
 from typer.testing import CliRunner
+
+from seqinfer.infer.cli import app
 
 READ_TIMEOUT_S = 10.0   # generous: this checks the latency bound's behaviour, not a speed
 
@@ -71,6 +72,7 @@ def test_verify_passes_and_reports_the_max_error(lstm: Fixture) -> None:
 
 def test_verify_fails_naming_the_row(lstm: Fixture, tmp_path) -> None:  # noqa: ANN001
     import torch
+
     from seqinfer.trainer.model import Forecaster, ModelConfig
 
     (tmp_path / "model.onnx").write_bytes(lstm.onnx.read_bytes())

@@ -8,6 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from infer_support import Fixture
+
 from seqinfer.infer import csvout
 from seqinfer.infer.contract import format_forecast
 from seqinfer.infer.errors import ConfigError, DataError, ProviderError

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from seqinfer.infer.errors import ConfigError, DataError
 from seqinfer.trainer.config import DataConfig
 from seqinfer.trainer.csvdata import read_csv

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from seqinfer.infer.errors import ConfigError, DataError
 from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
 from seqinfer.trainer.data import SPLITS, Series, build, checkpoint_data, fingerprint, make_windows, sine

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.checkpoint import load_checkpoint
 from seqinfer.trainer.config import DataConfig, TrainConfig
