@@ -40,9 +40,11 @@ from .onnx_graph import build_graph
 FORMS = ("hybrid", "scan", "ops", "torch")
 DEFAULT_FORM = "hybrid"
 # Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op: the measured crossovers with the Scan form
-# (RNN: ops only win at batch 1; LSTM: ops ahead up to ~1024; GRU: between 16 and 256). The verify grid's
-# batches {1, 2, 7, 64, 1000} reach both branches for every kind.
-OPS_MAX_BATCH = {"rnn": 4, "lstm": 512, "gru": 48}
+# on one onnxruntime intra-op thread, as seqinfer runs each worker (`python -m bench.model_probe --threads 1
+# --runtimes ort-scan ort-ops`, seq 80): RNN hidden 32, ops ahead only below batch 8; LSTM hidden 32 and GRU
+# hidden 64, ops ahead to batch 16, Scan ahead from 32. The verify grid's batches {1, 2, 7, 64, 1000} reach
+# both branches for every kind.
+OPS_MAX_BATCH = {"rnn": 4, "lstm": 24, "gru": 24}
 # The torch form traces one example input. Its sizes must not occur anywhere in the verify grid or in the
 # model's own dimensions, so that a size baked into the graph is caught (graph check) rather than hidden.
 EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5
