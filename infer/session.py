@@ -131,6 +131,17 @@ def create_session(
     return (session if session is not None else create([CPU])), "cpu", reason
 
 
+def default_workers(provider: str) -> int:
+    """Model threads: one per core (at most 4, beyond which parsing is the limit); one for CUDA."""
+    if provider == "cuda":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 @dataclass
 class Model:
     """An open seqinfer model: `predict` runs float32 windows through onnxruntime, rolling out if asked."""

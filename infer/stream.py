@@ -10,7 +10,6 @@ max_latency_ms. On any error the rows before it are run and written first; then 
 """
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -26,7 +25,7 @@ from .config import PredictConfig
 from .errors import ConfigError, DataError
 from .parse import Columns, Rows, parse_block, resolve_columns, split_fields
 from .reader import Block, LineReader
-from .session import Model, check_rollout, load_model
+from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
 
 QUEUE_DEPTH = 4                # batches in flight: enough to keep the worker busy, little memory
@@ -280,17 +279,6 @@ class Engine:
         self.summary.forecasts += done.forecasts
         if done.error is not None:
             raise done.error
-
-
-def default_workers(provider: str) -> int:
-    """Model threads: one per core (at most 4, beyond which parsing is the limit); one for CUDA."""
-    if provider == "cuda":
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
 
 
 def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: BinaryIO | int,

@@ -6,6 +6,7 @@ import pytest
 from infer_support import Fixture, parse_csv, parsed_values, run_cli, sine, values_csv
 
 from seqinfer.infer import Forecaster
+from seqinfer.infer.api import MIN_SPLIT, PREDICT_BATCH, split_batch
 from seqinfer.infer.contract import format_forecast
 
 ATOL = 1e-5
@@ -145,3 +146,31 @@ def test_python_api_predict_and_stream(lstm: Fixture) -> None:
     assert np.allclose(got[-1].yhat, lstm.eager(x[-1:])[0], atol=ATOL)
     one = list(f.stream(v.tolist()))
     np.testing.assert_allclose(np.stack([g.yhat for g in one]), lstm.eager(x), atol=ATOL, rtol=0)
+
+
+def test_python_api_splits_a_large_batch_across_workers_with_the_same_result(lstm: Fixture) -> None:
+    x = np.lib.stride_tricks.sliding_window_view(sine(3000), lstm.window)          # 2986 windows
+    y1 = Forecaster(lstm.dir, provider="cpu", workers=1).predict(x)                 # 3 slices, one by one
+    with Forecaster(lstm.dir, provider="cpu", workers=2) as two:                    # 4 slices, 2 at a time
+        assert two.workers == 2
+        y2 = two.predict(x)
+        y4 = two.predict(x[:100], horizon=4)
+        np.testing.assert_allclose(y4, lstm.eager(x[:100], 4), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(y2, y1, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(y2, lstm.eager(x), atol=ATOL, rtol=0)
+    np.testing.assert_array_equal(two.predict(x[:200]), y2[:200])   # a closed Forecaster restarts its pool
+    assert two.predict(x[:0]).shape == (0, y2.shape[1])
+
+
+@pytest.mark.parametrize("n, workers", [(1, 2), (63, 2), (64, 2), (80, 2), (1000, 4), (4096, 2), (5000, 1),
+                                        (3000, 3)])
+def test_split_batch_covers_every_row_once_in_near_equal_slices(n: int, workers: int) -> None:
+    parts = split_batch(n, workers)
+    assert parts[0].start == 0 and parts[-1].stop == n
+    assert all(a.stop == b.start for a, b in zip(parts, parts[1:], strict=False))
+    sizes = [p.stop - p.start for p in parts]
+    assert max(sizes) - min(sizes) <= 1 and max(sizes) <= PREDICT_BATCH
+    assert len(parts) == 1 or min(sizes) >= MIN_SPLIT
+    if len(parts) > workers:
+        assert len(parts) % workers == 0                        # every worker gets the same number of slices
+    assert split_batch(0, workers) == []
