@@ -5,6 +5,7 @@ values: training calls `forward_normalized` on normalized windows; everyone else
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from torch import nn
 
 from seqinfer.infer.errors import ConfigError
 
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+CELLS: dict[str, Callable[..., nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ModelConfig:
 
 class Forecaster(nn.Module):
     """x: [batch, seq, features] raw -> y: [batch, horizon] raw (feature 0's scale)."""
+
+    norm_mean: torch.Tensor   # buffers, registered in __init__
+    norm_std: torch.Tensor
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
