@@ -181,30 +181,44 @@ def max_latency_default() -> float | None:
 
 
 def trickle(model_dir: Path, window: int, rate: float = 200.0, seconds: float = 10.0) -> dict[str, Any]:
-    """Write rows at `rate` rows/s into predict's stdin; latency = forecast line read - its row written."""
+    """Write rows at `rate` rows/s into predict's stdin; latency = forecast line read - its row written.
+
+    The clock is steady-state: rows count only once the first forecast line has come back, so process
+    start-up (measured on its own in `startup`) is not charged to the first rows' latency.
+    """
     proc = subprocess.Popen(seqinfer_cmd() + ["predict", str(model_dir)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     assert proc.stdin is not None and proc.stdout is not None
-    written: dict[int, float] = {}       # input line number (header = 1) -> time written
+    written: dict[int, float] = {}       # input line number (header = 1) -> time written, once ready
     got: list[tuple[str, float]] = []
-    values = series(int(rate * seconds) + window)
+    ready = threading.Event()            # the first forecast line has been read
+    measured_rows = int(rate * seconds)
+    warm_s = 0.0
 
     def reader() -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
             got.append((raw.decode(errors="replace").strip(), time.perf_counter()))
+            if len(got) > 1:
+                ready.set()
 
     th = threading.Thread(target=reader, daemon=True)
     th.start()
     try:
         proc.stdin.write(b"value\n")
         t_start = time.perf_counter()
-        for i, v in enumerate(values):
+        values = series(measured_rows + window + int(rate * 60))   # up to 60 s of warm-up
+        i = 0
+        while len(written) < measured_rows and i < len(values):
             due = t_start + i / rate
             while (d := due - time.perf_counter()) > 0:
                 time.sleep(min(d, 0.002))
-            written[i + 2] = time.perf_counter()
-            proc.stdin.write(f"{v:.6f}\n".encode())
+            if ready.is_set():
+                written[i + 2] = time.perf_counter()
+            else:
+                warm_s = time.perf_counter() - t_start
+            proc.stdin.write(f"{values[i]:.6f}\n".encode())
+            i += 1
         time.sleep(0.5)
         proc.stdin.close()
     except BrokenPipeError:
@@ -216,9 +230,9 @@ def trickle(model_dir: Path, window: int, rate: float = 200.0, seconds: float = 
         return {"skipped": f"predict exited {rc}: {' | '.join(err)}"}
     lat = _match(got, written)
     if not lat:
-        return {"skipped": "could not match forecast lines to input rows (no `row` column?)"}
+        return {"skipped": "no forecast matched a row written after the first forecast (no `row` column?)"}
     a = np.array(lat) * 1e3
-    return {"rate_rows_per_s": rate, "seconds": seconds, "forecasts": len(a),
+    return {"rate_rows_per_s": rate, "seconds": seconds, "forecasts": len(a), "warmup_s": warm_s,
             "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)),
             "max_ms": float(a.max())}
 

@@ -6,7 +6,8 @@
 Each (kind, runtime) is timed in its own subprocess, so torch's OpenMP threads and onnxruntime's spinning
 pool never compete inside one process. On a shared machine other load comes and goes, so every cell is
 measured `--rounds` times, interleaved, and the report keeps each cell's best median (the least disturbed
-round). onnxruntime sessions: CPUExecutionProvider, intra_op_num_threads=--threads, ORT_ENABLE_ALL.
+round). onnxruntime sessions: CPUExecutionProvider, intra_op_num_threads=--threads, ORT_ENABLE_ALL; the
+`seqinfer` runtime is the Python API (hybrid graph, one intra-op thread per worker, one worker per core).
 The model is an untrained stand-in of the given shape: speed does not depend on the weights.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RUNTIMES = ("eager", "ort-hybrid", "ort-scan", "ort-ops", "ort-torch")
+RUNTIMES = ("eager", "ort-hybrid", "ort-scan", "ort-ops", "ort-torch", "seqinfer")
 
 
 def _time(fn: Callable[[], Any], budget_s: float) -> float:
@@ -60,6 +61,16 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
         return out
     import onnxruntime as ort
 
+    if a.runtime == "seqinfer":    # the Python API with its own thread settings; --threads unused
+        from seqinfer.infer.api import Forecaster as Api
+
+        from .models import export_temp
+
+        with tempfile.TemporaryDirectory() as td:
+            api = Api(export_temp(model, a.kind, a.seq, Path(td)), provider="cpu")
+            for b, x in xs.items():
+                out[str(b)] = _time(lambda x=x: api.predict(x), a.budget)  # type: ignore[misc]
+        return out
     proto = build_onnx(model, form=a.runtime.removeprefix("ort-"))
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads

@@ -4,7 +4,9 @@ On the 2-core reference machines: 500 fixed epochs, batch 500, hidden 20, lr 1e-
 """
 from __future__ import annotations
 
-TUTORIAL = {
+from typing import Any
+
+TUTORIAL: dict[str, Any] = {
     "source": "tutorial reference run, 2-core machine (issue 5)",
     "epochs": 500, "batch": 500, "hidden": 20, "lr": 1e-3, "optimizer": "Adam",
     "total_train_s": 237.0,

@@ -25,7 +25,24 @@ def test_model_and_training_sections_write_all_outputs(tmp_path: Path) -> None:
     rows = res["model"]["lstm"]["rows"]
     assert [r["batch"] for r in rows] == [1, 16]
     assert rows[0]["runtimes"]["ort_cpu"]["windows_per_s"] > 0
+    assert rows[1]["runtimes"]["seqinfer"]["windows_per_s"] > 0
     assert {t["status"] for t in res["targets"]} <= {"PASS", "MISS", "n/a"}
+    tr = res["training"]        # the harness trained for real (quick: 2 epochs) and read every kind back
+    assert tr["rc"] == 0 and tr["wall_s"] > 0 and tr["peak_rss_mb"] > 0
+    assert [r["kind"] for r in tr["rows"]] == ["rnn", "lstm", "gru"]
+    assert all(r["test_mse"] > 0 and r["epochs"] <= 2 for r in tr["rows"])
+    assert "whole command (wall)" in (out / "latest.md").read_text()
+
+
+def test_trickle_counts_only_rows_after_the_first_forecast(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from bench.models import load_model
+
+    m = load_model("rnn", tmp_path / "no-artifacts", tmp_path, hidden=4, window=8)
+    r = e2e.trickle(m.onnx_path, m.window, rate=100.0, seconds=1.0)
+    assert "skipped" not in r, r
+    assert r["forecasts"] == 100            # exactly the rows written once forecasts were flowing
+    assert r["warmup_s"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
 
 
 def test_e2e_floors_on_tiny_files(tmp_path: Path) -> None:
