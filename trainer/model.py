@@ -42,9 +42,6 @@ class ModelConfig:
 class Forecaster(nn.Module):
     """x: [batch, seq, features] raw -> y: [batch, horizon] raw (feature 0's scale)."""
 
-    norm_mean: torch.Tensor   # buffers, registered in __init__
-    norm_std: torch.Tensor
-
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
@@ -57,8 +54,8 @@ class Forecaster(nn.Module):
         self.register_buffer("norm_std", torch.ones(config.features))
 
     def set_normalization(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.norm_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.norm_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+        self.get_buffer("norm_mean").copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.get_buffer("norm_std").copy_(torch.as_tensor(std, dtype=torch.float32))
 
     def forward_normalized(self, z: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(z)                 # (B, T, hidden)
