@@ -97,11 +97,24 @@ class Forecaster:
             return np.empty((0, h), np.float32)
         if len(parts) == 1:
             return self.model.predict(np.ascontiguousarray(x), h)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="seqinfer-predict")
-        # onnxruntime releases the GIL inside run(), so the slices really run side by side on one session.
-        out = self._pool.map(lambda s: self.model.predict(np.ascontiguousarray(x[s]), h), parts)
-        return np.concatenate(list(out))
+        # The calling thread runs one share itself: handing every slice to the pool cost about 0.5 ms more per
+        # call at batch 80 (two thread wake-ups instead of one). Slices go round-robin, so shares are even.
+        w = min(self.workers, len(parts))
+        groups = [parts[i::w] for i in range(w)]
+
+        def run(group: list[slice]) -> list[np.ndarray]:
+            # onnxruntime releases the GIL inside run(), so the shares really run side by side on one session
+            return [self.model.predict(np.ascontiguousarray(x[s]), h) for s in group]
+
+        if w > 1 and self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="seqinfer-predict")
+        futures = [self._pool.submit(run, g) for g in groups[1:]] if self._pool is not None else []
+        done: list[list[np.ndarray]] = []
+        try:
+            done.append(run(groups[0]))
+        finally:
+            done += [f.result() for f in futures]                 # never leave a share running behind
+        return np.concatenate([done[j % w][j // w] for j in range(len(parts))])
 
     def stream(self, rows: Iterable[float | tuple[Hashable, float] | tuple[Hashable, list[float]]], *,
                horizon: int | None = None, batch_size: int = 1) -> Iterator[Forecast]:
