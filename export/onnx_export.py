@@ -8,14 +8,16 @@ Graph forms (ExportConfig.onnx_form; the default is "hybrid" for every kind):
 - "torch":  torch.onnx.export(dynamo=False) of the Forecaster (ONNX RNN/LSTM/GRU ops). Kept as a second
             opinion: the tests run the graph checks and the parity grid on it too.
 
-Why hybrid (`python -m bench.model_probe`: 2-core CPU, onnxruntime 1.31, intra_op_num_threads=2,
-ORT_ENABLE_ALL, hidden 32, seq 80): onnxruntime's RNN/LSTM/GRU kernels are the fastest thing there is at
-small batches (batch 1: 7-20x eager), but the plain-RNN kernel fell to 0.3-0.7x eager from batch 256 up
-and the LSTM/GRU kernels lose ground there too. The Scan form runs on
-ORT's vectorised MatMul/Sigmoid/Tanh kernels and wins at large batches (RNN 4-20x eager at 1024-4096) but
-pays a per-step, per-node cost at small ones (LSTM batch 1: 0.6x eager). The If costs one comparison.
-Known gap: LSTM at batch ~256 stays below PyTorch eager, whose LSTM runs on oneDNN's fused kernel (0.5-0.8x
-in every measurement here, both forms); from batch 1024 up and at 1-16 ORT is ahead.
+Why hybrid (`python -m bench.model_probe`: 2-core CPU, onnxruntime 1.31, ORT_ENABLE_ALL, seq 80):
+onnxruntime's RNN/LSTM/GRU kernels are the fastest thing there is at small batches (batch 1: 3-10x eager on
+one thread), but the plain-RNN kernel fell to 0.3-0.7x eager from batch 256 up and the LSTM/GRU kernels
+lose ground there too. The Scan form (export/onnx_graph.py: one fused Gemm+activation per gate) runs on
+ORT's vectorised kernels and wins at large batches (RNN 3-4x eager on one thread, LSTM 1.5x at 1024) but
+pays about 1 µs per node per step, which dominates at small batches (LSTM batch 1: 0.5x eager). The If
+costs one comparison. Known limit: from batch 32 to 128 the LSTM on one ORT thread runs at 0.8-1.0x PyTorch
+eager's on one thread, whose oneDNN kernel does a whole cell in one call, and ORT's own LSTM kernel is no
+faster there. Giving each core its own slice of the batch (the Python API, `seqinfer predict`) does not close
+that gap against eager on two threads: `make bench` measures LSTM batch 80 at 0.7-0.9x eager.
 
 Why not torch.onnx.export(dynamo=True), the maintained path: measured here with torch 2.13 it took 7-27 s per
 small model and unrolled nn.RNN into per-step nodes with seq fixed at the example's length.
