@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy trainer export infer
 
 bench: $(STAMP)
-	$(PY) -m bench.run --out bench/results
+	$(PY) -m bench.run --out bench/results --readme README.md
 
 clean:
 	rm -rf $(VENV) $(ART) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -210,3 +210,44 @@ def chart(res: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def readme_block(res: dict[str, Any]) -> str:
+    """The README's figures, written by `make bench` from this run alone (tests check they match the JSON)."""
+    mi = res["machine"]
+    load = res.get("load_avg", {})
+    L = [README_START,
+         f"From `make bench` at commit {res.get('commit', '?')}, {res['started']}, {res['elapsed_s']:.0f} s: "
+         f"{mi['cores']} cores ({mi['cpu_model']}), GPU: {mi['gpu'] or 'none'}, load average "
+         f"{_fmt(load.get('start'), '.1f')} at the start and {_fmt(load.get('end'), '.1f')} at the end; "
+         f"torch {mi['torch']}, onnxruntime {mi['onnxruntime']}. Every ratio is taken within that one run. "
+         "The whole report is in [bench/results/latest.md](bench/results/latest.md) "
+         "(chart: [latest.png](bench/results/latest.png)).", "",
+         "| target (issue 5) | measured | status |", "|---|---|---|"]
+    L += [f"| {t['target']} | {t['measured']} | {t['status']} |" for t in res["targets"]]
+    models = res.get("model", {})
+    if models:
+        batches = [r["batch"] for r in next(iter(models.values()))["rows"]]
+        L += ["", "Model throughput, seqinfer (the Python API on onnxruntime's CPU provider) over PyTorch "
+              "eager, same windows, same run:", "",
+              "| kind | " + " | ".join(f"batch {b}" for b in batches) + " |",
+              "|---|" + "---:|" * len(batches)]
+        for kind, m in models.items():
+            ratios = (f"{r['seqinfer_over_eager']:.2f}x" for r in m["rows"])
+            L.append(f"| {kind} | " + " | ".join(ratios) + " |")
+    L.append(README_END)
+    return "\n".join(L)
+
+
+def update_readme(path: Path, res: dict[str, Any]) -> bool:
+    """Replace the block between the markers; False when the README has no markers (nothing written)."""
+    text = path.read_text()
+    a, b = text.find(README_START), text.find(README_END)
+    if a < 0 or b < a:
+        return False
+    path.write_text(text[:a] + readme_block(res) + text[b + len(README_END):])
+    return True
+

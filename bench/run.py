@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +24,7 @@ from . import data as D
 from . import e2e
 from .machine import machine_info
 from .models import BATCHES, Loaded, bench_model, load_model
-from .report import chart, markdown, targets
+from .report import chart, markdown, targets, update_readme
 from .training import KINDS, training_section
 
 
@@ -97,6 +99,7 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
         sections: tuple[str, ...] = ("training", "model", "e2e")) -> dict[str, Any]:
     t0 = time.perf_counter()
     res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "commit": commit(), "load_avg": {"start": os.getloadavg()[0]},
                            "mode": "quick" if sz == QUICK else "full", "machine": machine_info(),
                            "sizes": sz.__dict__, "artifacts": str(artifacts)}
     if "training" in sections:
@@ -113,9 +116,24 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
             m = loaded.get("lstm") or next(iter(loaded.values()))
             res["e2e"] = e2e_section(m, artifacts, sz, data_dir)
     res["elapsed_s"] = time.perf_counter() - t0
+    res["load_avg"]["end"] = os.getloadavg()[0]
     res["targets"] = targets(res)
     write(res, out_dir)
     return res
+
+
+def commit() -> str:
+    """The commit measured, with "+changes" when the work tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!bench/results", ":!README.md"], cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (head or "unknown") + ("+changes" if dirty else "")
 
 
 def bench_one(model_dir: Path, quick: bool = False) -> dict[str, Any]:
@@ -148,10 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--only", default="training,model,e2e", help="comma list of sections")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    ap.add_argument("--readme", type=Path, help="also rewrite this README's bench block (make bench does)")
     a = ap.parse_args(argv)
     res = run(a.out, a.artifacts, QUICK if a.quick else Sizes(), tuple(a.kinds.split(",")), a.data,
               tuple(a.only.split(",")))
     print((a.out / "latest.md").read_text())
+    if a.readme is not None and not a.quick and not update_readme(a.readme, res):
+        log(f"{a.readme}: no bench block markers; not updated")
     miss = [t for t in res["targets"] if t["status"] == "MISS"]
     na = [t for t in res["targets"] if t["status"] == "n/a"]
     log(f"{len(res['targets']) - len(miss) - len(na)} PASS, {len(miss)} MISS, {len(na)} n/a; "

@@ -63,3 +63,14 @@ def test_torch_loop_runs_one_window_at_a_time(tmp_path: Path) -> None:
     r = e2e.torch_loop(model, D.series_file(40, tmp_path), 8, 30, windows_file=False)
     assert r["prefix_rows"] == 30 and r["rows_per_s"] > 0
     assert torch.get_num_threads() >= 1
+
+
+def test_readme_figures_are_the_committed_bench_run() -> None:
+    """The README's bench block is exactly what `make bench` wrote from bench/results/latest.json."""
+    from bench.report import README_END, README_START, readme_block
+
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(README_START):text.index(README_END) + len(README_END)]
+    res = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+    assert block == readme_block(res)
+    assert res["mode"] == "full"
