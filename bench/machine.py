@@ -47,3 +47,29 @@ def machine_info() -> dict[str, Any]:
         "onnxruntime": ort.__version__,
         "numpy": numpy.__version__,
     }
+
+
+def matmul_gflops(n: int = 2048, reps: int = 5) -> dict[str, Any]:
+    """The machine's own ceiling: best of `reps` float32 [n, n] @ [n, n] products in torch (all cores)."""
+    import time
+
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)                                   # warm-up
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return {"n": n, "threads": torch.get_num_threads(), "gflops": 2 * n ** 3 / best / 1e9}
+
+
+def flop_per_window(kind: str, hidden: int, features: int, window: int, layers: int = 1,
+                    horizon: int = 1) -> int:
+    """Multiply-adds x 2 of the gate products per window (the elementwise work is a few percent more)."""
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[kind]
+    per_step = sum(2 * gates * hidden * (hidden + (features if layer == 0 else hidden))
+                   for layer in range(layers))
+    return per_step * window + 2 * hidden * horizon
+

@@ -100,9 +100,27 @@ def markdown(res: dict[str, Any]) -> str:
     L += [f"| {t['target']} | {t['measured']} | {t['status']} |" for t in res["targets"]]
 
     L += ["", "## 1. Model throughput (median µs/batch [p10-p90], windows/s)", ""]
+    L += ceiling_lines(res)
     L += model_tables(res.get("model", {}))
     L += rest(res)
     return "\n".join(L)
+
+
+def ceiling_lines(res: dict[str, Any]) -> list[str]:
+    """The machine's own ceiling, and how close the best measured model throughput comes to it."""
+    c = res.get("ceiling")
+    if not c:
+        return []
+    mm = c["matmul"]
+    L = [f"Machine ceiling: a float32 {mm['n']}x{mm['n']} matrix product in torch on {mm['threads']} threads "
+         f"runs at {mm['gflops']:.0f} GFLOP/s. If every FLOP of the gate products ran at that rate:", ""]
+    for kind, k in c["kinds"].items():
+        best = max((r["runtimes"]["seqinfer"].get("windows_per_s", 0), r["batch"])
+                   for r in res.get("model", {}).get(kind, {}).get("rows", []))
+        L.append(f"- {kind}: {k['flop_per_window'] / 1e6:.2f} MFLOP per window, ceiling "
+                 f"{k['windows_per_s']:,.0f} windows/s; seqinfer's best here {best[0]:,.0f}/s "
+                 f"(batch {best[1]}), {best[0] / k['windows_per_s']:.0%} of it.")
+    return L + [""]
 
 
 def model_tables(models: dict[str, Any]) -> list[str]:
@@ -238,6 +256,7 @@ def readme_block(res: dict[str, Any]) -> str:
         for kind, m in models.items():
             ratios = (f"{r['seqinfer_over_eager']:.2f}x" for r in m["rows"])
             L.append(f"| {kind} | " + " | ".join(ratios) + " |")
+    L += ["", *ceiling_lines(res)][:-1] if res.get("ceiling") else []
     L.append(README_END)
     return "\n".join(L)
 

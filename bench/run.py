@@ -22,7 +22,7 @@ from typing import Any
 
 from . import data as D
 from . import e2e
-from .machine import machine_info
+from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
 from .training import KINDS, training_section
@@ -108,6 +108,7 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
     with tempfile.TemporaryDirectory() as td:
         loaded = {k: load_model(k, artifacts, Path(td)) for k in kinds}
         if "model" in sections:
+            res["ceiling"] = ceiling(loaded)
             res["model"] = {}
             for k, m in loaded.items():
                 log(f"model {k}: {m.source}")
@@ -120,6 +121,17 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
     res["targets"] = targets(res)
     write(res, out_dir)
     return res
+
+
+def ceiling(loaded: dict[str, Loaded]) -> dict[str, Any]:
+    """The machine's matmul rate and what it allows each model: windows/s if every FLOP ran at that rate."""
+    mm = matmul_gflops()
+    kinds = {}
+    for k, m in loaded.items():
+        c = m.model.config
+        flop = flop_per_window(k, c.hidden, c.features, m.window, c.layers, c.horizon)
+        kinds[k] = {"flop_per_window": flop, "windows_per_s": mm["gflops"] * 1e9 / flop}
+    return {"matmul": mm, "kinds": kinds}
 
 
 def commit() -> str:

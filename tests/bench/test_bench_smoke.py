@@ -27,6 +27,8 @@ def test_model_and_training_sections_write_all_outputs(tmp_path: Path) -> None:
     assert rows[0]["runtimes"]["ort_cpu"]["windows_per_s"] > 0
     assert rows[1]["runtimes"]["seqinfer"]["windows_per_s"] > 0
     assert {t["status"] for t in res["targets"]} <= {"PASS", "MISS", "n/a"}
+    assert res["ceiling"]["matmul"]["gflops"] > 0 and res["ceiling"]["kinds"]["lstm"]["windows_per_s"] > 0
+    assert "Machine ceiling" in (out / "latest.md").read_text()
     tr = res["training"]        # the harness trained for real (quick: 2 epochs) and read every kind back
     assert tr["rc"] == 0 and tr["wall_s"] > 0 and tr["peak_rss_mb"] > 0
     assert [r["kind"] for r in tr["rows"]] == ["rnn", "lstm", "gru"]
@@ -74,3 +76,10 @@ def test_readme_figures_are_the_committed_bench_run() -> None:
     res = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
     assert block == readme_block(res)
     assert res["mode"] == "full"
+
+
+def test_flop_count_matches_the_issue_figure_for_the_reference_lstm() -> None:
+    from bench.machine import flop_per_window
+
+    assert flop_per_window("lstm", 32, 1, 80) == 2 * 4 * 32 * 33 * 80 + 2 * 32        # 0.68 MFLOP (issue 5)
+    assert flop_per_window("gru", 64, 1, 80, layers=2) == 2 * 3 * 64 * (65 + 128) * 80 + 2 * 64
