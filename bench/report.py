@@ -44,7 +44,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         None if ratio is None else ratio >= R.PREDICT_OVER_LOOP)
     mb = s.get("model_batched", {}).get("time_for_all_s")
     pm = p["wall_s"] / mb if rate and mb else None
-    add(f"predict within {R.PREDICT_OVER_MODEL_MAX:g}x of model's batched ORT time",
+    add(f"predict within {R.PREDICT_OVER_MODEL_MAX:g}x of the model's own batched time",
         f"{pm:.2f}x" if pm else "predict not measured",
         None if pm is None else pm <= R.PREDICT_OVER_MODEL_MAX)
 
@@ -157,7 +157,8 @@ def rest(res: dict[str, Any]) -> list[str]:
             rate = v.get("rows_per_s") or v.get("windows_per_s")
             note = v.get("skipped") or v.get("reader") or (
                 f"extrapolated from a {rows:,}-row prefix" if v.get("extrapolated") else "") or (
-                f"ORT CPU, batch {v['batch']}; all {sec.get('rows'):,} windows: {v['time_for_all_s']:.2f} s"
+                f"the model alone (seqinfer API, CPU), batch {v['batch']}; all {sec.get('rows'):,} windows: "
+                f"{v['time_for_all_s']:.2f} s"
                 if what == "model_batched" else "")
             L.append(f"| {name} | {what} | {_fmt(rows)} | {_fmt(rate)} | {_fmt(v.get('wall_s'), '.2f')} | "
                      f"{_fmt(v.get('peak_rss_mb'), '.0f')} | {note} |")
@@ -210,7 +211,7 @@ def chart(res: dict[str, Any], path: Path) -> None:
     s = res.get("e2e", {}).get("series", {})
     bars = [(lbl, s.get(k, {}).get("rows_per_s") or s.get(k, {}).get("windows_per_s"))
             for lbl, k in (("cat", "cat"), ("parse", "parse"), ("predict", "predict"),
-                           ("model ORT\nbatched", "model_batched"), ("PyTorch\nloop", "torch_loop"))]
+                           ("model alone\nbatched", "model_batched"), ("PyTorch\nloop", "torch_loop"))]
     bars = [(lbl, v) for lbl, v in bars if v]
     if bars:
         ax.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:blue")

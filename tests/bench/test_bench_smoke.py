@@ -83,3 +83,28 @@ def test_flop_count_matches_the_issue_figure_for_the_reference_lstm() -> None:
 
     assert flop_per_window("lstm", 32, 1, 80) == 2 * 4 * 32 * 33 * 80 + 2 * 32        # 0.68 MFLOP (issue 5)
     assert flop_per_window("gru", 64, 1, 80, layers=2) == 2 * 3 * 64 * (65 + 128) * 80 + 2 * 64
+
+
+def test_seqinfer_bench_command_on_one_model_and_on_a_folder_without_one(tmp_path: Path) -> None:
+    """`seqinfer bench MODEL` in a real process: a table with the seqinfer column; a user error exits 2."""
+    torch = pytest.importorskip("torch")
+    import subprocess
+
+    from seqinfer.trainer.checkpoint import save_checkpoint
+    from seqinfer.trainer.model import Forecaster, ModelConfig
+
+    torch.manual_seed(0)
+    (tmp_path / "lstm").mkdir()
+    save_checkpoint(tmp_path / "lstm" / "checkpoint.pt", Forecaster(ModelConfig(kind="lstm", hidden=4)),
+                    data={"window": 12, "fingerprint": "test"})
+    exe = [sys.executable, "-m", "seqinfer.infer.cli", "bench"]
+    r = subprocess.run(exe + [str(tmp_path / "lstm"), "--quick"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    header = next(line for line in r.stdout.splitlines() if line.startswith("| batch"))
+    assert "seqinfer" in header and "torch_eager" in header and "seqinfer/eager" in header
+    batches = [line.split("|")[1].strip() for line in r.stdout.splitlines() if line[2:3].isdigit()]
+    assert batches == ["1", "16"]                              # --quick: two batch sizes, every runtime
+    bad = subprocess.run(exe + [str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    last = bad.stderr.strip().splitlines()[-1]
+    assert last.startswith("seqinfer: error: ") and "checkpoint.pt" in last
