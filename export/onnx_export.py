@@ -15,9 +15,9 @@ lose ground there too. The Scan form (export/onnx_graph.py: one fused Gemm+activ
 ORT's vectorised kernels and wins at large batches (RNN 3-4x eager on one thread, LSTM 1.5x at 1024) but
 pays about 1 µs per node per step, which dominates at small batches (LSTM batch 1: 0.5x eager). The If
 costs one comparison. Known limit: from batch 32 to 128 the LSTM on one ORT thread runs at 0.8-1.0x PyTorch
-eager's on one thread, whose oneDNN kernel does a whole cell in one call, and ORT's own LSTM kernel is no
-faster there. Giving each core its own slice of the batch (the Python API, `seqinfer predict`) does not close
-that gap against eager on two threads: `make bench` measures LSTM batch 80 at 0.7-0.9x eager.
+eager's on one thread, whose oneDNN kernel does a whole cell in one call. Splitting such a batch across
+single-thread workers reached only 0.7-0.95x eager on two threads; running it as one call of the LSTM op on
+two spinning intra-op threads (what the Python API does up to batch 96) reached 1.1-1.2x.
 
 Why not torch.onnx.export(dynamo=True), the maintained path: measured here with torch 2.13 it took 7-27 s per
 small model and unrolled nn.RNN into per-step nodes with seq fixed at the example's length.
@@ -41,12 +41,13 @@ from .onnx_graph import build_graph
 
 FORMS = ("hybrid", "scan", "ops", "torch")
 DEFAULT_FORM = "hybrid"
-# Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op: the measured crossovers with the Scan form
-# on one onnxruntime intra-op thread, as seqinfer runs each worker (`python -m bench.model_probe --threads 1
-# --runtimes ort-scan ort-ops`, seq 80): RNN hidden 32, ops ahead only below batch 8; LSTM hidden 32 and GRU
-# hidden 64, ops ahead to batch 16, Scan ahead from 32. The verify grid's batches {1, 2, 7, 64, 1000} reach
-# both branches for every kind.
-OPS_MAX_BATCH = {"rnn": 4, "lstm": 24, "gru": 24}
+# Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op (`python -m bench.model_probe --runtimes
+# ort-scan ort-ops`, seq 80). RNN hidden 32: ops ahead only below batch 8. GRU hidden 64: ops ahead to batch
+# 16 on one thread, Scan from 32. LSTM hidden 32: on one thread the two are level from 32 to 64 and the Scan
+# ahead from 128; on two intra-op threads, which is how the Python API runs batches up to 96 (infer/api.py
+# WIDE_MAX), the LSTM op is 1.1-1.8x eager at 32-80 and the Scan 0.6-0.8x, so the LSTM op gets up to 96.
+# The verify grid's batches {1, 2, 7, 64, 1000} reach both branches for every kind.
+OPS_MAX_BATCH = {"rnn": 4, "lstm": 96, "gru": 24}
 # The torch form traces one example input. Its sizes must not occur anywhere in the verify grid or in the
 # model's own dimensions, so that a size baked into the graph is caught (graph check) rather than hidden.
 EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5

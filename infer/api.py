@@ -23,10 +23,13 @@ from .session import Model, check_rollout, default_workers, load_model, probe_pr
 from .state import SeriesState
 
 PREDICT_BATCH = 1024      # most rows per onnxruntime call inside predict(); results do not depend on it
-# Fewest rows worth a thread of their own. Each worker runs its slice on one onnxruntime intra-op thread: on
-# the 2-core target that beat one call on two intra-op threads from about this size on, and PyTorch eager
-# (two threads, oneDNN's fused LSTM) by 1.1-1.7x (`python -m bench.model_probe --threads 1`).
-MIN_SPLIT = 32
+# Largest batch run as one call on a session with one intra-op thread per worker (onnxruntime's own parallel
+# loops); larger batches are split, each worker running its slice on one intra-op thread. Measured on the
+# 2-core target (`python -m bench.model_probe --threads 2 --runtimes eager ort-ops seqinfer`, seq 80): the
+# ONNX LSTM op on two threads ran batch 32-80 at 1.1-1.8x PyTorch eager, where split single-thread slices
+# ran at 0.7-0.8x; from batch 256 up the split is ahead (1.1-1.3x eager at 384-1024, the wide call 0.6-0.8x).
+WIDE_MAX = 96
+MIN_SPLIT = 32            # fewest rows worth a worker of their own when a batch is split
 
 
 class Forecast(NamedTuple):
@@ -48,6 +51,10 @@ class Forecaster:
         self.window = window or self.model.meta.window
         self.workers = workers or default_workers(self.model.provider)
         self._pool: ThreadPoolExecutor | None = None
+        # Small batches: the same model on a session with `workers` intra-op threads (CPU, default threads).
+        self._wide: Model | None = None
+        if self.model.provider == "cpu" and self.workers > 1 and threads is None:
+            self._wide = load_model(self.model.path, "cpu", self.workers, spin=True)
 
     def close(self) -> None:
         """Stop the worker threads (predict() starts them again if called later)."""
@@ -90,8 +97,8 @@ class Forecaster:
             raise DataError("windows: contains NaN or inf", source="predict()")
         h = horizon or self.horizon
         check_rollout(self.meta, h)
-        if 0 < len(x) < 2 * MIN_SPLIT:                        # the common small call: no split to work out
-            return self.model.predict(np.ascontiguousarray(x), h)
+        if 0 < len(x) <= WIDE_MAX:                  # one call; onnxruntime spreads it over the cores
+            return (self._wide or self.model).predict(np.ascontiguousarray(x), h)
         parts = split_batch(len(x), self.workers)
         if len(parts) == 0:
             return np.empty((0, h), np.float32)

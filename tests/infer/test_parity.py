@@ -155,6 +155,7 @@ def test_python_api_splits_a_large_batch_across_workers_with_the_same_result(lst
         assert two.workers == 2
         y2 = two.predict(x)
         y4 = two.predict(x[:100], horizon=4)
+        np.testing.assert_allclose(two.predict(x[:50]), y1[:50], atol=1e-6, rtol=0)   # one call on 2 threads
         np.testing.assert_allclose(y4, lstm.eager(x[:100], 4), atol=ATOL, rtol=0)
     np.testing.assert_allclose(y2, y1, atol=1e-6, rtol=0)
     np.testing.assert_allclose(y2, lstm.eager(x), atol=ATOL, rtol=0)
