@@ -118,9 +118,8 @@ def runners(m: Loaded, tmp: Path) -> dict[str, Callable[[np.ndarray], Callable[[
     out["torch_eager"] = eager
     if m.ts_path is not None:
         ts = torch.jit.load(str(m.ts_path)).eval()
-    else:
-        with torch.no_grad():
-            ts = torch.jit.trace(model, torch.zeros(2, m.window, model.config.features))
+    else:   # scripted, as `seqinfer export` writes model.ts (export/pipeline.py)
+        ts = torch.jit.script(model)
 
     def script(x: np.ndarray) -> Callable[[], Any]:
         t = torch.from_numpy(x)
