@@ -131,8 +131,9 @@ def runners(m: Loaded, tmp: Path) -> dict[str, Callable[[np.ndarray], Callable[[
     sess = ort.InferenceSession(str(m.onnx_path), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     out["ort_cpu"] = lambda x: (lambda: sess.run(None, {name: x}))
-    # onnxruntime as seqinfer runs it: the Python API's Forecaster.predict on the CPU provider (one intra-op
-    # thread per worker, a large batch split across one worker per core). The targets are read off this one.
+    # onnxruntime as seqinfer runs it: the Python API's Forecaster.predict on the CPU provider (up to 96 rows:
+    # one call on one intra-op thread per core; more: split across one single-thread worker per core). The
+    # targets are read off this one.
     from seqinfer.infer.api import Forecaster as OrtForecaster
 
     fc = OrtForecaster(m.onnx_path, provider="cpu")
