@@ -183,5 +183,13 @@ def test_output_of_bad_line_is_flushed_before_the_error_even_in_a_trickle(lstm: 
     assert b"<stdin>:21:1: 'oops' is not a number" in p.stderr.read()
 
 
-def test_numpy_is_fine_with_our_numbers() -> None:
-    assert np.float32(float("1e-5")) > 0
+def test_tiny_and_exponent_values_are_data_not_a_header(lstm: Fixture) -> None:
+    """1e-5 on the first line is a value, not a header; exponents are read at their value and forecast."""
+    values = ["1e-5", "-2.5E-3", "4e-1", "1E+0", *GOOD[4:]]
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(values) + "\n")
+    assert r.returncode == 0, r.stderr.decode()
+    _, keys, y = parse_csv(r.stdout)
+    assert [int(k[-1]) for k in keys] == list(range(16, 21))
+    x = np.array([float(v) for v in values], np.float32)
+    np.testing.assert_allclose(y, lstm.eager(np.stack([x[i - 16:i] for i in range(16, 21)])),
+                               rtol=1e-4, atol=1e-5)
