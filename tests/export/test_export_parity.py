@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 
 from seqinfer.export import ExportConfig, VerifyConfig, export_model
-from seqinfer.export.config import ONNX_FORMS
+from seqinfer.export.config import CPU, CUDA, ONNX_FORMS
 from seqinfer.infer.errors import ConfigError
 
 from .conftest import KINDS, WINDOW, make_checkpoint
@@ -41,11 +41,20 @@ def test_test_windows_are_used_or_the_skip_says_why(exported: dict) -> None:
         assert {row.inputs for row in r.rows} == {"random", "test"}
 
 
-def test_cuda_is_reported_skipped_not_silently_passed(exported: dict) -> None:
-    r = exported["rnn"].report
-    ran = {row.provider for row in r.rows}
-    if "CUDAExecutionProvider" not in ran:
-        assert any("CUDAExecutionProvider" in s for s in r.skipped), r.skipped
+@pytest.mark.parametrize("kind", KINDS)
+def test_cuda_runs_the_whole_grid_or_is_reported_skipped(exported: dict, kind: str) -> None:
+    """Where CUDA loads, it is compared on every cell like the CPU; where it does not, the skip says why."""
+    r = exported[kind].report
+    cuda = [row for row in r.rows if row.provider == CUDA]
+    if not cuda:
+        assert any(s.startswith(f"onnxruntime {CUDA}: ") for s in r.skipped), r.skipped
+        return
+    inputs = {row.inputs for row in r.rows if row.provider == CPU}
+    want = {(i, b, s) for i in inputs for b in r.config.batches for s in GRID_SEQS}
+    assert sorted((row.inputs, row.batch, row.seq) for row in cuda) == sorted(want)
+    # tol_used = max |y - ref| / (atol + rtol |ref|): within tolerance when <= 1 (NaN fails too)
+    bad = [row for row in cuda if not row.passed or not row.tol_used <= 1]
+    assert not bad, bad
 
 
 @pytest.mark.parametrize("form", [f for f in ONNX_FORMS if f != "hybrid"])
