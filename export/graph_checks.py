@@ -1,11 +1,12 @@
-"""Structural checks on an ONNX graph: valid, shapes inferable, batch/seq symbolic, no example size baked in.
+"""Structural checks on an ONNX graph: valid, shapes inferable, batch/seq symbolic, no size baked in.
 
 The dynamic-axes contract comes from infer/contract.py (INPUT_AXES, OUTPUT_AXES), the same definitions the
 exporter used, so export and validation cannot drift apart.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def _dims(vi: onnx.ValueInfoProto) -> list[str | int]:
 def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
                 example: tuple[int, int] | None = None) -> list[Check]:
     """onnx.checker (full), shape inference, named symbolic dims; with `example` (the traced input's batch,
-    seq), also that neither size occurs as an integer constant anywhere in the graph."""
+    seq), also that neither size occurs as an integer constant anywhere in the graph (no_example_sizes)."""
     checks = []
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -81,9 +82,47 @@ def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
     checks.append(Check("symbolic dims", dims_ok, f"{INPUT_NAME} {ins.get(INPUT_NAME)} (want {want_in}), "
                                                   f"{OUTPUT_NAME} {outs.get(OUTPUT_NAME)} (want {want_out})"))
     if example is not None:
-        hits = [f"{name}={arr.tolist()}" for name, arr in int_constants(proto)
-                if arr.size <= 8 and set(arr.ravel().tolist()) & set(example)]
-        checks.append(Check("no example sizes", not hits,
-                            f"none of {example} among integer constants" if not hits
-                            else f"example size baked in: {', '.join(hits[:4])}"))
+        checks.append(no_example_sizes([(proto, example)]))
     return checks
+
+
+def no_example_sizes(traced: Sequence[tuple[onnx.ModelProto, tuple[int, int]]]) -> Check:
+    """Traced graphs: neither size of the (batch, seq) input each was traced with is an integer constant."""
+    hits = [f"{name}={arr.tolist()}" for proto, example in traced for name, arr in int_constants(proto)
+            if arr.size <= 8 and set(arr.ravel().tolist()) & set(example)]
+    shapes = ", ".join(f"batch {b} seq {s}" for _, (b, s) in traced)
+    return Check("no baked-in sizes", not hits,
+                 f"traced at {shapes}: no integer constant equals either size" if not hits
+                 else f"example size baked in: {', '.join(hits[:4])}")
+
+
+# Integers a graph may hold whatever the input: axis indices, unit dims, Reshape's "infer this dim".
+STRUCTURAL = (-1, 0, 1)
+
+
+def only_model_sizes(builds: Sequence[tuple[onnx.ModelProto, Mapping[str, int]]]) -> Check:
+    """Graphs built from weights, with no example input to leak: every integer constant is STRUCTURAL or one
+    of the model's sizes (name -> value). Give builds at two unrelated sets of sizes: a size baked into the
+    builder then equals a model size in at most one of them and is caught in the other."""
+    def at(sizes: Mapping[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sizes.items())
+    stray = [f"{name}={arr.tolist()} (built at {at(sizes)})" for proto, sizes in builds
+             for name, arr in int_constants(proto)
+             if set(arr.ravel().tolist()) - {*STRUCTURAL, *sizes.values()}]
+    return Check("no baked-in sizes", not stray,
+                 "built from weights, no example input: every integer constant is -1, 0, 1 or a model size, "
+                 f"built at {'; and at '.join(at(sizes) for _, sizes in builds)}" if not stray
+                 else f"integer constant not -1, 0, 1 or a model size: {'; '.join(stray[:4])}")
+
+
+LOOP_OPS = ("Scan", "Loop", "RNN", "LSTM", "GRU")
+
+
+def loops_not_unrolled(proto: onnx.ModelProto, want: int) -> Check:
+    """A graph built from weights never sees a seq length: its recurrences must be `want` loop nodes, which
+    run over the symbolic seq axis, rather than steps written out one by one."""
+    loops = Counter(n.op_type for g in iter_graphs(proto.graph) for n in g.node if n.op_type in LOOP_OPS)
+    found = ", ".join(f"{n} {op}" for op, n in sorted(loops.items())) or "none"
+    return Check("seq-independent", sum(loops.values()) == want,
+                 f"built from weights, no seq given: loop nodes {found} (want {want}), "
+                 f"{count_nodes(proto)} nodes for every seq")

@@ -28,8 +28,15 @@ from seqinfer.trainer.checkpoint import load_checkpoint
 from seqinfer.trainer.model import Forecaster
 
 from .config import ExportConfig, VerifyConfig
-from .graph_checks import Check, check_graph, count_nodes
-from .onnx_export import attach_meta, build_onnx, complete_meta, write_bytes
+from .graph_checks import (
+    STRUCTURAL,
+    Check,
+    count_nodes,
+    loops_not_unrolled,
+    no_example_sizes,
+    only_model_sizes,
+)
+from .onnx_export import OPS_MAX_BATCH, attach_meta, build_onnx, complete_meta, write_bytes
 from .parity import ParityFailed, ParityReport, verify_files
 
 TS_META_FILE = "seqinfer.json"   # TorchScript extra file holding the same metadata as the ONNX props
@@ -87,17 +94,41 @@ def save_torchscript(scripted: torch.jit.ScriptModule, path: Path, meta: ModelMe
         os.fsync(f.fileno())
 
 
-def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example]) -> list[Check]:
-    """Graph properties only the exporter can test: example sizes absent, node count independent of seq."""
+def probe_model(model: Forecaster) -> Forecaster:
+    """The same kind and layers at hidden, horizon and features sizes unrelated to the model's own and to
+    OPS_MAX_BATCH, for export_checks. Its weights are random: only its graph's integer constants matter."""
     cfg = model.config
-    a, b = (build_onnx(model, form=form, example=e) for e in examples)
-    checks = [c for c in check_graph(a, features=cfg.features, horizon=cfg.horizon, example=examples[0])
-              if c.name == "no example sizes"]
-    na, nb = count_nodes(a), count_nodes(b)
-    checks.append(Check("seq-independent", na == nb,
-                        f"{na} nodes traced at seq {examples[0][1]}, {nb} at seq {examples[1][1]}"
-                        + ("" if form == "torch" else " (built from weights, no tracing)")))
-    return checks
+    taken = {*STRUCTURAL, 2, cfg.features, cfg.hidden, cfg.horizon, OPS_MAX_BATCH[cfg.kind]}
+    hidden, horizon, features = [p for p in _PRIMES if p not in taken][:3]
+    with torch.random.fork_rng(devices=[]):        # leave the caller's random stream as it was
+        return Forecaster(replace(cfg, hidden=hidden, horizon=horizon, features=features)).eval()
+
+
+def model_sizes(model: Forecaster, form: str) -> dict[str, int]:
+    """The integers a weight-built graph of `model` may hold besides -1, 0 and 1."""
+    cfg = model.config
+    sizes = {"hidden": cfg.hidden, "horizon": cfg.horizon, "features": cfg.features}
+    return sizes | ({"ops_max_batch": OPS_MAX_BATCH[cfg.kind]} if form == "hybrid" else {})
+
+
+def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example]) -> list[Check]:
+    """Graph properties only the exporter can test, as "no baked-in sizes" and "seq-independent".
+
+    Traced (torch): neither example size is a constant, and the node count is the same at both examples'
+    seqs. Built from weights (the other forms): the examples are not used, so comparing them would prove
+    nothing; instead every integer constant must be -1, 0, 1 or a model size, in the model's graph and in a
+    probe_model's (so a baked-in size cannot pass for a model size), and each recurrence must be a loop node.
+    """
+    cfg = model.config
+    if form == "torch":
+        a, b = (build_onnx(model, form=form, example=e) for e in examples)
+        na, nb = count_nodes(a), count_nodes(b)
+        return [no_example_sizes([(a, examples[0]), (b, examples[1])]),
+                Check("seq-independent", na == nb,
+                      f"traced: {na} nodes at seq {examples[0][1]}, {nb} at seq {examples[1][1]}")]
+    builds = [(build_onnx(m, form=form), model_sizes(m, form)) for m in (model, probe_model(model))]
+    branches = 2 if form == "hybrid" else 1         # the hybrid's If holds the ops and the Scan branch
+    return [only_model_sizes(builds), loops_not_unrolled(builds[0][0], cfg.layers * branches)]
 
 
 def export_model(model_dir: str | Path, config: ExportConfig | None = None) -> ExportResult:
