@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from .config import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, PredictConfig
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, DEFAULT_MAX_SERIES, PredictConfig
 from .errors import EXIT_INTERRUPTED, SeqinferError
 
 app = typer.Typer(
@@ -30,6 +30,18 @@ def err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+# --- the CSV column options: one meaning in every command (infer/columns.py has the rules) -------------
+_VALUE_COL_HELP = ("Value column(s): header name or 1-based number; comma-separated for several values per "
+                   "step [default: a header `value`, else the one numeric column that is not a time].")
+_SERIES_COL_HELP = "Series id column: name or number [default: the one text column, if any]."
+_TIME_COL_HELP = ("Time column, passed through and checked for gaps [default: a column named like a time, or "
+                  "holding dates].")
+_HEADER_HELP = ("auto: line 1 is a header when a field of it is not a number while the lines below hold "
+                "numbers there; yes / no force it (a first line `0` from pandas needs yes).")
+_FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
+              "series' last value), drop (leave the row out){}. Counted on stderr.")
+
+
 # --- train (owner: trainer) ------------------------------------------------------------------------------
 @app.command()
 def train(
@@ -37,9 +49,14 @@ def train(
     out: Annotated[Path, typer.Option(help="Artifacts folder; each kind writes OUT/<kind>/.")] = Path(
         "artifacts"),
     data: Annotated[Path | None, typer.Option(help="CSV file; default: the built-in sine.")] = None,
-    column: Annotated[str | None, typer.Option(help="CSV column NAME or 0-based INDEX to forecast.")] = None,
-    series_col: Annotated[str | None, typer.Option(help="CSV column with a series id.")] = None,
-    fill: Annotated[str | None, typer.Option(help="Repair bad CSV values: interpolate | drop.")] = None,
+    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
+    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
+    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
+    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
+        help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
+    column: Annotated[str | None, typer.Option(
+        help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
     length: Annotated[int, typer.Option(help="Sine: number of points.")] = 2000,
     period: Annotated[float, typer.Option(help="Sine: period in t units.")] = 20.0,
     step: Annotated[float | None, typer.Option(help="Sine: t step [default: spread over 0..1000].")] = None,
@@ -65,8 +82,15 @@ def train(
     from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
     from seqinfer.trainer.run import train_all
 
-    dcfg = DataConfig(path=None if data is None else str(data), column=column, series_col=series_col,
-                      fill=fill, length=length, period=period, step=step, noise=noise, noise_seed=noise_seed,
+    if column is not None:
+        if value_col is not None:
+            raise SeqinferError("--column is the deprecated name of --value-col: give only --value-col")
+        value_col = str(int(column) + 1) if column.strip().isdigit() else column
+        err(f"seqinfer: --column is deprecated and goes in the next release: use --value-col {value_col} "
+            f"(column numbers count from 1 in every command)")
+    dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
+                      series_col=series_col, time_col=time_col, header=header, fill=fill, length=length,
+                      period=period, step=step, noise=noise, noise_seed=noise_seed,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, layers=layers,
@@ -137,13 +161,18 @@ def predict(
     input: Annotated[Path | None, typer.Option("--input", "-i", help="Read this CSV, not stdin.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
     layout: Annotated[Literal["auto", "series", "windows"], typer.Option(
-        help="series: one observation per row (value, or series,value); windows: one whole window per row; "
-             "auto: series for rows of 1-2 fields or with --value-col, else windows.")] = "auto",
-    value_col: Annotated[str | None, typer.Option(
-        help="Value column: header name or 1-based number (comma-separated: multi-feature).")] = None,
-    series_col: Annotated[str | None, typer.Option(help="Series id column: header name or number.")] = None,
+        help="series: one observation per row; windows: one whole window per row; auto: windows when a "
+             "row's numeric columns make exactly one window, else series.")] = "auto",
+    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
+    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
+    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
     keep: Annotated[list[str] | None, typer.Option(
         help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
+    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
+    max_series: Annotated[int, typer.Option(
+        help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
+    ] = DEFAULT_MAX_SERIES,
     window: Annotated[int | None, typer.Option(help="Window length [default: the model's]")] = None,
     horizon: Annotated[int | None, typer.Option(
         help="Values to forecast per row; past the model's own horizon they roll out autoregressively "
@@ -174,7 +203,8 @@ def predict(
     from .stream import predict as run_predict
 
     cfg = PredictConfig(
-        layout=layout, value_col=_names(value_col), series_col=series_col, keep=_names(*(keep or [])),
+        layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
+        keep=_names(*(keep or [])), header=header, fill=fill, max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
         verify=verify)

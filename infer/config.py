@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from .errors import ConfigError
 
 LAYOUTS = ("auto", "series", "windows")
+HEADER_CHOICES = ("auto", "yes", "no")
+FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
+DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 
@@ -19,13 +22,49 @@ DEFAULT_MAX_LATENCY_MS = 10.0
 
 
 @dataclass(frozen=True)
+class ColumnSpec:
+    """Which CSV column is what: the same options in every command (infer/columns.py has the rules).
+
+    A column is a header name or a 1-based number.
+    """
+
+    value_col: tuple[str, ...] = ()
+    series_col: str | None = None
+    time_col: str | None = None
+    keep: tuple[str, ...] = ()
+    header: str = "auto"            # auto | yes | no
+
+    def __post_init__(self) -> None:
+        if self.header not in HEADER_CHOICES:
+            raise ConfigError(f"header: {self.header!r} is not one of {', '.join(HEADER_CHOICES)}")
+        for opt, specs in self.options():
+            for s in specs:
+                if not s.strip():
+                    raise ConfigError(f"{opt}: an empty column name")
+                if s.strip().isdigit() and int(s) < 1:
+                    raise ConfigError(f"{opt} {s}: column numbers start at 1")
+
+    def options(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [("--value-col", self.value_col), ("--series-col", _opt(self.series_col)),
+                ("--time-col", _opt(self.time_col)), ("--keep", self.keep)]
+
+
+def _opt(s: str | None) -> tuple[str, ...]:
+    return (s,) if s is not None else ()
+
+
+@dataclass(frozen=True)
 class PredictConfig:
     """Everything `seqinfer predict` can be told; validated here so every entry point gets the same errors."""
 
     layout: str = "auto"                  # auto | series | windows
     value_col: tuple[str, ...] = ()       # header names or 1-based numbers; one per model feature
     series_col: str | None = None
+    time_col: str | None = None           # passed through; read for gap checks
     keep: tuple[str, ...] = ()            # columns copied to the output
+    header: str = "auto"                  # auto | yes | no (columns.py rule 1)
+    fill: str = "stop"                    # missing values: stop | previous | drop
+    max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
     horizon: int | None = None            # None: the model's own; more rolls out autoregressively
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -38,11 +77,15 @@ class PredictConfig:
     verify: bool = False                  # compare with TorchScript (imports torch)
 
     def __post_init__(self) -> None:
-        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES}
+        self.columns()                    # the column options' own checks
+        if self.fill == "interpolate":
+            raise ConfigError("fill: interpolate needs the values after a gap, which a stream has not seen "
+                              "yet; predict takes stop, previous or drop")
+        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES, "fill": FILLS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        for name in ("window", "horizon", "batch_size"):
+        for name in ("window", "horizon", "batch_size", "max_series"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {v}")
@@ -54,4 +97,6 @@ class PredictConfig:
         if self.precision is not None and not 0 <= self.precision <= 17:
             raise ConfigError(f"precision: must be in [0, 17], got {self.precision}")
 
-
+    def columns(self) -> ColumnSpec:
+        return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
+                          keep=self.keep, header=self.header)

@@ -1,4 +1,4 @@
-"""Turn blocks of CSV lines into numbers: columns fixed from line 1, bulk parsing, exact errors per line.
+"""Turn blocks of CSV lines into numbers: columns decided once (columns.py), bulk parsing, exact errors.
 
 The common case (no quotes, the right number of fields everywhere, every value a finite number) is parsed
 for a whole block at once. Anything else falls back to a careful line-by-line parse of that block, which
@@ -13,26 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import LAYOUTS
-from .contract import SERIES_COLUMN
-from .errors import ConfigError, DataError
+from .columns import SAMPLE_LINES, Columns, is_missing, is_number
+from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
 
-
-@dataclass(frozen=True)
-class Columns:
-    """What each field of a row is, decided once from the first line and the options."""
-
-    layout: str                      # "series" | "windows"
-    nfields: int
-    header: tuple[str, ...] | None   # line 1's names, when line 1 is a header
-    values: tuple[int, ...]          # 0-based field indexes holding the numbers, in model order
-    series: int | None               # field holding the series id
-    keep: tuple[int, ...]            # fields copied to the output
-    names: tuple[str, ...]           # output names of the passed-through fields (series first, then keep)
-
-    def name(self, i: int) -> str:
-        return f"column {i + 1}" + (f" ({self.header[i]!r})" if self.header else "")
+# The smallest magnitude that overflows to inf when rounded to float32 (FLT_MAX plus half an ulp): a value
+# read from the CSV must stay below it, because the model computes in float32.
+F32_OVERFLOW = 3.4028235677973366e38
 
 
 @dataclass
@@ -43,6 +30,7 @@ class Rows:
     values: np.ndarray           # float64 [n, len(Columns.values)]
     series: list[bytes] | None   # series id per row (the unquoted field, UTF-8)
     text: list[list[bytes]]      # passed-through fields, CSV-ready, one list per output column
+    times: np.ndarray | None     # float64 [n]: the gap column read as seconds (NaN where it does not read)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -66,87 +54,31 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
         raise DataError(f"bad CSV quoting: {e}", source=source, line=number) from None
 
 
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
+def sample(blocks: list[Block], source: str) -> list[list[str]]:
+    """The first columns.SAMPLE_LINES lines of the input, split into fields, for columns.resolve.
+
+    A bad line after line 1 is left out here: it is reported when its turn comes, not while deciding.
+    """
+    data = b"".join(b.data for b in blocks)
+    first_line = blocks[0].first_line
+    raw = data.split(b"\n", SAMPLE_LINES)[:SAMPLE_LINES]
+    if raw and raw[-1] == b"":
+        raw.pop()
+    lines = [split_fields(raw[0], source, first_line)]
+    for number, line in enumerate(raw[1:], start=first_line + 1):
+        try:
+            lines.append(split_fields(line, source, number))
+        except DataError:
+            continue
+    return lines
 
 
-def _is_header(first: list[str], layout: str, value_col: tuple[str, ...], series_col: str | None,
-               keep: tuple[str, ...]) -> bool:
-    """Line 1 is a header when options name columns, or when the fields that would hold values do not."""
-    specs = (*value_col, *keep, *((series_col,) if series_col else ()))
-    if any(not s.isdigit() for s in specs):
-        return True
-    n = len(first)
-    if value_col:
-        cand = [int(s) - 1 for s in value_col if 1 <= int(s) <= n]
-    elif n <= 2 and layout != "windows":
-        cand = [n - 1]                                   # `value` or `series,value`
-    else:
-        cand = [i for i in range(n) if str(i + 1) not in specs]
-    return not all(_is_number(first[i]) for i in cand)
-
-
-def _column(spec: str, header: tuple[str, ...] | None, nfields: int, option: str) -> int:
-    """A column given by header name or by 1-based number -> 0-based index."""
-    if header is not None and spec in header:
-        return header.index(spec)
-    if spec.isdigit() and 1 <= int(spec) <= nfields:
-        return int(spec) - 1
-    if header is None and not spec.isdigit():
-        raise ConfigError(f"{option} {spec!r}: the input has no header line; give a column number (1-based)")
-    have = ", ".join(header) if header else f"{nfields} unnamed columns"
-    raise ConfigError(f"{option} {spec!r}: no such column (the input has {have})")
-
-
-def resolve_columns(first: list[str], *, layout: str, value_col: tuple[str, ...], series_col: str | None,
-                    keep: tuple[str, ...], window: int, features: int) -> Columns:
-    """Decide header, layout and column roles from line 1 and the options."""
-    n = len(first)
-    header = tuple(first) if _is_header(first, layout, value_col, series_col, keep) else None
-    if header is not None and all(_is_number(f) for f in first):   # names given, but line 1 is data
-        opt, spec = next((o, sp) for o, specs in (("--value-col", value_col), ("--keep", keep),
-                                                  ("--series-col", (series_col,) if series_col else ()))
-                         for sp in specs if not sp.isdigit())
-        raise ConfigError(f"{opt} {spec!r}: the input has no header line; give a column number (1-based)")
-    series = _column(series_col, header, n, "--series-col") if series_col else None
-    kept = tuple(_column(k, header, n, "--keep") for k in keep)
-    if layout == "auto":
-        layout = "series" if n <= 2 or value_col or (header is not None and "value" in header) else "windows"
-    if layout == "series":
-        if value_col:
-            values = tuple(_column(v, header, n, "--value-col") for v in value_col)
-        elif header is not None and "value" in header:
-            values = (header.index("value"),)
-        elif n - len(kept) - (series is not None) == features:
-            values = tuple(i for i in range(n) if i != series and i not in kept)
-        elif n == 2 and features == 1 and series is None and not kept:
-            series, values = 0, (1,)
-        else:
-            raise DataError(f"{n} fields per row: expected `value` or `series,value`; choose the columns "
-                            f"with --value-col/--series-col (or --layout windows)", line=1)
-        if series is None and series_col is None and header is not None and SERIES_COLUMN in header \
-                and header.index(SERIES_COLUMN) not in values:
-            series = header.index(SERIES_COLUMN)
-        if len(values) != features:
-            raise ConfigError(f"--value-col: the model takes {features} feature(s) per step, "
-                              f"{len(values)} column(s) given")
-    elif layout == "windows":
-        values = tuple(i for i in range(n) if i != series and i not in kept)
-        if len(values) != window * features:
-            raise DataError(f"{len(values)} values per row, but a window is {window} steps x {features} "
-                            f"feature(s) = {window * features} values (see --window, --keep)", line=1)
-    else:
-        raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
-    used = set(values) & ({series} | set(kept))
-    if used:
-        raise ConfigError(f"column {min(used) + 1} is both a value column and a passed-through column")
-    names = ((SERIES_COLUMN,) if series is not None else ()) + tuple(
-        header[i] if header else f"col{i + 1}" for i in kept)
-    return Columns(layout, n, header, values, series, kept, names)
+def after_header(blocks: list[Block], cols: Columns) -> list[Block]:
+    """The blocks without line 1 when line 1 is a header."""
+    if cols.header is None or not blocks:
+        return blocks
+    _, _, rest = blocks[0].data.partition(b"\n")
+    return [Block(rest, blocks[0].first_line + 1, blocks[0].nlines - 1), *blocks[1:]]
 
 
 def quote(field: bytes) -> bytes:
@@ -156,12 +88,21 @@ def quote(field: bytes) -> bytes:
     return field
 
 
-def parse_block(block: Block, cols: Columns, source: str, stop: bool) -> tuple[Rows, list[DataError]]:
-    """Rows of `block` in order, and the errors found: with `stop`, the rows before the first bad line."""
+def parse_block(block: Block, cols: Columns, source: str, stop: bool,
+                missing_ok: bool = False) -> tuple[Rows, list[DataError]]:
+    """Rows of `block` in order, and the errors found: with `stop`, the rows before the first bad line.
+
+    A missing value (columns.MISSING: empty, NA, NaN, null, ...) is NaN in `values` when `missing_ok`,
+    else a DataError that points at --fill. Numbers beyond float32 (1e39, inf) are always errors.
+    """
     fast = _parse_bulk(block, cols)
     if fast is not None:
         return fast, []
-    return _parse_careful(block, cols, source, stop)
+    return _parse_careful(block, cols, source, stop, missing_ok)
+
+
+def _finite32(values: np.ndarray) -> bool:
+    return bool((np.abs(values) < F32_OVERFLOW).all())          # False for NaN and inf too
 
 
 def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
@@ -173,14 +114,15 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
         data = data.replace(b"\r\n", b"\n")
         if b"\r" in data:
             return None
+    lines = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
     if len(cols.values) == k > 2:                            # wide rows of values only: numpy's C parser
         try:                                                 # checks the field count of every row itself
             values = np.loadtxt(io.BytesIO(data), dtype=np.float64, delimiter=",", comments=None, ndmin=2)
         except ValueError:
             return None
-        if values.shape != (n, k) or not np.isfinite(values).all():   # (it skips blank lines)
+        if values.shape != (n, k) or not _finite32(values):   # (it skips blank lines)
             return None
-        return Rows(np.arange(block.first_line, block.first_line + n, dtype=np.int64), values, None, [])
+        return Rows(lines, values, None, [], None)
     if k == 1:
         if b"," in data:
             return None
@@ -203,27 +145,29 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
                 values[:, j] = list(map(float, fields[c::k]))
     except ValueError:
         return None
-    if not np.isfinite(values).all():
+    if not _finite32(values):
         return None
     series = fields[cols.series::k] if cols.series is not None else None
-    text = ([series] if series is not None else []) + [fields[c::k] for c in cols.keep]
-    lines = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
-    return Rows(lines, values, series, text)
+    text = [fields[c::k] for c in cols.passed]
+    times = cols.time_format.seconds(fields[cols.gap_col::k]) \
+        if cols.gap_col is not None and cols.time_format is not None else None
+    return Rows(lines, values, series, text, times)
 
 
-def _parse_careful(block: Block, cols: Columns, source: str, stop: bool) -> tuple[Rows, list[DataError]]:
+def _parse_careful(block: Block, cols: Columns, source: str, stop: bool,
+                   missing_ok: bool) -> tuple[Rows, list[DataError]]:
     lines: list[int] = []
     values: list[list[float]] = []
     series: list[bytes] = []
-    text: list[list[bytes]] = [[] for _ in cols.names]
+    stamps: list[str] = []
+    text: list[list[bytes]] = [[] for _ in cols.passed]
     errors: list[DataError] = []
-    passed = ([cols.series] if cols.series is not None else []) + list(cols.keep)
     raw_lines = block.data.split(b"\n")
     raw_lines.pop()
     for number, raw in enumerate(raw_lines, start=block.first_line):
         try:
             fields = split_fields(raw, source, number)
-            row = _numbers(fields, cols, source, number)
+            row = _numbers(fields, cols, source, number, missing_ok)
         except DataError as e:
             errors.append(e)
             if stop:
@@ -231,18 +175,23 @@ def _parse_careful(block: Block, cols: Columns, source: str, stop: bool) -> tupl
             continue
         lines.append(number)
         values.append(row)
-        for out, c in zip(text, passed, strict=True):
+        for out, c in zip(text, cols.passed, strict=True):
             out.append(quote(fields[c].encode()))
         if cols.series is not None:
             series.append(fields[cols.series].encode())
+        if cols.gap_col is not None:
+            stamps.append(fields[cols.gap_col])
+    times = cols.time_format.seconds(stamps) \
+        if cols.gap_col is not None and cols.time_format is not None else None
     rows = Rows(np.array(lines, dtype=np.int64),
                 np.array(values, dtype=np.float64).reshape(len(lines), len(cols.values)),
-                series if cols.series is not None else None, text)
+                series if cols.series is not None else None, text, times)
     return rows, errors
 
 
-def _numbers(fields: list[str], cols: Columns, source: str, number: int) -> list[float]:
-    if cols.header is not None and tuple(fields) == cols.header:
+def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing_ok: bool) -> list[float]:
+    if cols.header is not None and tuple(f.strip() for f in fields) == cols.header \
+            and not all(is_number(h) for h in cols.header):     # a header `0` is also a value 0
         raise DataError("the header line again, in the middle of the stream (concatenated files?)",
                         source=source, line=number)
     if len(fields) != cols.nfields:
@@ -251,14 +200,21 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int) -> list
     out = []
     for c in cols.values:
         field = fields[c]
+        if is_missing(field):
+            if not missing_ok:
+                shown = f"({field.strip()!r})" if field.strip() else "(empty field)"
+                raise DataError(f"missing value {shown} in {cols.name(c)}; --fill previous or --fill drop "
+                                f"goes on past it", source=source, line=number, column=c + 1)
+            out.append(math.nan)
+            continue
         try:
             v = float(field)
         except ValueError:
             shown = repr(field if len(field) <= 40 else field[:40] + "...")
             raise DataError(f"{shown} is not a number ({cols.name(c)})", source=source, line=number,
                             column=c + 1) from None
-        if not math.isfinite(v):
-            raise DataError(f"{field.strip()!r} is not a finite number ({cols.name(c)})", source=source,
-                            line=number, column=c + 1)
+        if not abs(v) < F32_OVERFLOW:
+            raise DataError(f"{field.strip()!r} is not a finite float32 number ({cols.name(c)}; float32 "
+                            f"holds up to 3.4e38)", source=source, line=number, column=c + 1)
         out.append(v)
     return out

@@ -2,14 +2,30 @@
 
 Windows are never copied per row: a block's rows become a `Piece` (a sliding-window view plus one start
 index per ready row), and a batch gathers its windows from the view in one numpy call.
+
+Also here, because they are per-series facts: missing values (`fill`: previous repeats the series' last
+value, drop leaves the row out), gaps in the time column, and the bound on how many series are held
+(`max_series`: past it the least recently seen series is evicted). Everything is counted in `Tally`.
 """
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .config import DEFAULT_MAX_SERIES, FILLS
+
+USUAL_STEPS = 8        # a series' usual time step: the median of its first steps
+GAP_FACTOR = 2.0       # a step longer than this many usual steps is a gap
+
+
+def series_name(key: Hashable) -> str:
+    """A series id as text: the CSV field (bytes) decoded; "" for the one series of a file without ids."""
+    if key is None:
+        return ""
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
 
 
 @dataclass
@@ -32,63 +48,223 @@ class Piece:
         return np.ascontiguousarray(self.src[self.idx[a:b]]), self.lines[a:b], [t[a:b] for t in self.text]
 
 
+@dataclass
+class Tally:
+    """What the per-series bookkeeping did, for the end-of-run summary."""
+
+    filled: int = 0              # missing values repeated from the series' previous value
+    dropped: int = 0             # rows left out for a missing value
+    unfillable: int = 0          # rows with a missing value and no earlier value to repeat (left out)
+    evicted: int = 0             # series dropped from memory by max_series
+    gaps: int = 0                # time steps longer than GAP_FACTOR usual steps
+    gap_worst: tuple[float, int, str] | None = None    # (steps, line, series) of the longest gap
+    backwards: int = 0           # time steps that are zero or negative
+    backwards_first: int = 0     # the line of the first
+    unread_times: int = 0        # time fields that did not read in the column's format
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.filled:
+            out.append(f"--fill previous: {self.filled} missing value(s) repeated from the series' "
+                       f"last value")
+        if self.dropped:
+            out.append(f"--fill drop: {self.dropped} row(s) with a missing value left out")
+        if self.unfillable:
+            out.append(f"--fill previous: {self.unfillable} row(s) left out: a missing value before the "
+                       f"series had any value to repeat")
+        if self.gaps and self.gap_worst is not None:
+            steps, line, sid = self.gap_worst
+            who = f" of series {sid}" if sid else ""
+            out.append(f"time: {self.gaps} gap(s) longer than {GAP_FACTOR:g}x the series' usual step; the "
+                       f"longest{who}, {steps:.1f} steps, ends at line {line}")
+        if self.backwards:
+            out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
+                       f"(first at line {self.backwards_first}); rows are used in input order")
+        if self.unread_times:
+            out.append(f"time: {self.unread_times} time field(s) not in the column's format (not checked for "
+                       f"gaps)")
+        if self.evicted:
+            out.append(f"--max-series: {self.evicted} series evicted (least recently seen); one that comes "
+                       f"back starts a new window")
+        return out
+
+
+@dataclass
+class _Clock:
+    """One series' time: the last time seen and its usual step."""
+
+    last: float = np.nan
+    steps: list[float] = field(default_factory=list)
+
+
 class SeriesState:
     """The history of every series seen so far; `ready` turns new rows into windows."""
 
-    def __init__(self, window: int, features: int) -> None:
-        self.window, self.features = window, features
+    def __init__(self, window: int, features: int, fill: str = "stop",
+                 max_series: int = DEFAULT_MAX_SERIES, dtype: type = np.float32) -> None:
+        assert fill in FILLS, fill
+        self.window, self.features, self.fill, self.max_series = window, features, fill, max_series
+        self.dtype = dtype                       # the model's float32; float64 where train reads a whole file
         self.ids: dict[Hashable, int] = {}          # series id (bytes from CSV) -> code
+        self.keys: list[Hashable] = []              # code -> series id
         self.tails: list[np.ndarray] = []        # per series: float32 [<= window-1, F]
+        self.last: list[np.ndarray | None] = []  # per series: its last value [F], for --fill previous
         self.counts: list[int] = []              # values seen per series
+        self.clocks: list[_Clock] = []
+        self.used = np.zeros(0, np.int64)        # per code: the call that last saw it (for eviction)
+        self.calls = 0
+        self.free: list[int] = []                # codes of evicted series, for reuse
+        self.tally = Tally()
 
     def _code(self, key: Hashable) -> int:
         code = self.ids.get(key)
         if code is None:
-            code = self.ids[key] = len(self.tails)
-            self.tails.append(np.empty((0, self.features), np.float32))
-            self.counts.append(0)
+            empty: np.ndarray = np.empty((0, self.features), self.dtype)
+            if self.free:
+                code = self.free.pop()
+                self.keys[code], self.tails[code], self.last[code] = key, empty, None
+                self.counts[code], self.clocks[code] = 0, _Clock()
+            else:
+                code = len(self.tails)
+                self.keys.append(key)
+                self.tails.append(empty)
+                self.last.append(None)
+                self.counts.append(0)
+                self.clocks.append(_Clock())
+            self.ids[key] = code
         return code
 
-    def ready(self, values: np.ndarray,
-              series: Sequence[Hashable] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """values float [n, F] in input order -> (src, idx, mask): windows src[idx] of the rows in mask."""
-        values = values.astype(np.float32, copy=False)
+    def ready(self, values: np.ndarray, series: Sequence[Hashable] | None, lines: np.ndarray | None = None,
+              times: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """values float [n, F] in input order (NaN: missing) -> (src, idx, mask): windows src[idx] of the
+        rows in mask. `times` (seconds, with `lines`) are checked for gaps per series."""
+        self.calls += 1
+        values = values.astype(self.dtype, copy=False)
         n = len(values)
         if series is None:
-            return self._one(self._code(None), values)
+            code = self._code(None)
+            out = self._one(code, values, lines, times)
+            self._touch(np.array([code]))
+            return out
         codes = np.fromiter((self._code(s) for s in series), dtype=np.int64, count=n)
         if (codes == codes[0]).all():
-            return self._one(int(codes[0]), values)
-        order = np.argsort(codes, kind="stable")                  # rows grouped by series, input order kept
-        bounds = np.flatnonzero(np.diff(codes[order])) + 1
-        bufs, idx, mask, offset = [], np.zeros(n, np.int64), np.zeros(n, bool), 0
-        for rows in np.split(order, bounds):
-            buf, i, m = self._extend(int(codes[rows[0]]), values[rows])
-            bufs.append(buf)
-            idx[rows], mask[rows] = i + offset, m
-            offset += len(buf)
-        big = np.concatenate(bufs)
-        return self._view(big), idx[mask], mask
+            out = self._one(int(codes[0]), values, lines, times)
+        else:
+            order = np.argsort(codes, kind="stable")       # rows grouped by series, input order kept
+            bounds = np.flatnonzero(np.diff(codes[order])) + 1
+            bufs, idx, mask, offset = [], np.zeros(n, np.int64), np.zeros(n, bool), 0
+            for rows in np.split(order, bounds):
+                code = int(codes[rows[0]])
+                if times is not None and lines is not None:
+                    self._clock(code, times[rows], lines[rows])
+                buf, i, m = self._extend(code, values[rows])
+                bufs.append(buf)
+                idx[rows], mask[rows] = i + offset, m
+                offset += len(buf)
+            big = np.concatenate(bufs)
+            out = self._view(big), idx[mask], mask
+        self._touch(codes)
+        return out
 
-    def _one(self, code: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _one(self, code: int, values: np.ndarray, lines: np.ndarray | None,
+             times: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if times is not None and lines is not None:
+            self._clock(code, times, lines)
         buf, idx, mask = self._extend(code, values)
         return self._view(buf), idx[mask], mask
 
     def _view(self, buf: np.ndarray) -> np.ndarray:
         """buf [T, F] -> windows [T - window + 1, window, F], a view (empty when T < window)."""
         if len(buf) < self.window:
-            return np.empty((0, self.window, self.features), np.float32)
+            return np.empty((0, self.window, self.features), self.dtype)
         return sliding_window_view(buf, self.window, axis=0).transpose(0, 2, 1)
 
     def _extend(self, code: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Append values to one series: its buffer, each new row's window start in it, and readiness."""
+        kept: np.ndarray | None = None
+        if self.fill != "stop" and np.isnan(values).any():
+            values, kept = self._fill(code, values)
         tail = self.tails[code]
         buf = np.concatenate([tail, values]) if len(tail) else values     # (m + n, F)
         starts = np.arange(len(values)) + len(tail) + 1 - self.window
         keep = self.window - 1
         self.tails[code] = buf[-keep:].copy() if keep else buf[:0].copy()
+        if len(values):
+            self.last[code] = values[-1].copy()
         self.counts[code] += len(values)
+        if kept is not None:                       # rows left out get no window
+            all_starts = np.full(len(kept), -1, np.int64)
+            all_starts[kept] = starts
+            starts = all_starts
         return buf, starts, starts >= 0
+
+    def _fill(self, code: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """--fill previous | drop on one series' new rows -> (rows that go in, which of the rows they are)."""
+        missing = np.isnan(values)
+        if self.fill == "drop":
+            kept = ~missing.any(axis=1)
+            self.tally.dropped += int((~kept).sum())
+            return values[kept], kept
+        prev = self.last[code]
+        filled = values.copy()
+        for f in range(self.features):                          # forward fill, per feature
+            col = np.concatenate([[np.nan if prev is None else prev[f]], filled[:, f]])
+            at = np.where(np.isnan(col), 0, np.arange(len(col)))
+            np.maximum.accumulate(at, out=at)
+            filled[:, f] = col[at][1:]
+        kept = ~np.isnan(filled).any(axis=1)
+        self.tally.filled += int(missing[kept].sum())
+        self.tally.unfillable += int((~kept).sum())
+        return filled[kept], kept
+
+    def _clock(self, code: int, times: np.ndarray, lines: np.ndarray) -> None:
+        """Count gaps and steps back in one series' times (seconds, NaN where unread)."""
+        ok = ~np.isnan(times)
+        self.tally.unread_times += int((~ok).sum())
+        t, at = times[ok], lines[ok]
+        if not len(t):
+            return
+        clock = self.clocks[code]
+        seq = np.concatenate([[clock.last], t]) if not np.isnan(clock.last) else t
+        at = at[len(at) - len(seq) + 1:]                            # the line that ends each step
+        steps = np.diff(seq)
+        clock.last = float(t[-1])
+        if not len(steps):
+            return
+        back = steps <= 0
+        if back.any():
+            if not self.tally.backwards:
+                self.tally.backwards_first = int(at[np.argmax(back)])
+            self.tally.backwards += int(back.sum())
+        if len(clock.steps) < USUAL_STEPS:
+            clock.steps += steps[~back][:USUAL_STEPS - len(clock.steps)].tolist()
+        if len(clock.steps) < 2:
+            return
+        usual = float(np.median(clock.steps))
+        ratio = steps / usual
+        gaps = ratio > GAP_FACTOR
+        if gaps.any():
+            self.tally.gaps += int(gaps.sum())
+            i = int(np.argmax(ratio))
+            if self.tally.gap_worst is None or ratio[i] > self.tally.gap_worst[0]:
+                self.tally.gap_worst = (float(ratio[i]), int(at[i]), series_name(self.keys[code]))
+
+    def _touch(self, codes: np.ndarray) -> None:
+        """Mark these series as seen now; evict the least recently seen past max_series."""
+        if len(self.used) < len(self.tails):
+            self.used = np.concatenate([self.used, np.zeros(len(self.tails) - len(self.used), np.int64)])
+        self.used[codes] = self.calls
+        over = len(self.ids) - self.max_series
+        if over <= 0:
+            return
+        live = np.array(list(self.ids.values()), np.int64)
+        live = live[self.used[live] < self.calls]                 # never a series of this very call
+        for code in live[np.argsort(self.used[live], kind="stable")[:over]].tolist():
+            del self.ids[self.keys[code]]
+            self.tails[code] = np.empty((0, self.features), self.dtype)
+            self.last[code], self.clocks[code] = None, _Clock()
+            self.free.append(code)
+            self.tally.evicted += 1
 
     def longest(self) -> int:
         return max(self.counts, default=0)

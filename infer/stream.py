@@ -21,9 +21,10 @@ from typing import IO, BinaryIO
 import numpy as np
 
 from . import csvout
+from .columns import SAMPLE_LINES, Columns, is_number, resolve
 from .config import PredictConfig
-from .errors import ConfigError, DataError
-from .parse import Columns, Rows, parse_block, resolve_columns, split_fields
+from .errors import ConfigError, DataError, SeqinferError
+from .parse import Rows, after_header, parse_block, sample
 from .reader import Block, LineReader
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
@@ -145,7 +146,8 @@ class Engine:
             from .verify import TorchCheck  # imports torch
             self.check = TorchCheck(model.path, self.horizon, meta.horizon)
         self.cols: Columns | None = None
-        self.state = SeriesState(self.window, meta.features)
+        self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
+        self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series)
         self.pending: list[Piece] = []
         self.npending = 0
         self.since = 0.0              # when the oldest pending row was read
@@ -159,9 +161,12 @@ class Engine:
         if block.nlines == 0:
             return
         if self.cols is None:
-            block = self._start(block)
-        assert self.cols is not None
-        rows, errors = parse_block(block, self.cols, self.source, stop=self.cfg.on_error == "stop")
+            self.head.append(block)
+            if sum(b.nlines for b in self.head) >= SAMPLE_LINES:
+                self.start(read_at)
+            return
+        rows, errors = parse_block(block, self.cols, self.source, stop=self.cfg.on_error == "stop",
+                                   missing_ok=self.cfg.fill != "stop")
         self.summary.rows += len(rows)
         if len(rows):
             self._add(rows, read_at)
@@ -175,21 +180,28 @@ class Engine:
         self.summary.skipped += 1
         self.report(f"skipped {e}")
 
-    def _start(self, block: Block) -> Block:
-        """Line 1 fixes header and columns; the output header goes out at once."""
-        first, _, rest = block.data.partition(b"\n")
-        fields = split_fields(first, self.source, block.first_line)
+    def start(self, read_at: float, stalled: bool = False) -> None:
+        """Decide the columns from the lines read so far (columns.py); the output header goes out at once.
+
+        Called with SAMPLE_LINES lines at hand, at the end of the input, or when the input stalls
+        (`stalled`): then only once there is a data line to judge by (a lone first line without a number
+        may be a header, and the lines below decide).
+        """
+        if self.cols is not None or not self.head:
+            return
+        lines = sample(self.head, self.source)
+        if stalled and len(lines) == 1 and not any(is_number(f) for f in lines[0]):
+            return
         meta = self.model.meta
-        try:
-            self.cols = resolve_columns(fields, layout=self.cfg.layout, value_col=self.cfg.value_col,
-                                        series_col=self.cfg.series_col, keep=self.cfg.keep,
-                                        window=self.window, features=meta.features)
-        except DataError as e:
-            raise DataError(e.what, source=self.source, line=block.first_line) from None
+        self.cols = resolve(lines, self.cfg.columns(), features=meta.features, window=self.window,
+                            layout=self.cfg.layout, source=self.source)
+        self.report(f"reading {self.cols.describe()}")
         self.worker.put(csvout.header(self.cols.names, self.horizon))
-        if self.cols.header is not None:
-            return Block(rest, block.first_line + 1, block.nlines - 1)
-        return block
+        head, self.head = self.head, []
+        body = after_header(head, self.cols)
+        self.summary.lines -= sum(b.nlines for b in body)       # feed() counts them again
+        for block in body:
+            self.feed(block, read_at)
 
     def _add(self, rows: Rows, read_at: float) -> None:
         assert self.cols is not None
@@ -198,7 +210,7 @@ class Engine:
             src = rows.values.astype(np.float32).reshape(n, self.window, self.model.meta.features)
             piece = Piece(src, np.arange(n), rows.lines, rows.text)
         else:
-            src, idx, mask = self.state.ready(rows.values, rows.series)
+            src, idx, mask = self.state.ready(rows.values, rows.series, rows.lines, rows.times)
             if mask.all():
                 piece = Piece(src, idx, rows.lines, rows.text)
             else:
@@ -256,6 +268,7 @@ class Engine:
             s.notes.append("no forecasts: no data rows after the header" if not s.rows else
                            f"no forecasts: a series needs {self.window} values before its first forecast "
                            f"(the longest had {self.state.longest()})")
+        s.notes += self.state.tally.notes()
         if s.skipped:
             s.notes.append(f"skipped {s.skipped} bad line(s)")
         if self.check is not None:
@@ -294,11 +307,18 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
                 continue
             block = reader.read()
             if block is None:
+                engine.start(time.monotonic())            # a short input: decide on all of it
                 break
             engine.feed(block, time.monotonic())
+            if engine.cols is None and not reader.wait(0):
+                engine.start(time.monotonic(), stalled=True)     # input stalled: decide on what is here
             if engine.npending and engine.worker.idle() and not reader.wait(0):
                 engine.flush()                    # input stalled and the model is free: no reason to wait
     except BaseException:
+        try:                                      # lines read before the columns were decided count too
+            engine.start(time.monotonic())
+        except SeqinferError:
+            pass                                  # the error that stopped the run is the one to report
         engine.close()                            # the rows before the problem are written first
         raise
     return engine.finish()

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.errors import ConfigError
 
 KINDS = ("rnn", "lstm", "gru")
-FILLS = ("interpolate", "drop")
+FILLS = ("stop", "previous", "drop", "interpolate")     # infer/table.py TABLE_FILLS
 
 # Per-kind defaults, tuned on the built-in sine on a 2-core CPU (see README "Training"): each kind gets the
 # batch size that is cheapest per window for its kernel. PyTorch's CPU LSTM runs one fused oneDNN kernel, so
@@ -30,9 +31,12 @@ class DataConfig:
     """The series and how it is cut into windows. `path=None` means the built-in sine."""
 
     path: str | None = None          # CSV file; None: the built-in sine below
-    column: str | None = None        # CSV column NAME or 0-based INDEX; None: the only non-series column
-    series_col: str | None = None    # CSV column holding a series id; windows never cross series
-    fill: str | None = None          # None (bad values are errors) | interpolate | drop
+    # CSV columns, as `seqinfer predict` takes them (infer/columns.py): header names or 1-based numbers
+    value_col: tuple[str, ...] = ()  # the value(s) to forecast; () lets the rules find it
+    series_col: str | None = None    # series id; windows never cross series
+    time_col: str | None = None      # passed through; checked for gaps
+    header: str = "auto"             # auto | yes | no
+    fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     length: int = 2000               # sine: number of points
     period: float = 20.0             # sine: sin(2*pi*t/period)
     step: float | None = None        # sine: t spacing; None spreads `length` points over t in [0, 1000]
@@ -53,11 +57,17 @@ class DataConfig:
         _check(0 < self.test_frac < 1, "data.test_frac", f"must be in (0, 1), got {self.test_frac}")
         _check(0 <= self.val_frac < 1 - self.test_frac, "data.val_frac",
                f"must be in [0, 1 - test_frac), got {self.val_frac}")
-        _check(self.fill is None or self.fill in FILLS, "data.fill",
-               f"{self.fill!r} is not one of {', '.join(FILLS)}")
+        _check(self.fill in FILLS, "data.fill", f"{self.fill!r} is not one of {', '.join(FILLS)}")
+        object.__setattr__(self, "value_col", tuple(self.value_col))     # a list, from a checkpoint's JSON
+        self.columns()                                                    # the column options' own checks
         if self.path is None:
-            for name in ("column", "series_col", "fill"):
-                _check(getattr(self, name) is None, f"data.{name}", "only applies to a CSV (set data.path)")
+            given = [n for n in ("value_col", "series_col", "time_col") if getattr(self, n)] + \
+                [n for n, default in (("header", "auto"), ("fill", "stop")) if getattr(self, n) != default]
+            _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
+
+    def columns(self) -> ColumnSpec:
+        return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
+                          header=self.header)
 
     @property
     def source(self) -> str:

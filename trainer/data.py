@@ -15,20 +15,22 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from seqinfer.infer.errors import DataError
+from seqinfer.infer.table import read_table
 
 from .config import DataConfig
-from .csvdata import read_csv
 
 SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
 class Series:
-    values: list[np.ndarray]     # one float64 [n] array per series
+    values: list[np.ndarray]     # one float64 [n, features] array per series; feature 0 is the target
     ids: list[str]
     source: str                  # "sine" or the CSV path
-    column: str
+    column: str                  # the value column(s), as named in the file
     filled: int = 0              # values touched by the fill policy
+    lines: list[np.ndarray] | None = None    # per series: the CSV line of each value (None: the sine)
+    notes: tuple[str, ...] = ()  # what the reader understood and counted, for stderr
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,18 @@ def sine(cfg: DataConfig) -> Series:
     y = np.sin(2 * np.pi * t / cfg.period)
     if cfg.noise > 0:
         y = y + np.random.default_rng(cfg.noise_seed).normal(0.0, cfg.noise, size=y.shape)
-    return Series(values=[y], ids=[""], source="sine", column="sin")
+    return Series(values=[y[:, None]], ids=[""], source="sine", column="sin")
 
 
 def load_series(cfg: DataConfig) -> Series:
+    """The built-in sine, or the CSV read by the reader `seqinfer predict` uses (infer/table.py)."""
     if cfg.path is None:
         return sine(cfg)
-    c = read_csv(cfg.path, cfg.column, cfg.series_col, cfg.fill)
-    return Series(values=c.values, ids=c.ids, source=cfg.path, column=c.column, filled=c.filled)
+    said: list[str] = []
+    t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=said.append)
+    column = ",".join(t.columns.label(i) for i in t.columns.values)
+    return Series(values=t.values, ids=t.ids, source=cfg.path, column=column, filled=t.filled,
+                  lines=t.lines, notes=tuple(said + t.notes))
 
 
 def split_points(n: int, cfg: DataConfig) -> tuple[int, int]:
@@ -90,9 +96,10 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
     series = series if series is not None else load_series(cfg)
     segments: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     for v in series.values:
+        v = v.reshape(len(v), -1)                                        # (n, features)
         a, b = split_points(len(v), cfg)
         for name, piece in zip(SPLITS, (v[:a], v[a:b], v[b:]), strict=True):
-            segments[name].append(piece.reshape(-1, 1))
+            segments[name].append(piece)
     windows = {}
     for name in SPLITS:
         parts = [make_windows(p, cfg.window, cfg.horizon) for p in segments[name]]

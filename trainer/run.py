@@ -215,9 +215,8 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(kinds)
-    if ds.series.filled:
-        verb = "dropped" if data.fill == "drop" else "interpolated"
-        progress.log(f"{ds.series.source}: --fill {data.fill}: {ds.series.filled} bad value(s) {verb}")
+    for note in ds.series.notes:                     # what the reader understood of the CSV, and counted
+        progress.log(f"{ds.series.source}: {note}")
     jobs, threads = _plan(kinds, train, device), train.threads
     progress.log(f"training {', '.join(kinds)} on {device} ({jobs} at a time, {threads} thread(s) each); "
                  f"windows train/val/test {len(ds.windows['train'])}/{len(ds.windows['val'])}/"

@@ -68,6 +68,16 @@ def run_cli(args: list[str], stdin: str | bytes = b"",
     return subprocess.run([*SEQINFER, *args], input=data, capture_output=True, timeout=timeout, env=env)
 
 
+def one_error(stderr: bytes | str) -> str:
+    """The one error line of a failed run: the last line on stderr, every other line a `seqinfer:` note
+    (what was read, the provider, counts), no traceback, no library warning."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    lines = text.splitlines()
+    assert text.endswith("\n") and lines and lines[-1].startswith("seqinfer: error: "), text
+    assert all(ln.startswith("seqinfer: ") and "error" not in ln.split(":")[1] for ln in lines[:-1]), text
+    return lines[-1]
+
+
 def parse_csv(stdout: bytes | str) -> tuple[list[str], list[list[str]], np.ndarray]:
     """Output CSV -> (header, passed-through+row fields per line, forecasts [n, H])."""
     text = stdout.decode() if isinstance(stdout, bytes) else stdout

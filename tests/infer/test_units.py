@@ -10,9 +10,11 @@ import pytest
 from infer_support import Fixture
 
 from seqinfer.infer import csvout
+from seqinfer.infer.columns import resolve
+from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import format_forecast
 from seqinfer.infer.errors import ConfigError, DataError, ProviderError
-from seqinfer.infer.parse import parse_block, quote, resolve_columns
+from seqinfer.infer.parse import parse_block, quote
 from seqinfer.infer.reader import Block, LineReader
 from seqinfer.infer.session import CPU, CUDA, create_session, load_model
 from seqinfer.infer.state import SeriesState
@@ -147,9 +149,9 @@ def test_reader_on_a_pipe_waits_with_a_timeout() -> None:
 
 
 # --- parser ---------------------------------------------------------------------------------------------
-def cols(first: str, **kw: object):  # noqa: ANN201
-    opts = {"layout": "auto", "value_col": (), "series_col": None, "keep": (), "window": 3, "features": 1}
-    return resolve_columns(first.split(","), **{**opts, **kw})  # type: ignore[arg-type]
+def cols(first: str, layout: str = "auto", **kw: object):  # noqa: ANN201
+    return resolve([first.split(",")], ColumnSpec(**kw), features=1, window=3,  # type: ignore[arg-type]
+                   layout=layout)
 
 
 def test_columns_from_line_one() -> None:
@@ -160,7 +162,7 @@ def test_columns_from_line_one() -> None:
     assert (c.series, c.values, c.keep, c.names) == (1, (2,), (0,), ("series", "ts"))
     c = cols("1,2,3")
     assert (c.layout, c.values) == ("windows", (0, 1, 2))
-    with pytest.raises(DataError, match="4 values per row, but a window is 3"):
+    with pytest.raises(ConfigError, match="4 numeric column.s. per row, but a window is 3"):
         cols("1,2,3,4", layout="windows")
     with pytest.raises(ConfigError, match="--keep 'zz': no such column"):
         cols("ts,value", keep=("zz",))
@@ -184,6 +186,7 @@ def test_careful_parse_stops_or_skips() -> None:
     assert [str(e) for e in errors] == ["t:3:1: 'x' is not a number (column 1 ('value'))"]
     rows, errors = parse_block(block, c, "t", stop=False)
     assert rows.lines.tolist() == [2, 4, 6] and [e.line for e in errors] == [3, 5]
+    assert "not a finite float32 number" in str(errors[1])
 
 
 # --- series state and CSV writer ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""CSV input: header detection, column choice, series ids, and errors that name file:line:column."""
+"""CSV input to training: predict's reader and rules (infer/columns.py), errors that name file:line:column."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,7 @@ import pytest
 
 from seqinfer.infer.errors import ConfigError, DataError
 from seqinfer.trainer.config import DataConfig
-from seqinfer.trainer.csvdata import read_csv
-from seqinfer.trainer.data import build
+from seqinfer.trainer.data import build, load_series
 
 
 def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
@@ -18,85 +17,102 @@ def write(tmp_path: Path, text: str, name: str = "d.csv") -> str:
     return str(p)
 
 
-def test_header_is_detected_and_column_by_name_or_index(tmp_path: Path) -> None:
+def series(path: str, **kw: object):  # noqa: ANN201
+    return load_series(DataConfig(path=path, **kw))  # type: ignore[arg-type]
+
+
+def test_header_is_detected_and_column_by_name_or_1_based_number(tmp_path: Path) -> None:
     p = write(tmp_path, "time,value\n0,1.5\n1,2.5\n2,3.5\n")
-    by_name = read_csv(p, column="value")
-    by_index = read_csv(p, column="1")
-    assert by_name.column == by_index.column == "value"
-    np.testing.assert_array_equal(by_name.values[0], [1.5, 2.5, 3.5])
-    headless = read_csv(write(tmp_path, "0,1.5\n1,2.5\n", "h.csv"), column="1")
-    np.testing.assert_array_equal(headless.values[0], [1.5, 2.5])
-    assert headless.column == "1"
+    by_name, by_number, by_rules = series(p, value_col=("value",)), series(p, value_col=("2",)), series(p)
+    assert by_name.column == by_number.column == by_rules.column == "value"
+    np.testing.assert_array_equal(by_name.values[0][:, 0], [1.5, 2.5, 3.5])
+    assert "time=time (passed through" in by_rules.notes[0]
+    headless = series(write(tmp_path, "0,1.5\n1,2.5\n", "h.csv"), value_col=("2",))
+    np.testing.assert_array_equal(headless.values[0][:, 0], [1.5, 2.5])
+    assert headless.column == "column 2"
 
 
-def test_single_column_needs_no_column_option(tmp_path: Path) -> None:
-    assert read_csv(write(tmp_path, "y\n1\n2\n\n3\n")).values[0].tolist() == [1.0, 2.0, 3.0]
+def test_single_column_needs_no_option_and_a_header_0_needs_header_yes(tmp_path: Path) -> None:
+    assert series(write(tmp_path, "y\n1\n2\n3\n")).values[0][:, 0].tolist() == [1.0, 2.0, 3.0]
+    pandas = write(tmp_path, "0\n1.5\n2.5\n", "p.csv")              # pandas.Series.to_csv(index=False)
+    assert series(pandas).values[0][:, 0].tolist() == [0.0, 1.5, 2.5]
+    assert series(pandas, header="yes").values[0][:, 0].tolist() == [1.5, 2.5]
 
 
 def test_ambiguous_or_unknown_column_is_a_config_error(tmp_path: Path) -> None:
-    p = write(tmp_path, "a,b\n1,2\n")
-    with pytest.raises(ConfigError, match="data.column: .* 2 candidate columns"):
-        read_csv(p)
-    with pytest.raises(ConfigError, match="no column named 'c'"):
-        read_csv(p, column="c")
-    with pytest.raises(ConfigError, match="index 5 out of range"):
-        read_csv(p, column="5")
+    p = write(tmp_path, "a,b\n1.5,2\n2.5,1\n")
+    with pytest.raises(ConfigError, match=r"columns 1 \('a'\), 2 \('b'\) are all numbers; .* --value-col"):
+        series(p)
+    with pytest.raises(ConfigError, match="--value-col 'c': no such column"):
+        series(p, value_col=("c",))
+    with pytest.raises(ConfigError, match="--value-col 5: there are only 2 column"):
+        series(p, value_col=("5",))
 
 
 def test_series_column_splits_series(tmp_path: Path) -> None:
     p = write(tmp_path, "id,v\na,1\nb,10\na,2\nb,20\na,3\n")
-    c = read_csv(p, column="v", series_col="id")
+    c = series(p, value_col=("v",), series_col="id")
     assert c.ids == ["a", "b"]
-    assert [v.tolist() for v in c.values] == [[1, 2, 3], [10, 20]]
-    assert read_csv(p, series_col="id").column == "v"     # the one column left
+    assert [v[:, 0].tolist() for v in c.values] == [[1, 2, 3], [10, 20]]
+    assert [ln.tolist() for ln in c.lines or []] == [[2, 4, 6], [3, 5]]
+    assert series(p).ids == ["a", "b"]                  # a text column is the series id by the rules
 
 
 @pytest.mark.parametrize(("cell", "why"), [
-    ("", "missing value"), ("abc", "'abc' is not a finite number"), ("nan", "'nan' is not a finite number"),
-    ("inf", "'inf' is not a finite number"), ("-Infinity", "is not a finite number"),
+    ("", "missing value (empty field)"), ("abc", "'abc' is not a number"), ("nan", "missing value ('nan')"),
+    ("inf", "'inf' is not a finite float32 number"), ("1e39", "'1e39' is not a finite float32 number"),
 ])
 def test_bad_value_names_file_line_and_column(tmp_path: Path, cell: str, why: str) -> None:
     p = write(tmp_path, f"t,value\n0,1.0\n1,2.0\n2,{cell}\n3,4.0\n")
     with pytest.raises(DataError) as e:
-        read_csv(p, column="value")
-    assert e.value.line == 4 and e.value.column == "value" and e.value.source == p
-    assert str(e.value).startswith(f"{p}:4:value: ") and why in str(e.value)
+        series(p, value_col=("value",))
+    assert e.value.line == 4 and e.value.column == 2 and e.value.source == p
+    assert str(e.value).startswith(f"{p}:4:2: ") and why in str(e.value)
 
 
-def test_short_row_is_a_missing_value(tmp_path: Path) -> None:
+def test_short_row_is_an_error_with_its_line(tmp_path: Path) -> None:
     p = write(tmp_path, "t,value\n0,1.0\n1\n")
-    with pytest.raises(DataError, match=r":3:value: missing value"):
-        read_csv(p, column="value")
+    with pytest.raises(DataError, match=r":3: 1 field\(s\), expected 2 like line 1"):
+        series(p)
 
 
-def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
-    p = write(tmp_path, 'note,v\n"two\nlines",1\n\nx,oops\n')
-    with pytest.raises(DataError) as e:
-        read_csv(p, column="v")
-    assert e.value.line == 5
+def test_one_row_per_line_a_quoted_newline_is_an_error_with_its_line(tmp_path: Path) -> None:
+    p = write(tmp_path, 'note,v\nx,1\n"two\nlines",1\nx,2\n')
+    with pytest.raises(DataError, match=r"d.csv:3: bad CSV quoting"):
+        series(p, value_col=("v",))
 
 
-def test_fill_interpolate_and_drop_report_counts(tmp_path: Path) -> None:
-    p = write(tmp_path, "t,v\n0,1\n1,\n2,3\n3,nan\n4,5\n5,x\n")
-    filled = read_csv(p, column="v", fill="interpolate")
-    assert filled.filled == 3
-    np.testing.assert_array_equal(filled.values[0], [1, 2, 3, 4, 5, 5])   # the end takes the nearest value
-    dropped = read_csv(p, column="v", fill="drop")
-    assert dropped.filled == 3
-    np.testing.assert_array_equal(dropped.values[0], [1, 3, 5])
+def test_fill_interpolate_previous_drop_report_counts(tmp_path: Path) -> None:
+    p = write(tmp_path, "t,v\n0,1\n1,\n2,3\n3,nan\n4,5\n5,NA\n")
+    filled = series(p, fill="interpolate")
+    assert filled.filled == 3 and any("3 missing value(s) interpolated" in n for n in filled.notes)
+    np.testing.assert_array_equal(filled.values[0][:, 0], [1, 2, 3, 4, 5, 5])   # an end takes the nearest
+    previous = series(p, fill="previous")
+    np.testing.assert_array_equal(previous.values[0][:, 0], [1, 1, 3, 3, 5, 5])
+    dropped = series(p, fill="drop")
+    assert dropped.filled == 3 and any("3 row(s) with a missing value left out" in n for n in dropped.notes)
+    np.testing.assert_array_equal(dropped.values[0][:, 0], [1, 3, 5])
+    assert (dropped.lines or [])[0].tolist() == [2, 4, 6]
+
+
+def test_gaps_in_time_are_reported(tmp_path: Path) -> None:
+    days = [f"2020-01-{d:02d}" for d in (1, 2, 3, 4, 5, 6, 12, 13, 14)]
+    p = write(tmp_path, "date,v\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)))
+    notes = series(p).notes
+    assert any("1 gap(s) longer than 2x" in n and "6.0 steps, ends at line 8" in n for n in notes), notes
 
 
 def test_missing_file_and_empty_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot open"):
-        read_csv(tmp_path / "nope.csv")
+        series(str(tmp_path / "nope.csv"))
     with pytest.raises(DataError, match="no data rows"):
-        read_csv(write(tmp_path, "\n\n"))
+        series(write(tmp_path, ""))
 
 
 def test_csv_feeds_the_dataset(tmp_path: Path) -> None:
     rows = "\n".join(f"a,{i}" if i < 50 else f"b,{i + 1000}" for i in range(100))
     p = write(tmp_path, "id,v\n" + rows + "\n")
-    ds = build(DataConfig(path=p, column="v", series_col="id", window=4))
+    ds = build(DataConfig(path=p, value_col=("v",), series_col="id", window=4))
     assert ds.series.ids == ["a", "b"]
     full = np.concatenate([ds.windows["train"].x[:, :, 0], ds.windows["train"].y], axis=1)
     assert np.all(np.diff(full, axis=1) == 1)                 # never across the a|b boundary (49 -> 1050)

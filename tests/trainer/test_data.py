@@ -17,7 +17,7 @@ def counting(*lengths: int, gap: float = 10_000.0) -> Series:
 
 def test_default_sine_matches_the_tutorial() -> None:
     cfg = DataConfig()
-    y = sine(cfg).values[0]
+    y = sine(cfg).values[0][:, 0]
     assert len(y) == 2000
     t = np.linspace(0, 1000, 2000)
     np.testing.assert_allclose(y, np.sin(2 * np.pi * t / 20), atol=1e-12)
@@ -94,7 +94,7 @@ def test_fingerprint_tracks_data_and_config() -> None:
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"window": 0}, "data.window"), ({"horizon": 0}, "data.horizon"), ({"test_frac": 1.0}, "data.test_frac"),
     ({"val_frac": 0.9}, "data.val_frac"), ({"noise": -1.0}, "data.noise"),
-    ({"path": "x.csv", "fill": "mean"}, "data.fill"), ({"column": "a"}, "data.column"),
+    ({"path": "x.csv", "fill": "mean"}, "data.fill"), ({"value_col": ("a",)}, "data.value_col"),
 ])
 def test_data_config_errors_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -1,0 +1,317 @@
+"""What each CSV column is (value, series id, time, kept, ignored): decided once, by one set of rules, for
+`seqinfer train`, `seqinfer predict` and the Python API alike.
+
+    from seqinfer.infer.columns import ColumnSpec, resolve
+    cols = resolve([["date", "co2"], ["19580329", "315.71"]], ColumnSpec(), features=1, source="co2.csv")
+    cols.describe()   # 'value=co2, time=date (passed through), series=none (header: line 1)'
+
+The rules, in order (README "Your CSV file"):
+1. Header (`--header auto`): line 1 is a header when one of its fields is not a number while the lines below
+   hold numbers in that column; with no line below, when none of its fields is a number. So a first line
+   `0` (pandas' unnamed Series) is data under auto: say `--header yes`. A column named in an option that
+   matches a field of line 1 makes line 1 a header too.
+2. A column named in an option (`--value-col`, `--series-col`, `--time-col`, `--keep`) has that role; a
+   column is a header name or a 1-based number.
+3. A single column is the value.
+4. A time column: its header says time (date, time, timestamp, ds, year, ..._at), or its values are dates or
+   datetimes (ISO, YYYYMMDD, d/m/y, m/d/y, y/m/d, 1959Q1), or, when that settles which number is the value,
+   increasing integers (1700, 1701, ...). Time columns are passed through to the output, never series ids.
+5. The series id: a text column (a, store_17), or a column whose header says id (series, id, unique_id,
+   ..._id). Two candidates are an ambiguity.
+6. The value: a header column named `value` (or `y`, `target`), else the numeric columns that are not time,
+   as many as the model has features.
+7. Anything still ambiguous is a ConfigError that names the columns and the option to add. Columns left
+   over are ignored only when the value was named (--value-col, or a header `value`) or when they are
+   empty, and the line printed at start says so.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .config import LAYOUTS, ColumnSpec
+from .contract import SERIES_COLUMN
+from .errors import ConfigError
+from .timecol import TimeFormat, detect, is_index_name, is_time_name
+
+# A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
+MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing"})
+SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
+VALUE_NAMES = ("value", "y", "target")
+SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+def is_missing(field: str) -> bool:
+    return field.strip().lower() in MISSING
+
+
+def is_number(field: str) -> bool:
+    """A field that float() reads and that is not a missing-value marker (nan)."""
+    if is_missing(field):
+        return False
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The decision: which field of a row holds what."""
+
+    layout: str                      # "series" | "windows"
+    nfields: int
+    header: tuple[str, ...] | None   # line 1's names, when line 1 is a header
+    values: tuple[int, ...]          # 0-based fields holding the numbers, in model feature order
+    series: int | None               # field holding the series id
+    time: tuple[int, ...]            # time fields, passed through
+    keep: tuple[int, ...]            # other fields passed through (--keep)
+    ignored: tuple[int, ...]         # fields nobody reads
+    gap_col: int | None = None       # the time field read for gap checks
+    time_format: TimeFormat | None = None
+
+    @property
+    def passed(self) -> tuple[int, ...]:
+        """Fields copied to the output, in output order: series, time, kept."""
+        return ((self.series,) if self.series is not None else ()) + self.time + self.keep
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Output column names of the passed-through fields."""
+        own = tuple(self.label(i) if self.header else f"col{i + 1}" for i in self.time + self.keep)
+        return ((SERIES_COLUMN,) if self.series is not None else ()) + own
+
+    def label(self, i: int) -> str:
+        return self.header[i] if self.header and self.header[i] else f"column {i + 1}"
+
+    def name(self, i: int) -> str:
+        """For error messages: column 2 ('co2')."""
+        return f"column {i + 1}" + (f" ({self.header[i]!r})" if self.header else "")
+
+    def describe(self) -> str:
+        """One line: what seqinfer understood of the file."""
+        if self.layout == "windows":
+            parts = [f"layout=windows ({len(self.values)} values per row)"]
+        else:
+            parts = ["value=" + ",".join(self.label(i) for i in self.values)]
+        if self.time:
+            fmt = f", {self.time_format.name}" if self.time_format else ""
+            gaps = "" if self.gap_col is not None or not self.time else "; not read for gaps"
+            names = ",".join(self.label(i) for i in self.time)
+            parts.append(f"time={names} (passed through{fmt}{gaps})")
+        else:
+            parts.append("time=none")
+        parts.append("series=" + (self.label(self.series) if self.series is not None else "none"))
+        if self.keep:
+            parts.append("kept=" + ",".join(self.label(i) for i in self.keep))
+        if self.ignored:
+            parts.append("ignored=" + ",".join(self.label(i) for i in self.ignored))
+        return ", ".join(parts) + f" (header: {'line 1' if self.header else 'none'})"
+
+
+# --- the decision -------------------------------------------------------------------------------------------
+def numeric(cells: Sequence[str]) -> bool:
+    """Most of the cells that are not missing are numbers (a stray bad value is reported on its line)."""
+    vals = [c for c in cells if not is_missing(c)]
+    return bool(vals) and 2 * sum(is_number(c) for c in vals) > len(vals)
+
+
+def looks_like_header(first: Sequence[str], below: Sequence[Sequence[str]]) -> bool:
+    """Rule 1: a field of line 1 is not a number while the lines below hold numbers in its column."""
+    if not below:
+        return not any(is_number(f) for f in first) and not all(is_missing(f) for f in first)
+    return any(not is_number(f) and not is_missing(f) and numeric([r[j] for r in below])
+               for j, f in enumerate(first))
+
+
+def _match(spec: str, header: Sequence[str] | None) -> int | None:
+    """A header name: exact, else the one case-insensitive match."""
+    if header is None:
+        return None
+    names = [h.strip() for h in header]
+    if spec in names:
+        return names.index(spec)
+    low = [i for i, h in enumerate(names) if h.lower() == spec.strip().lower()]
+    return low[0] if len(low) == 1 else None
+
+
+def _column(spec: str, header: Sequence[str] | None, nfields: int, option: str, source: str) -> int:
+    """A column given by header name or by 1-based number -> 0-based index."""
+    i = _match(spec, header)
+    if i is not None:
+        return i
+    if spec.strip().isdigit():
+        if 1 <= int(spec) <= nfields:
+            return int(spec) - 1
+        raise ConfigError(f"{source}: {option} {spec}: there are only {nfields} column(s)")
+    if header is None:
+        raise ConfigError(f"{source}: {option} {spec!r}: line 1 is not a header (it reads as data); give a "
+                          f"1-based column number, or --header yes")
+    raise ConfigError(f"{source}: {option} {spec!r}: no such column (the header has "
+                      f"{', '.join(h.strip() for h in header)})")
+
+
+def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
+    """'empty' | 'number' | 'date' | 'text' for a column's sample cells, and its time format if any."""
+    vals = [c for c in cells if not is_missing(c)]
+    if not vals:
+        return "empty", None
+    if numeric(vals):
+        return "number", detect([v for v in vals if is_number(v)])     # YYYYMMDD integers, else None
+    fmt = detect(vals)
+    return ("date", fmt) if fmt is not None else ("text", None)
+
+
+def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
+    """Integers rising strictly from row to row (within each series, when there is a series column)."""
+    if not cells or not all(_INT.match(c) for c in cells):
+        return False
+    last: dict[str, int] = {}
+    steps = 0
+    for i, c in enumerate(cells):
+        key = groups[i] if groups is not None else ""
+        v = int(c)
+        if key in last:
+            if v <= last[key]:
+                return False
+            steps += 1
+        last[key] = v
+    return steps > 0
+
+
+def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int | None = None,
+            window: int | None = None, layout: str = "series", source: str = "<stdin>") -> Columns:
+    """Decide header and column roles from the first lines (line 1 first) and the options.
+
+    `features`: the values per step the model takes (None: as many as --value-col names, else 1).
+    `layout`: series | windows | auto (windows when the numeric columns make exactly one window per row).
+    """
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
+    first = [f.strip() for f in lines[0]]
+    n = len(first)
+    rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
+    named = [s for _, specs in spec.options() for s in specs if not s.strip().isdigit()]
+    if spec.header == "auto":
+        has_header = any(_match(s, first) is not None for s in named) or looks_like_header(first, rest)
+    else:
+        has_header = spec.header == "yes"
+    header = tuple(first) if has_header else None
+    data = rest if has_header else [first, *rest]
+
+    def col(s: str, opt: str) -> int:
+        return _column(s, header, n, opt, source)
+
+    values = tuple(col(s, "--value-col") for s in spec.value_col)
+    series = col(spec.series_col, "--series-col") if spec.series_col is not None else None
+    time_given = col(spec.time_col, "--time-col") if spec.time_col is not None else None
+    keep = tuple(col(s, "--keep") for s in spec.keep)
+    taken = [*values, *_opt_i(series), *_opt_i(time_given), *keep]
+    dup = sorted({i for i in taken if taken.count(i) > 1})
+    if dup:
+        raise ConfigError(f"{source}: column {dup[0] + 1} is given two roles (--value-col, --series-col, "
+                          f"--time-col, --keep each name different columns)")
+
+    cells = [[r[j] for r in data] for j in range(n)]
+    kinds = [_kind(c) for c in cells]
+    free = [j for j in range(n) if j not in taken]
+    hname = (lambda j: header[j].strip().lower()) if header else (lambda j: "")  # noqa: E731
+
+    def shown(cols: Sequence[int]) -> str:
+        return ", ".join(f"{j + 1} ({header[j]!r})" if header else str(j + 1) for j in cols)
+
+    # Rule 4, strong signs: the header says time, or the values are dates.
+    strong_time = [j for j in free if (header and (is_time_name(header[j]) or is_index_name(header[j])))
+                   or kinds[j][0] == "date" or kinds[j][1] is not None]
+    # Rule 5: the series id.
+    if series is None:
+        ids = [j for j in free if j not in strong_time and (kinds[j][0] == "text" or hname(j) in SERIES_NAMES
+                                                              or hname(j).endswith("_id"))]
+        if len(ids) > 1:
+            raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
+                              f"--series-col (and pass others through with --keep)")
+        series = ids[0] if ids else None
+    groups = cells[series] if series is not None else None
+    free = [j for j in free if j != series]
+
+    want = features or max(1, len(values))
+    weak_time: list[int] = []
+    if not values:
+        cands = [j for j in free if j not in strong_time and kinds[j][0] == "number"] or \
+            [j for j in free if j not in strong_time and kinds[j][0] == "empty"]
+        if n == 1:
+            cands, strong_time = [0], []
+        win = (window or 0) * want
+        if layout == "auto":
+            layout = "windows" if win > want and len(cands) == win else "series"
+        if layout == "windows":
+            if len(cands) != win:
+                raise ConfigError(f"{source}: {len(cands)} numeric column(s) per row, but a window is "
+                                  f"{window} steps x {want} feature(s) = {win} values (see --window, --keep)")
+            values = tuple(cands)
+        else:
+            values = tuple(_pick_values(cands, want, header, kinds, cells, groups, weak_time, shown, source))
+    elif layout == "auto":
+        layout = "series"
+    if layout == "series" and len(values) != want:
+        raise ConfigError(f"{source}: --value-col: the model takes {want} value(s) per step, "
+                          f"{len(values)} column(s) given")
+    for j in values:
+        if kinds[j][0] in ("text", "date"):
+            bad = next(c for c in cells[j] if not is_number(c) and not is_missing(c))
+            raise ConfigError(f"{source}: the value column {shown([j])} holds text ({bad!r}); choose the "
+                              f"value column with --value-col")
+    free = [j for j in free if j not in values]
+    if time_given is not None:
+        time = (time_given,) + tuple(j for j in free if j in strong_time)
+        gap_col: int | None = time_given
+    else:
+        time = tuple(j for j in free if j in strong_time or j in weak_time)
+        gap_col = time[0] if len(time) == 1 else None
+    free = [j for j in free if j not in time]
+    chosen = bool(spec.value_col) or (header is not None and len(values) == 1
+                                       and header[values[0]].strip().lower() in VALUE_NAMES)
+    if [j for j in free if kinds[j][0] != "empty"] and not chosen:
+        what = "hold text" if all(kinds[j][0] in ("text", "date") for j in free) else "are not understood"
+        raise ConfigError(f"{source}: columns {shown(free)} {what}: pass them through with --keep, or name "
+                          f"the value with --value-col (then other columns are ignored)")
+    fmt = None
+    if gap_col is not None:
+        fmt = kinds[gap_col][1] or (TimeFormat("number") if kinds[gap_col][0] in ("number", "empty")
+                                    else None)
+        if fmt is not None and not fmt.gap_check:
+            gap_col = None
+    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt)
+
+
+def _opt_i(i: int | None) -> tuple[int, ...]:
+    return (i,) if i is not None else ()
+
+
+def _pick_values(cands: list[int], want: int, header: tuple[str, ...] | None, kinds: list,
+                 cells: list[list[str]], groups: list[str] | None, weak_time: list[int],
+                 shown: object, source: str) -> list[int]:
+    """Rule 6 (and the weak form of rule 4): the value columns among the numeric candidates."""
+    if header is not None and want == 1:
+        for name in VALUE_NAMES:
+            named = [j for j in cands if header[j].strip().lower() == name]
+            if named:
+                return named[:1]
+    if len(cands) == want:
+        return cands
+    if len(cands) > want:
+        weak = [j for j in cands if kinds[j][0] == "number" and _increasing_ints(cells[j], groups)]
+        left = [j for j in cands if j not in weak]
+        if weak and len(left) == want:
+            weak_time.extend(weak)
+            return left
+        raise ConfigError(f"{source}: columns {shown(cands)} are all numbers; say which "  # type: ignore[operator]
+                          f"{'is the value' if want == 1 else f'are the {want} values'} with --value-col "
+                          f"(and --time-col or --keep for the others)")
+    if not cands:
+        raise ConfigError(f"{source}: no numeric column to forecast; name it with --value-col")
+    raise ConfigError(f"{source}: the model takes {want} values per step, the file has {len(cands)} "
+                      f"numeric column(s) ({shown(cands)}); name them with --value-col")  # type: ignore[operator]

@@ -1,0 +1,112 @@
+"""Read a whole CSV file into one table per series, with predict's reader and rules: what `seqinfer train`
+reads, and what the Python API offers for a file.
+
+    from seqinfer.infer.table import read_table
+    t = read_table("sales.csv", ColumnSpec(value_col=("units",)), fill="previous", report=print)
+    t.values[0]   # float64 [n, features] of the first series, in file order
+
+Column roles (columns.py), number parsing and errors (parse.py), missing values and time gaps (state.py)
+all come from the code `seqinfer predict` runs, so train and predict read a file the same way. `fill` adds
+`interpolate` (linear between neighbours) to predict's stop | previous | drop: a whole file has the
+values after a gap.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .columns import Columns, resolve
+from .config import FILLS, ColumnSpec
+from .errors import ConfigError, DataError
+from .parse import after_header, parse_block, sample
+from .reader import LineReader
+from .state import SeriesState, series_name
+
+TABLE_FILLS = (*FILLS, "interpolate")
+
+
+@dataclass(frozen=True)
+class Table:
+    values: list[np.ndarray]     # per series: float64 [n, features], file order
+    lines: list[np.ndarray]      # per series: int64 [n], the input line of each row
+    ids: list[str]               # series ids ("" when the file has no series column), first-seen order
+    columns: Columns
+    notes: list[str]             # what was filled, dropped, or found in the time column
+    filled: int                  # values filled (previous, interpolate) or rows dropped
+
+
+def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = None, fill: str = "stop",
+               report: Callable[[str], None] | None = None) -> Table:
+    """Parse `path`; DataError (file:line:column) at the first bad line, ConfigError for an ambiguity."""
+    if fill not in TABLE_FILLS:
+        raise ConfigError(f"fill: {fill!r} is not one of {', '.join(TABLE_FILLS)}")
+    source = str(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise DataError(f"cannot open ({e.strerror})", source=source) from None
+    with f:
+        reader = LineReader(f, source)
+        blocks = []
+        while (block := reader.read()) is not None:
+            if block.nlines:
+                blocks.append(block)
+    if not blocks:
+        raise DataError("no data rows (the file is empty)", source=source)
+    cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source)
+    if report is not None:
+        report(f"reading {cols.describe()}")
+    nf = len(cols.values)
+    # window 1: the state only keeps each series' last value, for --fill previous; it also counts gaps
+    state = SeriesState(1, nf, "stop" if fill == "interpolate" else fill, dtype=np.float64)
+    codes, values, lines = [], [], []
+    for block in after_header(blocks, cols):
+        rows, errors = parse_block(block, cols, source, stop=True, missing_ok=fill != "stop")
+        if errors:
+            raise errors[0]
+        if not len(rows):
+            continue
+        src, idx, mask = state.ready(rows.values, rows.series, rows.lines, rows.times)
+        keys = rows.series if rows.series is not None else [None] * len(rows)
+        codes.append(np.array([state.ids[k] for k in keys], np.int64)[mask])
+        values.append(src[idx][:, 0, :])                          # (k, F): the rows kept, filled
+        lines.append(rows.lines[mask])
+    if not codes:
+        raise DataError("a header but no data rows", source=source)
+    code, value, line = np.concatenate(codes), np.concatenate(values), np.concatenate(lines)
+    order = np.argsort(code, kind="stable")
+    bounds = np.flatnonzero(np.diff(code[order])) + 1
+    table_values, table_lines, ids = [], [], []
+    filled = state.tally.filled + state.tally.dropped + state.tally.unfillable
+    for group in np.split(order, bounds):
+        sid = series_name(state.keys[int(code[group[0]])])
+        v = value[group]
+        if fill == "interpolate":
+            v, n = _interpolate(v, sid, source, line[group])
+            filled += n
+        table_values.append(v)
+        table_lines.append(line[group])
+        ids.append(sid)
+    notes = state.tally.notes()
+    if fill == "interpolate" and filled:
+        notes.insert(0, f"--fill interpolate: {filled} missing value(s) interpolated")
+    return Table(table_values, table_lines, ids, cols, notes, filled)
+
+
+def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:
+    """Linear between neighbours; a missing value at an end takes the nearest value."""
+    bad = np.isnan(v)
+    if not bad.any():
+        return v, 0
+    v = v.copy()
+    idx = np.arange(len(v))
+    for f in range(v.shape[1]):
+        b = bad[:, f]
+        if b.all():
+            who = f"series {sid!r}" if sid else "the series"
+            raise DataError(f"{who} has no value to interpolate from", source=source, line=int(lines[0]))
+        v[b, f] = np.interp(idx[b], idx[~b], v[~b, f])
+    return v, int(bad.sum())

@@ -1,0 +1,171 @@
+"""Recognise a time column's format from a sample and read its values as seconds (for gap checks).
+
+A time column is passed through to the output as text; seqinfer reads its values only to find gaps, so a
+format that is recognised but ambiguous (03/04/2020: March 4 or April 3?) is still a time column, with
+`seconds` None and no gap check. Numbers and dates are read in bulk: numpy's datetime64 parser in C.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Header names that say "time" (compared lower-cased, spaces and dashes as underscores).
+TIME_NAMES = frozenset({
+    "date", "time", "timestamp", "datetime", "ds", "dt", "ts", "t", "year", "yr", "quarter", "month", "week",
+    "day", "hour", "minute", "period", "epoch", "time_idx", "date_time", "time_stamp", "obs_date",
+})
+TIME_SUFFIXES = ("_date", "_time", "_timestamp", "_at", "_ts")
+TIME_PREFIXES = ("date_", "time_", "timestamp_")
+# What pandas writes for an unnamed index column (df.to_csv() with index=True): a row key, passed through.
+INDEX_NAMES = frozenset({"", "index", "unnamed: 0", "unnamed:_0"})
+
+_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ZONE = re.compile(r"(Z|([+-])(\d{2}):?(\d{2}))$")
+_YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
+_XYZ = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
+_QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
+_MONTH = re.compile(r"^(\d{4})M(\d{2})$")
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+def is_time_name(name: str) -> bool:
+    n = re.sub(r"[\s-]+", "_", name.strip().lower())
+    return n in TIME_NAMES or n.endswith(TIME_SUFFIXES) or n.startswith(TIME_PREFIXES)
+
+
+def is_index_name(name: str) -> bool:
+    return name.strip().lower() in INDEX_NAMES
+
+
+@dataclass(frozen=True)
+class TimeFormat:
+    """How a time column is written: `name` is shown to the user; `order` fixes day/month for x/y/yyyy."""
+
+    name: str     # iso | yyyymmdd | number | y/m/d | d/m/y | m/d/y | d/m/y or m/d/y | quarter | yyyyMmm
+    order: str = ""           # "dm" | "md" for the x/y/yyyy forms
+
+    @property
+    def gap_check(self) -> bool:
+        return self.name != "d/m/y or m/d/y"
+
+    def seconds(self, fields: Sequence[str | bytes]) -> np.ndarray:
+        """float64 seconds (numbers: the number itself) per field; NaN where a field does not read."""
+        text = [f.decode("utf-8", "replace") if isinstance(f, bytes) else f for f in fields]
+        text = [t.strip() for t in text]
+        if self.name == "number":
+            return _numbers(text)
+        if self.name == "yyyymmdd":
+            return _dates([f"{t[:4]}-{t[4:6]}-{t[6:8]}" if len(t) == 8 and t.isdigit() else "" for t in text])
+        if self.name == "iso":
+            return _iso(text)
+        if self.name == "quarter":
+            return _dates([_sub(_QUARTER, t, lambda m: f"{m[1]}-{3 * int(m[2]) - 2:02d}") for t in text])
+        if self.name == "yyyyMmm":
+            return _dates([_sub(_MONTH, t, lambda m: f"{m[1]}-{m[2]}") for t in text])
+        if self.name == "y/m/d":
+            return _dates([_sub(_YMD, t, lambda m: _iso_text(m[1], m[2], m[3], m[4])) for t in text])
+        if self.name in ("d/m/y", "m/d/y"):
+            def conv(m: re.Match[str]) -> str:
+                day, month = (m[1], m[3]) if self.order == "dm" else (m[3], m[1])
+                return _iso_text(m[4], month, day, m[5])
+            return _dates([_sub(_XYZ, t, conv) for t in text])
+        return np.full(len(text), np.nan)
+
+
+def _iso_text(y: str, m: str, d: str, clock: str) -> str:
+    out = f"{y}-{int(m):02d}-{int(d):02d}"
+    if clock:
+        hour, rest = clock.strip().lstrip("T").split(":", 1)
+        out += f"T{int(hour):02d}:{rest}"
+    return out
+
+
+def _sub(rx: re.Pattern[str], text: str, conv: object) -> str:
+    m = rx.match(text)
+    return conv(m) if m is not None else ""  # type: ignore[operator]
+
+
+def _numbers(text: list[str]) -> np.ndarray:
+    out = np.full(len(text), np.nan)
+    for i, t in enumerate(text):
+        try:
+            out[i] = float(t)
+        except ValueError:
+            pass
+    return out
+
+
+def _dates(iso: list[str]) -> np.ndarray:
+    """ISO strings (no zone) -> seconds since 1970; '' or an invalid date -> NaN."""
+    try:
+        stamps = np.array(iso, dtype="datetime64[s]")            # '' reads as NaT
+    except ValueError:                                           # one bad value: read them one by one
+        stamps = np.array([_one_date(t) for t in iso], dtype="datetime64[s]")
+    out = stamps.astype(np.float64)
+    out[np.isnat(stamps)] = np.nan
+    return out
+
+
+def _one_date(text: str) -> np.datetime64:
+    try:
+        return np.datetime64(text, "s")
+    except ValueError:
+        return np.datetime64("NaT", "s")
+
+
+def _iso(text: list[str]) -> np.ndarray:
+    """ISO dates/datetimes; a zone (Z, +hh:mm) is applied, so every value is UTC seconds."""
+    if not any(t.endswith("Z") or "+" in t or t.count("-") > 2 for t in text):
+        return _dates(text)
+    plain, shift = [], np.zeros(len(text))
+    for i, t in enumerate(text):
+        m = _ZONE.search(t) if "T" in t or " " in t else None
+        if m is not None:
+            t = t[:m.start()]
+            if m[2]:
+                shift[i] = (1 if m[2] == "+" else -1) * (int(m[3]) * 3600 + int(m[4]) * 60)
+        plain.append(t)
+    return _dates(plain) - shift
+
+
+def detect(values: Sequence[str]) -> TimeFormat | None:
+    """The one time format that every value of the sample is written in, or None."""
+    vals = [v.strip() for v in values if v.strip()]
+    if not vals:
+        return None
+    if all(_INT.match(v) for v in vals):
+        if all(len(v) == 8 and _valid_yyyymmdd(v) for v in vals):
+            return TimeFormat("yyyymmdd")
+        return None          # plain integers: a time only by name or by increasing order (see columns.py)
+    if all(_ISO.match(v) for v in vals) and not np.isnan(_iso(vals)).any():
+        return TimeFormat("iso")
+    if all(_QUARTER.match(v) for v in vals):
+        return TimeFormat("quarter")
+    if all(_MONTH.match(v) for v in vals):
+        return TimeFormat("yyyyMmm")
+    if all(_YMD.match(v) for v in vals):
+        return TimeFormat("y/m/d")
+    matches = [_XYZ.match(v) for v in vals]
+    if all(matches):
+        first = [int(m[1]) for m in matches if m]
+        second = [int(m[3]) for m in matches if m]
+        if max(first) > 12 or all(m[2] == "." for m in matches if m):
+            return TimeFormat("d/m/y", "dm")
+        if max(second) > 12:
+            return TimeFormat("m/d/y", "md")
+        return TimeFormat("d/m/y or m/d/y")
+    return None
+
+
+def _valid_yyyymmdd(v: str) -> bool:
+    y, m, d = int(v[:4]), int(v[4:6]), int(v[6:])
+    if not (1000 <= y <= 2999 and 1 <= m <= 12 and 1 <= d <= 31):
+        return False
+    try:
+        np.datetime64(f"{v[:4]}-{v[4:6]}-{v[6:]}")
+    except ValueError:
+        return False
+    return True
