@@ -5,6 +5,7 @@ export/ writes it, verify/ and infer/ read it, and docs/embedding.md documents i
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -84,6 +85,27 @@ class ModelMeta:
     fingerprint: str = ""           # sha256 of training data + config
     parity: dict[str, Any] = field(default_factory=dict)  # summary of verification
 
+    def __post_init__(self) -> None:
+        """Checked on construction, so a hand-edited file fails on load naming the key, not later."""
+        for name in ("window", "horizon", "features", "opset"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ModelError(f"metadata {META_PREFIX}{name} is {_shown(v)} (must be an integer >= 1)")
+        for name in ("norm_mean", "norm_std"):
+            key, v = META_PREFIX + name, getattr(self, name)
+            if not isinstance(v, tuple):
+                raise ModelError(f"metadata {key} is {_shown(v)} (must be a list, a number per feature)")
+            if len(v) != self.features:
+                raise ModelError(f"metadata {key} has {len(v)} value(s), but {META_PREFIX}features is "
+                                 f"{self.features}")
+            for i, x in enumerate(v):
+                if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or (
+                        name == "norm_std" and x <= 0):
+                    must = "a finite number > 0" if name == "norm_std" else "a finite number"
+                    raise ModelError(f"metadata {key}[{i}] is {_shown(x)} (must be {must})")
+        if not isinstance(self.parity, dict):
+            raise ModelError(f"metadata {META_PREFIX}parity is {_shown(self.parity)} (must be a JSON object)")
+
     def to_props(self) -> dict[str, str]:
         """Flatten to string key/values (ONNX metadata_props only holds strings)."""
         out = {}
@@ -110,4 +132,12 @@ class ModelMeta:
                 except json.JSONDecodeError as e:
                     raise ModelError(f"{source}: metadata {key!r} is not valid JSON: {e}") from None
                 kw[f.name] = tuple(val) if isinstance(val, list) else val
-        return cls(**kw)
+        try:
+            return cls(**kw)
+        except ModelError as e:
+            raise ModelError(f"{source}: {e}") from None
+
+
+def _shown(value: Any) -> str:
+    """A metadata value as the file holds it (JSON), for error messages."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value, default=repr)

@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .config import PROVIDER_CHOICES
-from .contract import ONNX_FILE, ModelMeta
+from .contract import META_PREFIX, ONNX_FILE, ModelMeta
 from .errors import ConfigError, ModelError, ProviderError
 
 CPU = "CPUExecutionProvider"
@@ -186,14 +186,31 @@ def check_rollout(meta: ModelMeta, horizon: int) -> None:
 
 
 def read_meta(session: Any, source: str) -> ModelMeta:
+    """The file's metadata (validated by ModelMeta), checked against the graph it describes."""
     props = session.get_modelmeta().custom_metadata_map
     meta = ModelMeta.from_props(props, source=source)
-    names_in = [i.name for i in session.get_inputs()]
-    names_out = [o.name for o in session.get_outputs()]
-    if meta.input_name not in names_in or meta.output_name not in names_out:
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = {o.name: o.shape for o in session.get_outputs()}
+    if meta.input_name not in inputs or meta.output_name not in outputs:
         raise ModelError(f"{source}: metadata names input {meta.input_name!r} / output {meta.output_name!r}, "
-                         f"the graph has inputs {names_in} and outputs {names_out}")
+                         f"the graph has inputs {list(inputs)} and outputs {list(outputs)}")
+    # Only static dims can disagree; symbolic ones (batch, seq) come as names, unknown ones as None.
+    takes, gives = _static_dim(inputs[meta.input_name], -1), _static_dim(outputs[meta.output_name], 1)
+    if takes is not None and takes != meta.features:
+        raise ModelError(f"{source}: metadata {META_PREFIX}features is {meta.features}, but the graph's "
+                         f"input {meta.input_name!r} takes {takes} per step")
+    if gives is not None and gives != meta.horizon:
+        raise ModelError(f"{source}: metadata {META_PREFIX}horizon is {meta.horizon}, but the graph's "
+                         f"output {meta.output_name!r} gives {gives} per window")
     return meta
+
+
+def _static_dim(shape: list[Any] | None, axis: int) -> int | None:
+    """onnxruntime's shape entry at `axis` when it is a fixed size (an int), else None."""
+    if not shape or not -len(shape) <= axis < len(shape):
+        return None
+    dim = shape[axis]
+    return dim if isinstance(dim, int) else None
 
 
 def load_model(model: str | Path, provider: str = "auto", threads: int | None = None,
