@@ -6,10 +6,10 @@
     cols.describe()   # 'value=co2, time=date (passed through), series=none (header: line 1)'
 
 The rules, in order (README "Your CSV file"):
-1. Header (`--header auto`): line 1 is a header when one of its fields is not a number while the lines below
-   hold numbers in that column; with no line below, when none of its fields is a number. So a first line
-   `0` (pandas' unnamed Series) is data under auto: say `--header yes`. A column named in an option that
-   matches a field of line 1 makes line 1 a header too.
+1. Header (`--header auto`): line 1 is a header when one of its fields does not fit its column below: not a
+   number where the lines below hold numbers, or not a date where they hold dates; with no line below, when
+   none of its fields is a number. So a first line `0` (pandas' unnamed Series) is data under auto: say
+   `--header yes`. A column named in an option that matches a field of line 1 makes line 1 a header too.
 2. A column named in an option (`--value-col`, `--series-col`, `--time-col`, `--keep`) has that role; a
    column is a header name or a 1-based number.
 3. A single column is the value.
@@ -81,7 +81,7 @@ class Columns:
     @property
     def names(self) -> tuple[str, ...]:
         """Output column names of the passed-through fields."""
-        own = tuple(self.label(i) if self.header else f"col{i + 1}" for i in self.time + self.keep)
+        own = tuple(self.header[i] if self.header else f"col{i + 1}" for i in self.time + self.keep)
         return ((SERIES_COLUMN,) if self.series is not None else ()) + own
 
     def label(self, i: int) -> str:
@@ -120,11 +120,22 @@ def numeric(cells: Sequence[str]) -> bool:
 
 
 def looks_like_header(first: Sequence[str], below: Sequence[Sequence[str]]) -> bool:
-    """Rule 1: a field of line 1 is not a number while the lines below hold numbers in its column."""
+    """Rule 1: a field of line 1 does not fit its column below: not a number over numbers, or not a date
+    over dates (`date,0` over `2020-01-01,1.5` is pandas' header for a Series with a dated index)."""
     if not below:
         return not any(is_number(f) for f in first) and not all(is_missing(f) for f in first)
-    return any(not is_number(f) and not is_missing(f) and numeric([r[j] for r in below])
-               for j, f in enumerate(first))
+    for j, f in enumerate(first):
+        if is_missing(f):
+            continue
+        cells = [r[j] for r in below if not is_missing(r[j])]
+        if not cells:
+            continue
+        if numeric(cells):
+            if not is_number(f):
+                return True
+        elif detect(cells) is not None and detect([f, *cells]) is None:
+            return True
+    return False
 
 
 def _match(spec: str, header: Sequence[str] | None) -> int | None:
@@ -193,6 +204,11 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
     first = [f.strip() for f in lines[0]]
     n = len(first)
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if n == 1 and sep in first[0] and all(sep in ",".join(r) for r in lines):
+            raise ConfigError(f"{source}: the lines are separated by {name}, not commas; seqinfer reads "
+                              f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}, "
+                              f"decimal=',').to_csv(out, index=False))")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
     named = [s for _, specs in spec.options() for s in specs if not s.strip().isdigit()]
     if spec.header == "auto":

@@ -9,6 +9,7 @@ value, drop leaves the row out), gaps in the time column, and the bound on how m
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -105,48 +106,57 @@ class SeriesState:
         assert fill in FILLS, fill
         self.window, self.features, self.fill, self.max_series = window, features, fill, max_series
         self.dtype = dtype                       # the model's float32; float64 where train reads a whole file
-        self.ids: dict[Hashable, int] = {}          # series id (bytes from CSV) -> code
+        self.ids: OrderedDict[Hashable, int] = OrderedDict()   # series id -> code, least recently seen first
         self.keys: list[Hashable] = []              # code -> series id
         self.tails: list[np.ndarray] = []        # per series: float32 [<= window-1, F]
         self.last: list[np.ndarray | None] = []  # per series: its last value [F], for --fill previous
         self.counts: list[int] = []              # values seen per series
         self.clocks: list[_Clock] = []
-        self.used = np.zeros(0, np.int64)        # per code: the call that last saw it (for eviction)
-        self.calls = 0
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
 
-    def _code(self, key: Hashable) -> int:
-        code = self.ids.get(key)
-        if code is None:
-            empty: np.ndarray = np.empty((0, self.features), self.dtype)
-            if self.free:
-                code = self.free.pop()
-                self.keys[code], self.tails[code], self.last[code] = key, empty, None
-                self.counts[code], self.clocks[code] = 0, _Clock()
-            else:
-                code = len(self.tails)
-                self.keys.append(key)
-                self.tails.append(empty)
-                self.last.append(None)
-                self.counts.append(0)
-                self.clocks.append(_Clock())
-            self.ids[key] = code
+    def _new(self, key: Hashable) -> int:
+        empty: np.ndarray = np.empty((0, self.features), self.dtype)
+        if self.free:
+            code = self.free.pop()
+            self.keys[code], self.tails[code], self.last[code] = key, empty, None
+            self.counts[code], self.clocks[code] = 0, _Clock()
+        else:
+            code = len(self.tails)
+            self.keys.append(key)
+            self.tails.append(empty)
+            self.last.append(None)
+            self.counts.append(0)
+            self.clocks.append(_Clock())
+        self.ids[key] = code
         return code
+
+    def _codes(self, series: Sequence[Hashable]) -> tuple[np.ndarray, list[int]]:
+        """Each row's series code, row by row in input order, so that --max-series evicts exactly the least
+        recently seen series whatever the block boundaries; and the codes evicted meanwhile (their rows
+        in this block still use them; they are freed once the block is done)."""
+        ids, out, gone = self.ids, np.empty(len(series), np.int64), []
+        for i, key in enumerate(series):
+            code = ids.get(key)
+            if code is None:
+                code = self._new(key)
+                if len(ids) > self.max_series:
+                    gone.append(ids.popitem(last=False)[1])
+            else:
+                ids.move_to_end(key)
+            out[i] = code
+        return out, gone
 
     def ready(self, values: np.ndarray, series: Sequence[Hashable] | None, lines: np.ndarray | None = None,
               times: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """values float [n, F] in input order (NaN: missing) -> (src, idx, mask): windows src[idx] of the
         rows in mask. `times` (seconds, with `lines`) are checked for gaps per series."""
-        self.calls += 1
         values = values.astype(self.dtype, copy=False)
         n = len(values)
         if series is None:
-            code = self._code(None)
-            out = self._one(code, values, lines, times)
-            self._touch(np.array([code]))
-            return out
-        codes = np.fromiter((self._code(s) for s in series), dtype=np.int64, count=n)
+            code = self.ids.get(None)
+            return self._one(self._new(None) if code is None else code, values, lines, times)
+        codes, gone = self._codes(series)
         if (codes == codes[0]).all():
             out = self._one(int(codes[0]), values, lines, times)
         else:
@@ -163,7 +173,11 @@ class SeriesState:
                 offset += len(buf)
             big = np.concatenate(bufs)
             out = self._view(big), idx[mask], mask
-        self._touch(codes)
+        for code in gone:                               # evicted: free the memory, reuse the code
+            self.tails[code] = np.empty((0, self.features), self.dtype)
+            self.last[code], self.clocks[code] = None, _Clock()
+            self.free.append(code)
+            self.tally.evicted += 1
         return out
 
     def _one(self, code: int, values: np.ndarray, lines: np.ndarray | None,
@@ -248,23 +262,6 @@ class SeriesState:
             i = int(np.argmax(ratio))
             if self.tally.gap_worst is None or ratio[i] > self.tally.gap_worst[0]:
                 self.tally.gap_worst = (float(ratio[i]), int(at[i]), series_name(self.keys[code]))
-
-    def _touch(self, codes: np.ndarray) -> None:
-        """Mark these series as seen now; evict the least recently seen past max_series."""
-        if len(self.used) < len(self.tails):
-            self.used = np.concatenate([self.used, np.zeros(len(self.tails) - len(self.used), np.int64)])
-        self.used[codes] = self.calls
-        over = len(self.ids) - self.max_series
-        if over <= 0:
-            return
-        live = np.array(list(self.ids.values()), np.int64)
-        live = live[self.used[live] < self.calls]                 # never a series of this very call
-        for code in live[np.argsort(self.used[live], kind="stable")[:over]].tolist():
-            del self.ids[self.keys[code]]
-            self.tails[code] = np.empty((0, self.features), self.dtype)
-            self.last[code], self.clocks[code] = None, _Clock()
-            self.free.append(code)
-            self.tally.evicted += 1
 
     def longest(self) -> int:
         return max(self.counts, default=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -56,3 +57,38 @@ def test_train_export_verify_predict_through_a_pipe(tmp_path: Path) -> None:
         want = net.eval()(torch.from_numpy(x.copy())[:, :, None]).numpy()
     got = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_train_then_predict_on_the_same_file_gives_the_reported_test_error(tmp_path: Path) -> None:
+    """One reader for both: predict on the training file, with the same column option, makes the very
+    forecasts train scored on its test part (same windows, same numbers)."""
+    from seqinfer.trainer.config import DataConfig
+    from seqinfer.trainer.data import load_series, split_points
+
+    rng = np.random.default_rng(0)
+    rows = ["site,day,load,temp"]
+    for i in range(300):
+        for site, level in (("north", 100.0), ("south", -20.0)):
+            v = level + 10 * np.sin(i / 5) + rng.normal(0, 0.5)
+            rows.append(f"{site},{np.datetime64('2021-01-01') + i},{v:.3f},{rng.normal(15, 5):.1f}")
+    (tmp_path / "plant.csv").write_text("\n".join(rows) + "\n")
+    sh(f"seqinfer train --model gru --data plant.csv --value-col load --out art --window {WINDOW} "
+       f"--horizon {HORIZON} --epochs 3 --hidden 8 --threads 1", tmp_path)
+    sh("seqinfer export art/gru", tmp_path)
+    r = sh("seqinfer predict art/gru --input plant.csv --value-col load", tmp_path)
+    assert "value=load, time=day (passed through, iso), series=site, ignored=temp" in r.stderr
+
+    cfg = DataConfig(path=str(tmp_path / "plant.csv"), value_col=("load",), window=WINDOW, horizon=HORIZON)
+    series = load_series(cfg)
+    out = list(csv.reader(io.StringIO(r.stdout)))
+    at = {(row[0], int(row[2])): [float(v) for v in row[3:]] for row in out[1:]}   # (site, row) -> yhat
+    errors = []
+    for sid, values, lines in zip(series.ids, series.values, series.lines or [], strict=True):
+        _, test_start = split_points(len(values), cfg)
+        for end in range(test_start + WINDOW - 1, len(values) - HORIZON):   # windows inside the test part
+            truth = values[end + 1:end + 1 + HORIZON, 0]
+            errors.append(np.array(at[(sid, int(lines[end]))]) - truth.astype(np.float32))
+    metrics = json.loads((tmp_path / "art" / "gru" / "metrics.json").read_text())
+    assert len(errors) == metrics["data"]["windows"]["test"]
+    mse = float(np.mean(np.square(errors)))
+    np.testing.assert_allclose(mse, metrics["metrics"]["test"]["mse"], rtol=1e-4)

@@ -213,3 +213,17 @@ def test_writer_matches_the_reference_format() -> None:
     fixed = csvout.format_rows([], lines[:1], y[:1], csvout.value_format(2)).decode()
     assert fixed == format_forecast([], 3, list(y[0]), precision=2) == "3,0.10,0.00\n"
 
+
+
+def test_python_api_reads_a_file_like_predict(tmp_path) -> None:  # noqa: ANN001
+    from seqinfer.infer import ColumnSpec, read_table
+
+    f = tmp_path / "co2.csv"
+    f.write_text("date,co2\n19580329,315.71\n19580405,NA\n19580412,317.5\n")
+    said: list[str] = []
+    t = read_table(f, ColumnSpec(value_col=("co2",)), fill="previous", report=said.append)
+    assert said == ["reading value=co2, time=date (passed through, yyyymmdd), series=none (header: line 1)"]
+    assert t.values[0][:, 0].tolist() == [315.71, 315.71, 317.5] and t.lines[0].tolist() == [2, 3, 4]
+    assert t.notes == ["--fill previous: 1 missing value(s) repeated from the series' last value"]
+    with pytest.raises(DataError, match=r"co2.csv:3:2: missing value \('NA'\)"):
+        read_table(f, ColumnSpec())

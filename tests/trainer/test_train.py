@@ -146,3 +146,20 @@ def test_cli_train_user_errors_are_one_line(tmp_path: Path) -> None:
     r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--window", "0"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "data.window" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_train_column_is_a_deprecated_0_based_alias_of_value_col(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n" + "".join(f"{i % 7 * 0.5},{np.sin(i / 4):.4f}\n" for i in range(200)))
+    common = ["train", "--model", "rnn", "--data", str(data), "--window", "8", "--epochs", "1", "--hidden",
+              "4", "--jobs", "1"]
+    old = subprocess.run([*SEQINFER, *common, "--column", "1", "--out", str(tmp_path / "old")],
+                         capture_output=True, text=True, timeout=120)
+    assert old.returncode == 0, old.stderr
+    assert "seqinfer: --column is deprecated and goes in the next release: use --value-col 2" in old.stderr
+    assert "reading value=b" in old.stderr
+    new = subprocess.run([*SEQINFER, *common, "--value-col", "b", "--out", str(tmp_path / "new")],
+                         capture_output=True, text=True, timeout=120)
+    assert new.returncode == 0 and "deprecated" not in new.stderr, new.stderr
+    m = [json.loads((tmp_path / d / "rnn" / "metrics.json").read_text())["metrics"] for d in ("old", "new")]
+    assert m[0] == m[1]                                     # the same column, the same model

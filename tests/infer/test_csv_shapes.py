@@ -1,0 +1,230 @@
+"""The README's table "Your CSV file": one test per row, through the CLI in a subprocess.
+
+Each file is written the way real exports write it (pandas, spreadsheets, loggers, databases); each test
+checks what predict said it read, the forecast count, the passed-through columns and every forecast against
+eager PyTorch on the windows the user meant (each series on its own values, in file order).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from infer_support import Fixture, one_error, run_cli
+
+N = 40          # rows per series; the fixture's window is 16
+
+
+def values(n: int = N, seed: int = 0, level: float = 0.0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    v = 0.5 + 2 * np.sin(np.arange(n) / 3 + seed) + 0.1 * rng.standard_normal(n)
+    return [f"{level + x:.4f}" for x in v]
+
+
+def predict(fx: Fixture, text: str | bytes, *args: str) -> tuple[str, list[list[str]], dict[str, list[str]]]:
+    """Run predict; -> (stderr, output rows with header, {column: values})."""
+    r = run_cli(["predict", str(fx.dir), "--provider", "cpu", *args], text)
+    assert r.returncode == 0, r.stderr.decode()
+    rows = list(csv.reader(io.StringIO(r.stdout.decode())))
+    cols = {name: [row[i] for row in rows[1:]] for i, name in enumerate(rows[0])}
+    return r.stderr.decode(), rows, cols
+
+
+def check(fx: Fixture, cols: dict[str, list[str]], meant: dict[str, list[tuple[int, str]]]) -> None:
+    """Forecasts equal eager PyTorch on each series' own windows: `meant` maps series -> (line, value)."""
+    want: dict[int, np.ndarray] = {}
+    for rows in meant.values():
+        v = np.array([float(x) for _, x in rows], np.float32)
+        if len(v) < fx.window:
+            continue
+        win = np.lib.stride_tricks.sliding_window_view(v, fx.window)
+        for (line, _), y in zip(rows[fx.window - 1:], fx.eager(win), strict=True):
+            want[line] = y
+    got_lines = [int(r) for r in cols["row"]]
+    assert sorted(got_lines) == sorted(want), "one forecast per row whose window is complete, no more"
+    assert got_lines == sorted(got_lines), "input order"
+    got = np.array([[float(cols[f"yhat_{h + 1}"][i]) for h in range(2)] for i in range(len(got_lines))])
+    np.testing.assert_allclose(got, np.array([want[ln] for ln in got_lines]), atol=1e-5, rtol=1e-5)
+
+
+def test_date_value_iso_dates(lstm: Fixture) -> None:
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(N)]
+    v = values()
+    text = "date,value\n" + "".join(f"{d},{x}\n" for d, x in zip(dates, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "reading value=value, time=date (passed through, iso), series=none (header: line 1)" in err
+    assert cols["date"] == dates[15:]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_timestamp_series_value_interleaved(lstm: Fixture) -> None:
+    a, b = values(seed=1), values(seed=2, level=100)
+    lines, meant = ["timestamp,series,value"], {"a": [], "b": []}
+    for i in range(N):
+        for sid, v in (("a", a[i]), ("b", b[i])):
+            lines.append(f"2024-03-01T{i // 60:02d}:{i % 60:02d}:00Z,{sid},{v}")
+            meant[sid].append((len(lines), v))
+    err, rows, cols = predict(lstm, "\n".join(lines) + "\n")
+    assert "value=value, time=timestamp (passed through, iso), series=series" in err
+    assert rows[0] == ["series", "timestamp", "row", "yhat_1", "yhat_2"]
+    assert cols["series"].count("a") == cols["series"].count("b") == N - 15
+    check(lstm, cols, meant)
+
+
+def test_sensor_value_with_text_ids_is_two_series_never_one(lstm: Fixture) -> None:
+    a, b = values(seed=3), values(seed=4, level=-50)
+    lines, meant = ["sensor,value"], {"a": [], "b": []}
+    for i in range(N):
+        for sid, v in (("a", a[i]), ("b", b[i])):
+            lines.append(f"{sid},{v}")
+            meant[sid].append((len(lines), v))
+    err, _, cols = predict(lstm, "\n".join(lines) + "\n")
+    assert "series=sensor" in err and len(cols["row"]) == 2 * (N - 15)       # not 2N - 15 mixed windows
+    check(lstm, cols, meant)
+
+
+def test_headerless_text_id_lines_are_data(lstm: Fixture) -> None:
+    a, b = values(seed=5), values(seed=6)
+    lines = [f"{sid},{v}" for i in range(N) for sid, v in (("a", a[i]), ("b", b[i]))]
+    err, _, cols = predict(lstm, "\n".join(lines) + "\n")
+    assert "series=column 1 (header: none)" in err
+    check(lstm, cols, {s: [(i + 1, lines[i].split(",")[1]) for i in range(len(lines)) if lines[i][0] == s]
+                       for s in "ab"})
+
+
+def test_headerless_numbers(lstm: Fixture) -> None:
+    v = values()
+    err, rows, cols = predict(lstm, "\n".join(v) + "\n")
+    assert "value=column 1, time=none, series=none (header: none)" in err and rows[0][0] == "row"
+    check(lstm, cols, {"": [(i + 1, x) for i, x in enumerate(v)]})
+
+
+def test_pandas_unnamed_series_header_0(lstm: Fixture) -> None:
+    """pandas.Series.to_csv(index=False) writes a header line `0`: data under auto, a header with yes."""
+    v = values()
+    text = "0\n" + "\n".join(v) + "\n"
+    err, _, cols = predict(lstm, text, "--header", "yes")
+    assert "(header: line 1)" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    err, _, cols = predict(lstm, text)
+    assert "(header: none)" in err
+    check(lstm, cols, {"": [(1, "0")] + [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_pandas_dataframe_with_its_index(lstm: Fixture) -> None:
+    """df.to_csv() keeps the index: an unnamed first column 0, 1, 2 ... passed through, not a value."""
+    v = values()
+    err, rows, cols = predict(lstm, ",value\n" + "".join(f"{i},{x}\n" for i, x in enumerate(v)))
+    assert "value=value, time=column 1 (passed through, number)" in err and rows[0][0] == ""
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_iso_datetimes_with_zones_and_gaps_reported(lstm: Fixture) -> None:
+    v = values()
+    hours = [i if i < 30 else i + 10 for i in range(N)]                 # 10 hours missing before row 30
+    stamps = [f"2021-06-0{1 + h // 24}T{h % 24:02d}:00:00+02:00" for h in hours]
+    text = "time,value\n" + "".join(f"{t},{x}\n" for t, x in zip(stamps, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "time: 1 gap(s) longer than 2x the series' usual step; the longest, 11.0 steps, ends at line 32" \
+        in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_quoted_header_and_fields_yearly(lstm: Fixture) -> None:
+    """A statistics-package export: quoted names, years, quoted numbers."""
+    v = values()
+    text = '"YEAR","SUNACTIVITY"\n' + "".join(f'"{1700 + i}","{x}"\n' for i, x in enumerate(v))
+    err, rows, cols = predict(lstm, text)
+    assert "value=SUNACTIVITY, time=YEAR (passed through, number)" in err
+    assert rows[0][:2] == ["YEAR", "row"] and cols["YEAR"][0] == "1715"
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_yyyymmdd_dates_are_time_not_series(lstm: Fixture, header: bool) -> None:
+    v = values()
+    days = [str(np.datetime64("1958-03-29") + 7 * i).replace("-", "") for i in range(N)]
+    text = ("date,co2\n" if header else "") + "".join(f"{d},{x}\n" for d, x in zip(days, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "time=" in err and "yyyymmdd" in err and "series=none" in err
+    check(lstm, cols, {"": [(i + 1 + header, x) for i, x in enumerate(v)]})
+
+
+def test_extra_columns_passed_through_with_keep(lstm: Fixture) -> None:
+    v = values()
+    text = "site,date,value,unit,note\n" + "".join(
+        f'north,2020-01-{i % 28 + 1:02d},{x},kg,"ok, {i}"\n' for i, x in enumerate(v))
+    err, rows, cols = predict(lstm, text, "--keep", "unit,note")
+    assert "kept=unit,note" in err
+    assert rows[0] == ["series", "date", "unit", "note", "row", "yhat_1", "yhat_2"]
+    assert cols["note"][0] == "ok, 15" and set(cols["unit"]) == {"kg"}
+    check(lstm, cols, {"north": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_spreadsheet_export_bom_crlf_day_first_dates(lstm: Fixture) -> None:
+    v = values()
+    days = [np.datetime64("2022-12-20") + i for i in range(N)]
+    dmy = [f"{str(d)[8:10]}/{str(d)[5:7]}/{str(d)[:4]}" for d in days]
+    text = "\ufeffDate,Sales\r\n" + "".join(f"{d},{x}\r\n" for d, x in zip(dmy, v, strict=True))
+    err, _, cols = predict(lstm, text.encode())
+    assert "value=Sales, time=Date (passed through, d/m/y)" in err
+    assert "gap" not in err                                       # month and year ends are no gaps
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+@pytest.mark.parametrize("fill", ["previous", "drop"])
+def test_database_export_with_nulls(lstm: Fixture, fill: str) -> None:
+    v = values()
+    cells = [("NULL" if i in (20, 21, 30) else x) for i, x in enumerate(v)]
+    text = "id,ts,value\n" + "".join(f"7,2020-01-01 00:{i:02d}:00,{c}\n" for i, c in enumerate(cells))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and ":22:3: missing value ('NULL')" in one_error(r.stderr)
+    err, _, cols = predict(lstm, text, "--fill", fill)
+    meant = []
+    for i, c in enumerate(cells):
+        if c == "NULL":
+            if fill == "drop":
+                continue
+            c = meant[-1][1]
+        meant.append((i + 2, c))
+    check(lstm, cols, {"7": meant})
+    said = "3 missing value(s) repeated" if fill == "previous" else "3 row(s) with a missing value left out"
+    assert said in err and "series=id" in err
+
+
+def test_semicolon_files_are_an_error_not_one_text_column(lstm: Fixture) -> None:
+    text = "date;value\n2020-01-01;1,5\n2020-01-02;2,5\n"           # a decimal comma, as such files have
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and "separated by ';'" in one_error(r.stderr)
+
+
+def test_ambiguous_numbers_name_the_option(lstm: Fixture, tmp_path: Path) -> None:
+    text = "".join(f"{i},{100 + 5 * i}\n" for i in range(30))       # both columns rise: which is the value?
+    f = tmp_path / "two.csv"
+    f.write_text(text)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(f)])
+    assert r.returncode == 2
+    assert one_error(r.stderr) == f"seqinfer: error: {f}: columns 1, 2 are all numbers; say which is the " \
+                                  f"value with --value-col (and --time-col or --keep for the others)"
+    _, _, cols = predict(lstm, text, "--value-col", "2", "--time-col", "1")
+    check(lstm, cols, {"": [(i + 1, str(100 + 5 * i)) for i in range(30)]})
+
+
+def test_max_series_evicts_the_least_recently_seen_and_says_so(lstm: Fixture) -> None:
+    v = values(n=20)
+    lines = [f"s{k},{x}" for k in range(3) for x in v] + [f"s0,{x}" for x in v[:5]]
+    err, _, cols = predict(lstm, "\n".join(lines) + "\n", "--max-series", "2")
+    assert "--max-series: 2 series evicted" in err          # s0 when s2 came, then s1 when s0 came back
+    assert cols["series"].count("s0") == 5                  # s0 came back with a new window: 5 values, none
+    assert cols["series"].count("s2") == 5
+
+
+def test_pandas_series_with_a_dated_index(lstm: Fixture) -> None:
+    """Series.to_csv() with an index named `date`: the header `date,0` has a number in it, yet it is one."""
+    v = values()
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(N)]
+    err, rows, cols = predict(lstm, "date,0\n" + "".join(f"{d},{x}\n" for d, x in zip(dates, v, strict=True)))
+    assert "value=0, time=date (passed through, iso), series=none (header: line 1)" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
