@@ -67,21 +67,24 @@ def resolve_form(form: str | None) -> str:
     return form
 
 
-def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAMPLE_BATCH, EXAMPLE_SEQ)
-               ) -> onnx.ModelProto:
-    """The bare graph (no metadata). `example` (batch, seq) only matters to the traced torch form."""
+def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAMPLE_BATCH, EXAMPLE_SEQ),
+               io_dtype: str = "float32") -> onnx.ModelProto:
+    """The bare graph (no metadata). `example` (batch, seq) only matters to the traced torch form.
+    `io_dtype`: the input and output type (float64 where float32 cannot hold the data; trainer/data.py)."""
     model = model.eval().cpu()
     cfg = model.config
     if form != "torch":
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
         return build_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,
                            horizon=cfg.horizon, form=form, ops_max_batch=OPS_MAX_BATCH[cfg.kind],
-                           nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"))
+                           nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"), scaling=cfg.scaling,
+                           io_dtype=io_dtype)
     buf = io.BytesIO()
+    dtype = torch.float64 if io_dtype == "float64" else torch.float32
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter deprecation and RNN batch warnings, see above
         torch.onnx.export(
-            model, (torch.zeros(example[0], example[1], cfg.features),), buf,  # type: ignore[arg-type]
+            model, (torch.zeros(example[0], example[1], cfg.features, dtype=dtype),), buf,  # type: ignore[arg-type]
             dynamo=False,
             opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: INPUT_AXES, OUTPUT_NAME: OUTPUT_AXES}, do_constant_folding=True,
@@ -120,5 +123,5 @@ def export_onnx(model: Forecaster, meta: ModelMeta, path: str | Path, *, form: s
     No verification here: `seqinfer.export.export_model` is the verified, atomic path.
     """
     form = resolve_form(form)
-    proto = attach_meta(build_onnx(model, form=form), complete_meta(meta, form))
+    proto = attach_meta(build_onnx(model, form=form, io_dtype=meta.io_dtype), complete_meta(meta, form))
     write_bytes(path, proto.SerializeToString())

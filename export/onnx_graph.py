@@ -29,7 +29,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from seqinfer.infer.contract import BATCH_AXIS, INPUT_NAME, OPSET, OUTPUT_NAME, SEQ_AXIS
+from seqinfer.infer.contract import BATCH_AXIS, INPUT_NAME, OPSET, OUTPUT_NAME, SCALINGS, SEQ_AXIS
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 IR_VERSION = 8   # the IR that opset 17 shipped with: loadable by every onnxruntime since 1.13
@@ -121,11 +121,11 @@ def _layer_weights(kind: str, state: Mapping[str, np.ndarray], layer: int, hidde
 
 
 def _scan_layers(kind: str, state: Mapping[str, np.ndarray], features: int, hidden: int, layers: int,
-                 act: str, out: str) -> list[onnx.NodeProto]:
-    """x (B, T, F), raw -> `out` (B, H): one Scan per layer, cell written op by op in the body."""
+                 act: str, out: str, core_in: str = INPUT_NAME) -> list[onnx.NodeProto]:
+    """core_in (B, T, F), float32 -> `out` (B, H): one Scan per layer, cell written op by op in the body."""
     H, mk = hidden, helper.make_node
     nodes: list[onnx.NodeProto] = []
-    seq_in, inputs = INPUT_NAME, features
+    seq_in, inputs = core_in, features
     for layer in range(layers):
         p, last = f"l{layer}_", layer == layers - 1
         w_ih, w_hh, b_ih, b_hh = _layer_weights(kind, state, layer, H)
@@ -149,9 +149,9 @@ def _onnx_gate_order(kind: str, a: np.ndarray, hidden: int) -> np.ndarray:
     return np.concatenate([blocks[k] for k in order])
 
 
-def _op_layers(kind: str, state: Mapping[str, np.ndarray], hidden: int, layers: int, act: str, out: str
-               ) -> tuple[list[onnx.NodeProto], list[TensorProto]]:
-    """x (B, T, F), raw -> `out` (B, H) with the ONNX RNN/LSTM/GRU op, one per layer, zero initial state.
+def _op_layers(kind: str, state: Mapping[str, np.ndarray], hidden: int, layers: int, act: str, out: str,
+               core_in: str = INPUT_NAME) -> tuple[list[onnx.NodeProto], list[TensorProto]]:
+    """core_in (B, T, F) -> `out` (B, H) with the ONNX RNN/LSTM/GRU op, one per layer, zero initial state.
 
     No initial_h input: the op's default is zeros of the run-time batch, so no batch size can be baked in.
     """
@@ -162,7 +162,7 @@ def _op_layers(kind: str, state: Mapping[str, np.ndarray], hidden: int, layers: 
         attrs["linear_before_reset"] = 1        # PyTorch's GRU: r * (W_hn h + b_hn)
     if kind == "rnn":
         attrs["activations"] = [act]
-    nodes = [mk("Transpose", [INPUT_NAME], ["ops_x_tbf"], perm=[1, 0, 2], name="ops_time_major")]  # (T, B, F)
+    nodes = [mk("Transpose", [core_in], ["ops_x_tbf"], perm=[1, 0, 2], name="ops_time_major")]    # (T, B, F)
     inits = [_init("ops_axis0", _i64(0))] + ([_init("ops_axis1", _i64(1))] if layers > 1 else [])
     seq_in = "ops_x_tbf"
     for layer in range(layers):
@@ -182,22 +182,72 @@ def _op_layers(kind: str, state: Mapping[str, np.ndarray], hidden: int, layers: 
 
 
 FORMS = ("scan", "ops", "hybrid")
+CORE_IN = "core_x"                           # the transformed input the recurrent core reads, float32
+DTYPES = {"float32": (TensorProto.FLOAT, np.float32), "float64": (TensorProto.DOUBLE, np.float64)}
+
+
+def _transform(scaling: str, io_type: str, floor: np.ndarray
+               ) -> tuple[list[onnx.NodeProto], list[TensorProto], str, str | None, str | None]:
+    """Nodes from raw x to the core's float32 input, as trainer/model.py `transform` computes it, in the
+    input's own precision: -> (nodes, initializers, core input name, level (B, 1) or None, scale or None).
+
+    Only -1, 0 and 1 appear as integer constants (Gather index -1 takes the last step), so no size of any
+    input can be baked in.
+    """
+    mk, np_type = helper.make_node, DTYPES[io_type][1]
+    nodes: list[onnx.NodeProto] = []
+    inits = [_init("t_zero", _i64(0)), _init("t_one", _i64(1)), _init("t_minus1", _i64(-1)),
+             numpy_helper.from_array(np.array(-1, np.int64), "t_last")]  # 0-d: Gather drops the seq axis
+
+    def to_core(name: str) -> str:
+        if io_type == "float32":
+            return name
+        nodes.append(mk("Cast", [name], [CORE_IN], to=TensorProto.FLOAT, name="core_float32"))
+        return CORE_IN
+
+    if scaling == "global":          # the normalization is folded into layer 0's weights and the head
+        return nodes, [], to_core(INPUT_NAME), None, None
+    nodes += [mk("Gather", [INPUT_NAME, "t_last"], ["x_last"], axis=1, name="last_step"),         # (B, F)
+              mk("Slice", ["x_last", "t_zero", "t_one", "t_one"], ["level"], name="target_level")]  # (B, 1)
+    if scaling == "diff":            # d_t = x_t - x_{t-1}, d_1 = 0
+        nodes += [mk("Slice", [INPUT_NAME, "t_zero", "t_one", "t_one"], ["x_first"], name="first_step"),
+                  mk("Slice", [INPUT_NAME, "t_zero", "t_minus1", "t_one"], ["x_head"], name="all_but_last"),
+                  mk("Concat", ["x_first", "x_head"], ["x_prev"], axis=1, name="previous_steps"),
+                  mk("Sub", [INPUT_NAME, "x_prev"], ["u"], name="one_step_changes")]               # (B, T, F)
+        return nodes, inits, to_core("u"), "level", None
+    assert scaling == "window", scaling
+    inits.append(_init("scale_floor", np.asarray(floor, np_type).reshape(1, 1, -1)))
+    nodes += [mk("Unsqueeze", ["x_last", "t_one"], ["x_last3"], name="last_step_keepdims"),       # (B, 1, F)
+              mk("ReduceMean", [INPUT_NAME], ["w_mean"], axes=[1], keepdims=1, name="window_mean"),
+              mk("Sub", [INPUT_NAME, "w_mean"], ["w_dev"], name="window_deviation"),
+              mk("Mul", ["w_dev", "w_dev"], ["w_sq"], name="window_square"),
+              mk("ReduceMean", ["w_sq"], ["w_var"], axes=[1], keepdims=1, name="window_variance"),
+              mk("Sqrt", ["w_var"], ["w_std"], name="window_std"),
+              mk("Max", ["w_std", "scale_floor"], ["w_scale"], name="window_scale"),             # (B, 1, F)
+              mk("Sub", [INPUT_NAME, "x_last3"], ["w_rel"], name="relative_to_last"),
+              mk("Div", ["w_rel", "w_scale"], ["u"], name="scaled"),                            # (B, T, F)
+              mk("Squeeze", ["w_scale", "t_one"], ["w_scale2"], name="scale_per_feature"),       # (B, F)
+              mk("Slice", ["w_scale2", "t_zero", "t_one", "t_one"], ["scale"], name="target_scale")]  # (B, 1)
+    return nodes, inits, to_core("u"), "level", "scale"
 
 
 def build_graph(kind: str, state: Mapping[str, np.ndarray], *, features: int, hidden: int, layers: int,
-                horizon: int, form: str = "hybrid", ops_max_batch: int = 0, nonlinearity: str = "tanh"
-                ) -> onnx.ModelProto:
-    """`state`: the Forecaster state_dict as float32 numpy arrays (rnn.*, head.*, norm_mean, norm_std).
+                horizon: int, form: str = "hybrid", ops_max_batch: int = 0, nonlinearity: str = "tanh",
+                scaling: str = "global", io_dtype: str = "float32") -> onnx.ModelProto:
+    """`state`: the Forecaster state_dict as numpy arrays (rnn.*, head.*, norm_*, out_*).
 
     form "scan": Scan per layer; "ops": ONNX RNN/LSTM/GRU ops; "hybrid": If(batch <= ops_max_batch) runs the
     ops, else the Scan. Both branches compute the same function; the If picks the faster kernel per call.
+    `scaling` adds the input transform's nodes before the core and the level and scale after the head;
+    `io_dtype` "float64" makes x and y float64, with the transform and the adding back in float64 and the
+    recurrent core in float32.
     """
-    assert form in FORMS, form
+    assert form in FORMS and scaling in SCALINGS and io_dtype in DTYPES, (form, scaling, io_dtype)
     H, mk = hidden, helper.make_node
     act = {"tanh": "Tanh", "relu": "Relu"}[nonlinearity]
     # Normalization lives in the weights: layer 0's input weights (see _layer_weights) and the head below.
-    inits: list[TensorProto] = []
-    nodes: list[onnx.NodeProto] = []
+    floor = state.get("norm_floor", np.zeros(features))
+    nodes, inits, core_in, level, scale = _transform(scaling, io_dtype, floor)
     if form != "ops":     # the Scan's zero initial state, sized from Shape(x) at run time: (B, H)
         inits.append(_init("hidden_dim", _i64(H)))
         nodes += [mk("Shape", [INPUT_NAME], ["batch_dim"], start=0, end=1, name="batch_dim"),
@@ -205,30 +255,51 @@ def build_graph(kind: str, state: Mapping[str, np.ndarray], *, features: int, hi
                   mk("ConstantOfShape", ["state_shape"], ["state0"], name="zero_state",
                      value=numpy_helper.from_array(np.zeros(1, np.float32)))]
     if form == "scan":
-        nodes += _scan_layers(kind, state, features, H, layers, act, "h_last")
+        nodes += _scan_layers(kind, state, features, H, layers, act, "h_last", core_in)
     elif form == "ops":
-        op_nodes, op_inits = _op_layers(kind, state, H, layers, act, "h_last")
+        op_nodes, op_inits = _op_layers(kind, state, H, layers, act, "h_last", core_in)
         nodes, inits = nodes + op_nodes, inits + op_inits
     else:
-        op_nodes, op_inits = _op_layers(kind, state, H, layers, act, "ops_h_last")
+        op_nodes, op_inits = _op_layers(kind, state, H, layers, act, "ops_h_last", core_in)
         branch_out = [_vi("ops_h_last", [BATCH_AXIS, H])]
         then_g = helper.make_graph(op_nodes, "ops_branch", [], branch_out, initializer=op_inits)
-        else_g = helper.make_graph(_scan_layers(kind, state, features, H, layers, act, "scan_h_last"),
-                                   "scan_branch", [], [_vi("scan_h_last", [BATCH_AXIS, H])])
+        scan = _scan_layers(kind, state, features, H, layers, act, "scan_h_last", core_in)
+        else_g = helper.make_graph(scan, "scan_branch", [], [_vi("scan_h_last", [BATCH_AXIS, H])])
         inits.append(_init("ops_max_batch", _i64(ops_max_batch)))
         nodes += [mk("LessOrEqual", ["batch_dim", "ops_max_batch"], ["use_ops"], name="small_batch"),
                   mk("If", ["use_ops"], ["h_last"], name="pick_kernel",
                      then_branch=then_g, else_branch=else_g)]
-    # Output on the raw scale of the target (feature 0): (W h + b) * s + m = (s W) h + (s b + m).
-    m0, s0 = float(state["norm_mean"].reshape(-1)[0]), float(state["norm_std"].reshape(-1)[0])
-    head_w = (np.asarray(state["head.weight"], np.float64) * s0).astype(np.float32)
-    head_b = (np.asarray(state["head.bias"], np.float64) * s0 + m0).astype(np.float32)
+    # The target's standardization folded into the head: (W h + b) * s + m = (s W) h + (s b + m), per step.
+    m_out, s_out = _out_stats(state, horizon)
+    head_w = (np.asarray(state["head.weight"], np.float64) * s_out[:, None]).astype(np.float32)
+    head_b = (np.asarray(state["head.bias"], np.float64) * s_out + m_out).astype(np.float32)
     inits += [_init("head_W", head_w), _init("head_b", head_b)]
-    nodes += [mk("Gemm", ["h_last", "head_W", "head_b"], [OUTPUT_NAME], transB=1, name="head")]  # (B, hor.)
+    onnx_type = DTYPES[io_dtype][0]
+    g = OUTPUT_NAME if level is None and io_dtype == "float32" else "g"
+    nodes.append(mk("Gemm", ["h_last", "head_W", "head_b"], [g], transB=1, name="head"))     # (B, horizon)
+    if io_dtype == "float64":
+        out = OUTPUT_NAME if level is None else "g64"
+        nodes.append(mk("Cast", [g], [out], to=onnx_type, name="output_float64"))
+        g = out
+    if level is not None:             # y = level + scale * g, in the input's precision
+        if scale is not None:
+            nodes.append(mk("Mul", [g, scale], ["g_scaled"], name="times_window_scale"))
+            g = "g_scaled"
+        nodes.append(mk("Add", [g, level], [OUTPUT_NAME], name="plus_level"))
     graph = helper.make_graph(
         nodes, f"seqinfer_{kind}",
-        [_vi(INPUT_NAME, [BATCH_AXIS, SEQ_AXIS, features])], [_vi(OUTPUT_NAME, [BATCH_AXIS, horizon])],
+        [helper.make_tensor_value_info(INPUT_NAME, onnx_type, [BATCH_AXIS, SEQ_AXIS, features])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, onnx_type, [BATCH_AXIS, horizon])],
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
     return model
+
+
+def _out_stats(state: Mapping[str, np.ndarray], horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The target's mean and std per horizon step (a checkpoint from before out_* took feature 0's)."""
+    if "out_mean" in state:
+        return (np.asarray(state["out_mean"], np.float64).reshape(-1),
+                np.asarray(state["out_std"], np.float64).reshape(-1))
+    m0, s0 = float(state["norm_mean"].reshape(-1)[0]), float(state["norm_std"].reshape(-1)[0])
+    return np.full(horizon, m0), np.full(horizon, s0)

@@ -5,12 +5,15 @@
     report = verify("any.onnx", checkpoint="artifacts/lstm", config=VerifyConfig(atol=1e-4))
     print(report.table()); report.raise_if_failed()
 
-Pass rule, per element, as numpy.allclose: |y - ref| <= atol + rtol * |ref|. The table reports both maxima:
-max abs = max |y - ref|; max rel = max |y - ref| / max(|ref|, atol) (the floor keeps forecasts that cross
-zero from showing huge relative errors where only atol applies); "tol used" = max |y - ref| / (atol + rtol
-* |ref|), which is <= 1 exactly when the row passes. Like optimum's validation, structure is checked before
-values (names, symbolic dims, metadata against the checkpoint); every failure is collected.
-Grid: batch {1, 2, 7, 64, 1000} x seq {1, window/2, window, 2*window}, none equal to the export example.
+Pass rule, per element: |y - ref| <= atol * S + rtol * |ref|, S the series' scale (the training std of the
+target, from the checkpoint; export/config.py VerifyConfig). The table reports both maxima: max abs = max
+|y - ref|; max rel = max |y - ref| / S; "tol used" = max |y - ref| / (atol * S + rtol * |ref|), which is
+<= 1 exactly when the row passes. Like optimum's validation, structure is checked before values (names,
+symbolic dims, metadata against the checkpoint); every failure is collected.
+Grid: batch {1, 2, 7, 64, 1000} x seq {1, window/2, window, 2*window}, none equal to the export example, on
+three inputs: random walks at the data's level, the checkpoint's own test windows, and those test windows
+moved 10,000 series scales away (a level no training window had: the case per-window scaling is for).
+Models take and return float32 or float64 (ModelMeta.io_dtype); the reference gets the same input type.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ from seqinfer.trainer.model import Forecaster
 from .config import CUDA, VerifyConfig
 from .graph_checks import Check, check_graph
 
+SHIFT_SCALES = 10_000     # "shifted" inputs: test windows moved this many series scales up
+
 
 @dataclass
 class Row:
@@ -54,8 +59,8 @@ class Row:
     batch: int
     seq: int
     max_abs: float
-    max_rel: float
-    tol_used: float       # max |d| / (atol + rtol |ref|): <= 1 passes
+    max_rel: float        # max |d| / S
+    tol_used: float       # max |d| / (atol S + rtol |ref|): <= 1 passes
     passed: bool
     note: str = ""
 
@@ -65,6 +70,7 @@ class ParityReport:
     model: str
     checkpoint: str
     config: VerifyConfig
+    tol: Tolerance | None = None                          # the rule with the series' scale filled in
     checks: list[Check] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)     # "what: why", e.g. "onnxruntime CUDA: no CUDA"
@@ -83,10 +89,8 @@ class ParityReport:
         return out
 
     def table(self) -> str:
-        c = self.config
         lines = [f"verify {self.model} against {self.checkpoint} (eager PyTorch is the reference)",
-                 f"pass: |y - ref| <= atol + rtol*|ref|, atol {c.atol:g} (default 1e-05), "
-                 f"rtol {c.rtol:g} (default 0.0001)"]
+                 "pass: " + (self.tol.rule() if self.tol else f"atol {self.config.atol:g} of the scale")]
         lines += [f"  check {k.name:<22} {'PASS' if k.passed else 'FAIL'}  {k.detail}" for k in self.checks]
         lines.append(f"{'runtime':<12} {'provider':<21} {'inputs':<7} {'batch':>5} {'seq':>4} "
                      f"{'max abs':>9} {'max rel':>9} {'tol used':>8}  result")
@@ -125,8 +129,9 @@ class ParityReport:
             s["max_abs"], s["max_rel"] = max(s["max_abs"], r.max_abs), max(s["max_rel"], r.max_rel)
         for s in per.values():
             s["max_abs"], s["max_rel"] = sig(s["max_abs"]), sig(s["max_rel"])
-        return {"passed": self.passed, "atol": self.config.atol, "rtol": self.config.rtol,
-                "rule": "|y-ref| <= atol + rtol*|ref|", "batches": list(self.config.batches),
+        tol = self.tol or Tolerance(self.config.atol, 1.0, self.config.rtol or 0.0, "float32")
+        return {"passed": self.passed, "atol": tol.atol, "rtol": tol.rtol, "scale": sig(tol.scale),
+                "rule": "|y-ref| <= atol*scale + rtol*|ref|", "batches": list(self.config.batches),
                 "seqs": sorted({r.seq for r in self.rows}), "inputs": sorted({r.inputs for r in self.rows}),
                 "runtimes": per, "skipped": list(self.skipped), "onnxruntime": ort.__version__}
 
@@ -150,12 +155,50 @@ class ParityFailed(ParityError):
         super().__init__(f"verify {report.verdict()}{where}")
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """The pass rule with numbers: |y - ref| <= atol * scale + rtol * |ref|."""
+
+    atol: float          # a share of `scale`
+    scale: float         # S: the training std of the target
+    rtol: float
+    io_dtype: str
+
+    def rule(self) -> str:
+        return (f"|y - ref| <= atol*S + rtol*|ref|, atol {self.atol:g} (default 1e-4) of the series' scale "
+                f"S {self.scale:.4g}, rtol {self.rtol:g} (default for {self.io_dtype} I/O)")
+
+    def bound(self, ref: np.ndarray) -> np.ndarray:
+        return self.atol * self.scale + self.rtol * np.abs(ref)
+
+
+def data_stats(model: Forecaster, ckpt: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature level and scale of the training data (the checkpoint's; a bare one: the model's)."""
+    data = ckpt.get("data", {})
+    if "norm_mean" in data and "norm_std" in data:
+        return np.asarray(data["norm_mean"], np.float64), np.asarray(data["norm_std"], np.float64)
+    return model.norm_mean.double().numpy(), model.norm_std.double().numpy()
+
+
+def tolerance(model: Forecaster, ckpt: dict[str, Any], config: VerifyConfig) -> Tolerance:
+    io = io_dtype_of(ckpt)
+    scale = float(data_stats(model, ckpt)[1][0]) or 1.0
+    return Tolerance(config.atol, scale, config.rtol_for(io), io)
+
+
+def io_dtype_of(ckpt: dict[str, Any]) -> str:
+    return str(ckpt.get("data", {}).get("io_dtype", "float32"))
+
+
 # --- inputs -------------------------------------------------------------------------------------------------
-def random_windows(model: Forecaster, batch: int, seq: int, seed: int) -> np.ndarray:
-    """Raw-scale windows: per-feature mean + std * N(0, 1), reproducible per (seed, batch, seq)."""
+def random_windows(model: Forecaster, ckpt: dict[str, Any], batch: int, seq: int, seed: int) -> np.ndarray:
+    """Random walks at the data's level, steps of a tenth of its scale: raw-scale windows of any shape,
+    reproducible per (seed, batch, seq), float64 (the caller casts to the model's input type)."""
     rng = np.random.default_rng([seed, batch, seq])
-    mean, std = model.norm_mean.numpy(), model.norm_std.numpy()
-    return (mean + std * rng.standard_normal((batch, seq, model.config.features))).astype(np.float32)
+    mean, std = data_stats(model, ckpt)
+    start = mean + std * rng.standard_normal((batch, 1, model.config.features))
+    steps = 0.1 * std * rng.standard_normal((batch, seq, model.config.features))
+    return start + np.cumsum(steps, axis=1) - steps[:, :1]
 
 
 def load_test_windows(ckpt: dict[str, Any]) -> tuple[np.ndarray | None, str]:
@@ -165,7 +208,7 @@ def load_test_windows(ckpt: dict[str, Any]) -> tuple[np.ndarray | None, str]:
     except ImportError as e:
         return None, f"seqinfer.trainer.data.test_windows unavailable ({e})"
     try:
-        w = np.asarray(test_windows(ckpt), dtype=np.float32)
+        w = np.asarray(test_windows(ckpt), dtype=np.float64)
     except Exception as e:  # any failure to rebuild the data means the same to verify: fall back to random
         return None, f"could not rebuild the test split ({type(e).__name__}: {e})"
     if w.ndim != 3 or len(w) == 0:
@@ -232,18 +275,18 @@ def _ort_runner(sess: ort.InferenceSession) -> Callable[[np.ndarray], np.ndarray
     return run
 
 
-def _compare(y: np.ndarray, ref: np.ndarray, cfg: VerifyConfig) -> tuple[float, float, float, bool, str]:
+def _compare(y: np.ndarray, ref: np.ndarray, tol: Tolerance) -> tuple[float, float, float, bool, str]:
     if y.shape != ref.shape:
         return float("inf"), float("inf"), float("inf"), False, f"shape {y.shape} != reference {ref.shape}"
+    if y.dtype != ref.dtype:
+        return float("inf"), float("inf"), float("inf"), False, f"dtype {y.dtype} != reference {ref.dtype}"
     d = np.abs(y.astype(np.float64) - ref.astype(np.float64))
-    a = np.abs(ref.astype(np.float64))
     if not np.all(np.isfinite(y)):
         return float("inf"), float("inf"), float("inf"), False, "non-finite output"
+    bound = tol.bound(ref.astype(np.float64))
     max_abs = float(d.max(initial=0.0))
-    floor = max(float(cfg.atol), float(np.finfo(np.float32).tiny))
-    max_rel = float((d / np.maximum(a, floor)).max(initial=0.0))
-    used = float((d / (cfg.atol + cfg.rtol * a + 1e-300)).max(initial=0.0))
-    return max_abs, max_rel, used, bool(np.all(d <= cfg.atol + cfg.rtol * a)), ""
+    used = float((d / (bound + 1e-300)).max(initial=0.0))
+    return max_abs, max_abs / tol.scale, used, bool(np.all(d <= bound)), ""
 
 
 def run_parity(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, ts_path: str | Path | None,
@@ -270,24 +313,32 @@ def run_parity(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, t
             report.skipped.append(f"onnxruntime {provider}: {why}")
             continue
         runtimes.append(("onnxruntime", provider, _ort_runner(sess)))
+    tol = report.tol = tolerance(model, ckpt, config)
+    dtype = np.dtype(tol.io_dtype).type
     inputs: dict[str, Callable[[int, int], np.ndarray]] = {}
     if "random" in config.inputs:
-        inputs["random"] = lambda b, s: random_windows(model, b, s, config.seed)
-    if "test" in config.inputs:
-        windows, why = load_test_windows(ckpt)
-        if windows is None:
-            report.skipped.append(f"test windows: {why}; random windows only")
+        inputs["random"] = lambda b, s: random_windows(model, ckpt, b, s, config.seed)
+    windows, why = load_test_windows(ckpt) if {"test", "shifted"} & set(config.inputs) else (None, "")
+    if windows is None and why:
+        report.skipped.append(f"test windows: {why}; random windows only"
+                              + ("" if "shifted" not in config.inputs else " (shifted: random ones)"))
+    if "test" in config.inputs and windows is not None:
+        inputs["test"] = lambda b, s: test_batch(windows, b, s)
+    if "shifted" in config.inputs:
+        shift = SHIFT_SCALES * tol.scale
+        if windows is not None:
+            inputs["shifted"] = lambda b, s: test_batch(windows, b, s) + shift
         else:
-            inputs["test"] = lambda b, s: test_batch(windows, b, s)
+            inputs["shifted"] = lambda b, s: random_windows(model, ckpt, b, s, config.seed + 1) + shift
     for kind, make in inputs.items():
         for batch in config.batches:
             for seq in config.grid_seqs(window):
-                x = make(batch, seq)
+                x = np.ascontiguousarray(make(batch, seq), dtype)
                 with torch.inference_mode():
                     ref = model(torch.from_numpy(x)).numpy()
                 for runtime, provider, run in runtimes:
                     report.rows.append(Row(runtime, provider, kind, batch, seq,
-                                           *_compare(np.asarray(run(x)), ref, config)))
+                                           *_compare(np.asarray(run(x)), ref, tol)))
 
 
 # --- entry point --------------------------------------------------------------------------------------------
@@ -318,14 +369,15 @@ def meta_checks(proto: onnx.ModelProto, model: Forecaster, ckpt: dict[str, Any])
     except ModelError as e:
         return [Check("metadata", False, str(e))]
     cfg, data = model.config, ckpt.get("data", {})
-    want = {"kind": cfg.kind, "horizon": cfg.horizon, "features": cfg.features,
-            "window": int(data.get("window", meta.window)), "fingerprint": str(data.get("fingerprint", ""))}
+    want = {"kind": cfg.kind, "horizon": cfg.horizon, "features": cfg.features, "scaling": cfg.scaling,
+            "io_dtype": io_dtype_of(ckpt), "window": int(data.get("window", meta.window)),
+            "fingerprint": str(data.get("fingerprint", ""))}
     bad = [f"{k} {getattr(meta, k)!r} != checkpoint {v!r}" for k, v in want.items() if getattr(meta, k) != v]
     for name, buf in (("norm_mean", model.norm_mean), ("norm_std", model.norm_std)):
         if not np.allclose(getattr(meta, name), buf.numpy(), rtol=1e-6, atol=0):
             bad.append(f"{name} differs from the checkpoint's")
-    return [Check("metadata", not bad, "; ".join(bad) or "kind, window, horizon, features, norm, "
-                                                         "fingerprint match the checkpoint")]
+    return [Check("metadata", not bad, "; ".join(bad) or "kind, window, horizon, features, scaling, I/O "
+                                                         "type, norm, fingerprint match the checkpoint")]
 
 
 def verify_files(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, ts_path: str | Path | None,

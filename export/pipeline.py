@@ -59,6 +59,7 @@ def checkpoint_meta(model: Forecaster, ckpt: dict[str, Any], form: str) -> Model
                      horizon=cfg.horizon, features=cfg.features,
                      norm_mean=tuple(float(v) for v in model.norm_mean.tolist()),
                      norm_std=tuple(float(v) for v in model.norm_std.tolist()),
+                     scaling=cfg.scaling, io_dtype=str(data.get("io_dtype", "float32")),
                      fingerprint=str(data.get("fingerprint", "")))
     return complete_meta(meta, form)
 
@@ -111,7 +112,8 @@ def model_sizes(model: Forecaster, form: str) -> dict[str, int]:
     return sizes | ({"ops_max_batch": OPS_MAX_BATCH[cfg.kind]} if form == "hybrid" else {})
 
 
-def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example]) -> list[Check]:
+def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example],
+                  io_dtype: str = "float32") -> list[Check]:
     """Graph properties only the exporter can test, as "no baked-in sizes" and "seq-independent".
 
     Traced (torch): neither example size is a constant, and the node count is the same at both examples'
@@ -121,12 +123,13 @@ def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example
     """
     cfg = model.config
     if form == "torch":
-        a, b = (build_onnx(model, form=form, example=e) for e in examples)
+        a, b = (build_onnx(model, form=form, example=e, io_dtype=io_dtype) for e in examples)
         na, nb = count_nodes(a), count_nodes(b)
         return [no_example_sizes([(a, examples[0]), (b, examples[1])]),
                 Check("seq-independent", na == nb,
                       f"traced: {na} nodes at seq {examples[0][1]}, {nb} at seq {examples[1][1]}")]
-    builds = [(build_onnx(m, form=form), model_sizes(m, form)) for m in (model, probe_model(model))]
+    builds = [(build_onnx(m, form=form, io_dtype=io_dtype), model_sizes(m, form))
+              for m in (model, probe_model(model))]
     branches = 2 if form == "hybrid" else 1         # the hybrid's If holds the ops and the Scan branch
     return [only_model_sizes(builds), loops_not_unrolled(builds[0][0], cfg.layers * branches)]
 
@@ -145,14 +148,14 @@ def export_model(model_dir: str | Path, config: ExportConfig | None = None) -> E
     try:
         meta = checkpoint_meta(model, ckpt, form)
         examples = pick_examples(model, window, config.verify)
-        proto = build_onnx(model, form=form, example=examples[0])
+        proto = build_onnx(model, form=form, example=examples[0], io_dtype=meta.io_dtype)
         write_bytes(tmp["onnx"], attach_meta(proto, meta).SerializeToString())
         scripted = script_model(model)
         save_torchscript(scripted, tmp["ts"], meta)
         t1 = time.perf_counter()
         report = verify_files(model, ckpt, tmp["onnx"], tmp["ts"], config.verify, label=str(final["onnx"]),
                               checkpoint_label=str(d / CHECKPOINT_FILE))
-        report.checks += export_checks(model, form, examples)
+        report.checks += export_checks(model, form, examples, meta.io_dtype)
         t2 = time.perf_counter()
         seconds = {"export_s": round(t1 - t0, 3), "verify_s": round(t2 - t1, 3)}
         sidecar = {"export": {"form": form, "exporter": meta.exporter, **seconds,

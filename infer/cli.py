@@ -64,12 +64,17 @@ def train(
     noise_seed: Annotated[int, typer.Option(help="Sine: noise seed.")] = 0,
     window: Annotated[int, typer.Option(help="Past values per input window.")] = 80,
     horizon: Annotated[int, typer.Option(help="Future values predicted per window.")] = 1,
+    season: Annotated[int | None, typer.Option(
+        help="Season length in steps for the seasonal-naive and ETS baselines [default: detected].")] = None,
     val_frac: Annotated[float, typer.Option(help="Validation share, before the test part.")] = 0.1,
     test_frac: Annotated[float, typer.Option(help="Test share, the last part of each series.")] = 0.2,
     epochs: Annotated[int | None, typer.Option(help="Most epochs [default: tuned per kind].")] = None,
     batch_size: Annotated[int | None, typer.Option(help="[default: tuned per kind]")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: tuned per kind].")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden units [default: tuned per kind].")] = None,
+    scaling: Annotated[str | None, typer.Option(
+        help="Input transform inside the model: global (fitted mean/std), diff (one-step changes, forecast "
+             "from the last value), window (per-window level and scale).")] = None,
     layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 1,
     dropout: Annotated[float, typer.Option(help="Dropout between recurrent layers.")] = 0.0,
     patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better val loss.")] = 20,
@@ -90,10 +95,11 @@ def train(
             f"(column numbers count from 1 in every command)")
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
                       series_col=series_col, time_col=time_col, header=header, fill=fill, length=length,
-                      period=period, step=step, noise=noise, noise_seed=noise_seed,
+                      period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-                       device=device, threads=threads, jobs=jobs, hidden=hidden, layers=layers,
+                       device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
+                       layers=layers,
                        dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)
     print(report.table, end="", flush=True)
@@ -101,8 +107,9 @@ def train(
 
 
 # --- export / verify (owner: export) ---------------------------------------------------------------------
-_ATOL_HELP = "Absolute tolerance (default 1e-05). Pass: |y - ref| <= atol + rtol*|ref|, as numpy.allclose."
-_RTOL_HELP = "Relative tolerance (default 0.0001)."
+_ATOL_HELP = ("Tolerance in the series' own scale S, the training std of the target (default 1e-4). "
+              "Pass: |y - ref| <= atol*S + rtol*|ref|.")
+_RTOL_HELP = "Relative tolerance [default: 4.8e-07 (4 float32 ulp) for a float32 model, 0 for float64]."
 _PROVIDER_HELP = ("onnxruntime provider to compare, repeatable: cpu, cuda, tensorrt or a full name "
                   "(default: cpu and cuda; one that does not load is reported as skipped).")
 

@@ -37,10 +37,12 @@ def forecast_columns(horizon: int) -> list[str]:
 CSV_SEPARATOR = ","
 CSV_NEWLINE = "\n"               # LF only, also on Windows
 FLOAT_FORMAT = "%.9g"            # default: 9 significant digits round-trip any float32 (printf %g rules)
+FLOAT64_FORMAT = "%.17g"         # a float64 model's forecasts: 17 digits round-trip any float64
 FIXED_FORMAT = "%.{precision}f"  # with `--precision N`: N digits after the decimal point
 
 
-def format_forecast(passthrough: list[str], row: int, yhat: list[float], precision: int | None = None) -> str:
+def format_forecast(passthrough: list[str], row: int, yhat: list[float], precision: int | None = None,
+                    io_dtype: str = "float32") -> str:
     """One line of `seqinfer predict`'s output: the reference that every writer of the format follows.
 
     The output CSV is: one header line, `[series,][kept columns,]row,yhat_1,...,yhat_H`, then one line per
@@ -48,10 +50,12 @@ def format_forecast(passthrough: list[str], row: int, yhat: list[float], precisi
     in CSV_NEWLINE. A passed-through text field (series id, --keep column) is written as it came, except
     that one holding `,`, `"`, CR or LF is quoted RFC 4180 style ("a,b" -> `"a,b"`, `"` doubled). `row` is
     a decimal integer. Each forecast is the float32 value formatted with FLOAT_FORMAT (C printf `%.9g`,
-    e.g. 0.123456791, 1e-05, -12.5, 123456792) or, given a precision, FIXED_FORMAT (`%.3f` -> 0.123).
+    e.g. 0.123456791, 1e-05, -12.5, 123456792), a float64 model's with FLOAT64_FORMAT (`%.17g`), or, given a
+    precision, FIXED_FORMAT (`%.3f` -> 0.123).
     Non-finite forecasts print as nan, inf, -inf.
     """
-    fmt = FLOAT_FORMAT if precision is None else FIXED_FORMAT.format(precision=precision)
+    fmt = FIXED_FORMAT.format(precision=precision) if precision is not None else \
+        FLOAT64_FORMAT if io_dtype == "float64" else FLOAT_FORMAT
     fields = [_csv_field(p) for p in passthrough] + [str(row)] + [fmt % float(v) for v in yhat]
     return CSV_SEPARATOR.join(fields) + CSV_NEWLINE
 
@@ -63,6 +67,11 @@ def _csv_field(text: str) -> str:
 
 
 META_PREFIX = "seqinfer."
+# What the graph does between raw x and the recurrent core (trainer/model.py has the formulas):
+# global: (x - mean) / std; diff: one-step changes, forecast added to the last value; window: per-window
+# level (last value) and scale (std, floored), forecast scaled back and added to the last value.
+SCALINGS = ("global", "diff", "window")
+IO_DTYPES = ("float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,10 @@ class ModelMeta:
     window: int                     # sequence length the model was trained on
     horizon: int                    # values predicted per call
     features: int                   # input features per step; feature 0 is the forecast target
-    norm_mean: tuple[float, ...]    # per-feature mean applied inside the graph
+    norm_mean: tuple[float, ...]    # per-feature mean applied inside the graph (after `scaling`'s transform)
     norm_std: tuple[float, ...]     # per-feature std applied inside the graph
+    scaling: str = "global"         # the transform inside the graph: global | diff | window (SCALINGS)
+    io_dtype: str = "float32"       # x and y: float32, or float64 where float32 cannot hold the data
     input_name: str = INPUT_NAME
     output_name: str = OUTPUT_NAME
     torch_version: str = ""
@@ -103,6 +114,11 @@ class ModelMeta:
                         name == "norm_std" and x <= 0):
                     must = "a finite number > 0" if name == "norm_std" else "a finite number"
                     raise ModelError(f"metadata {key}[{i}] is {_shown(x)} (must be {must})")
+        for name, allowed in (("scaling", SCALINGS), ("io_dtype", IO_DTYPES)):
+            if getattr(self, name) not in allowed:
+                shown = _shown(getattr(self, name))
+                raise ModelError(f"metadata {META_PREFIX}{name} is {shown} (must be one of "
+                                 f"{', '.join(allowed)})")
         if not isinstance(self.parity, dict):
             raise ModelError(f"metadata {META_PREFIX}parity is {_shown(self.parity)} (must be a JSON object)")
 

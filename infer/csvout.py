@@ -6,7 +6,15 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .contract import CSV_NEWLINE, CSV_SEPARATOR, FIXED_FORMAT, FLOAT_FORMAT, ROW_COLUMN, forecast_columns
+from .contract import (
+    CSV_NEWLINE,
+    CSV_SEPARATOR,
+    FIXED_FORMAT,
+    FLOAT64_FORMAT,
+    FLOAT_FORMAT,
+    ROW_COLUMN,
+    forecast_columns,
+)
 
 SEP, NL = CSV_SEPARATOR.encode(), CSV_NEWLINE.encode()
 
@@ -16,8 +24,10 @@ def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:
     return (CSV_SEPARATOR.join(names) + CSV_NEWLINE).encode()
 
 
-def value_format(precision: int | None) -> bytes:
-    return (FLOAT_FORMAT if precision is None else FIXED_FORMAT.format(precision=precision)).encode()
+def value_format(precision: int | None, io_dtype: str = "float32") -> bytes:
+    if precision is not None:
+        return FIXED_FORMAT.format(precision=precision).encode()
+    return (FLOAT64_FORMAT if io_dtype == "float64" else FLOAT_FORMAT).encode()
 
 
 def format_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray, fmt: bytes) -> bytes:

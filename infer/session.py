@@ -154,8 +154,15 @@ class Model:
     provider: str           # "cuda" | "cpu": what actually runs
     provider_note: str      # why CUDA is not running, when it was considered
 
+    @property
+    def dtype(self) -> np.dtype:
+        """What the model takes and returns: float32, or float64 (ModelMeta.io_dtype)."""
+        return np.dtype(self.meta.io_dtype)
+
     def run(self, x: np.ndarray) -> np.ndarray:
-        """One onnxruntime call: x float32 [batch, seq, features] -> [batch, model horizon]."""
+        """One onnxruntime call: x [batch, seq, features] -> [batch, model horizon], in the model's dtype."""
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
         return self.session.run([self.meta.output_name], {self.meta.input_name: x})[0]
 
     def predict(self, x: np.ndarray, horizon: int | None = None) -> np.ndarray:

@@ -30,6 +30,7 @@ from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
 
 QUEUE_DEPTH = 4                # batches in flight: enough to keep the worker busy, little memory
+BUSY_POLL_S = 0.001            # how often a stalled input with pending rows checks for an idle worker
 
 Report = Callable[[str], None]
 
@@ -140,14 +141,14 @@ class Engine:
         self.window = cfg.window or meta.window
         self.horizon = cfg.horizon or meta.horizon
         check_rollout(meta, self.horizon)
-        self.fmt = csvout.value_format(cfg.precision)
+        self.fmt = csvout.value_format(cfg.precision, meta.io_dtype)
         self.check = None
         if cfg.verify:
             from .verify import TorchCheck  # imports torch
             self.check = TorchCheck(model.path, self.horizon, meta.horizon)
         self.cols: Columns | None = None
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
-        self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series)
+        self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series, dtype=model.dtype.type)
         self.pending: list[Piece] = []
         self.npending = 0
         self.since = 0.0              # when the oldest pending row was read
@@ -207,7 +208,7 @@ class Engine:
         assert self.cols is not None
         if self.cols.layout == "windows":
             n = len(rows)
-            src = rows.values.astype(np.float32).reshape(n, self.window, self.model.meta.features)
+            src = rows.values.astype(self.model.dtype).reshape(n, self.window, self.model.meta.features)
             piece = Piece(src, np.arange(n), rows.lines, rows.text)
         else:
             src, idx, mask = self.state.ready(rows.values, rows.series, rows.lines, rows.times)
@@ -302,8 +303,15 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
     try:
         while True:
             due = engine.due()
-            if due is not None and due <= 0 or not reader.wait(due):
+            if due is not None and due <= 0:
                 engine.flush()                    # the oldest row has waited long enough
+                continue
+            # Rows pending while a worker is still busy: look again soon, so that they go out as soon as
+            # the workers are idle (a worker can be a moment behind its last write), not only at the due time.
+            busy = due is not None and not engine.worker.idle()
+            if not reader.wait(min(due, BUSY_POLL_S) if busy and due is not None else due):
+                if due is not None and engine.worker.idle():
+                    engine.flush()                # input stalled and the model is free
                 continue
             block = reader.read()
             if block is None:

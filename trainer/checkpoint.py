@@ -39,6 +39,12 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[Foreca
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelError(f"{p}: not a seqinfer checkpoint (expected format {FORMAT!r})")
     model = Forecaster(ModelConfig(**ckpt["model_config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    state = dict(ckpt["state_dict"])
+    if "out_mean" not in state:          # a checkpoint from before the scaling modes: global, feature 0's
+        h = model.config.horizon
+        state["out_mean"] = state["norm_mean"][:1].expand(h).clone()
+        state["out_std"] = state["norm_std"][:1].expand(h).clone()
+        state["norm_floor"] = torch.zeros_like(state["norm_mean"])
+    model.load_state_dict(state)
     model.eval()
     return model, ckpt

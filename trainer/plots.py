@@ -57,12 +57,16 @@ def forecast_plot(path: Path, kind: str, truth: np.ndarray, pred: np.ndarray, co
 
 
 def comparison_plot(path: Path, results: Sequence[dict[str, Any]]) -> None:
-    """Side by side: test MSE (model vs naive baseline, log scale) and training seconds per kind."""
+    """Side by side: test MSE (model vs the naive and ETS baselines, log scale) and training seconds."""
     kinds = [r["kind"].upper() for r in results]
     x = np.arange(len(kinds))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
-    a1.bar(x - 0.2, [r["metrics"]["test"]["mse"] for r in results], 0.4, label="model")
-    a1.bar(x + 0.2, [r["baseline"]["test"]["mse"] for r in results], 0.4, label="last value (naive)")
+    ets = "ets" in results[0].get("baselines", {})
+    w = 0.27 if ets else 0.4
+    a1.bar(x - w, [r["metrics"]["test"]["mse"] for r in results], w, label="model")
+    a1.bar(x, [r["baseline"]["test"]["mse"] for r in results], w, label="last value (naive)")
+    if ets:
+        a1.bar(x + w, [r["baselines"]["ets"]["test"]["mse"] for r in results], w, label="ETS")
     a1.set_yscale("log")
     a1.set_xticks(x, kinds)
     a1.set_ylabel("test MSE (original scale)")

@@ -25,14 +25,16 @@ import torch
 
 from seqinfer.infer.contract import CHECKPOINT_FILE
 
+from .baselines import baselines
 from .checkpoint import save_checkpoint
 from .config import KINDS, DataConfig, TrainConfig
-from .data import Dataset, build, checkpoint_data
+from .data import Dataset, Windows, build, checkpoint_data
 from .evaluate import evaluate, rollout
 from .fit import FitOptions, fit, resolve_device, seed_everything
 from .model import Forecaster, ModelConfig
 from .plots import comparison_plot, forecast_plot, loss_plot
 from .progress import Epoch, Progress
+from .scaling import fit_scaling
 
 METRICS_FILE = "metrics.json"
 ROLLOUT_STEPS = 100
@@ -56,44 +58,52 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def _tensors(x: np.ndarray, y: np.ndarray, ds: Dataset, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Raw windows -> normalized tensors on the device, made once per model."""
-    z = (x - ds.mean) / ds.std                          # (N, T, F)
-    yz = (y - ds.mean[0]) / ds.std[0]                   # (N, H)
-    return (torch.from_numpy(np.ascontiguousarray(z, np.float32)).to(device),
-            torch.from_numpy(np.ascontiguousarray(yz, np.float32)).to(device))
+@torch.no_grad()
+def _tensors(model: Forecaster, w: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw windows -> the network's inputs and targets (the model's own transform, in float64), on the
+    device, made once per model."""
+    z, level, scale = model.encode(torch.from_numpy(np.asarray(w.x, np.float64)))     # (N, T, F)
+    t = model.target(torch.from_numpy(np.asarray(w.y, np.float64)), level, scale)     # (N, H)
+    return z.float().to(device), t.float().to(device)
 
 
 def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
-              on_epoch: Callable[[Epoch], None] | None = None) -> dict[str, Any]:
-    """Fit one kind on a built dataset and write out/<kind>/{checkpoint.pt, metrics.json, *.png}."""
+              on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    """Fit one kind on a built dataset and write out/<kind>/{checkpoint.pt, metrics.json, *.png}.
+    `base`: baselines.baselines(ds, data), computed once per run (computed here when not given)."""
+    base = base if base is not None else baselines(ds, data, data.season)
     t0 = time.perf_counter()
     r = train.resolved(kind)
     device = resolve_device(train.device)
     folder = Path(out) / kind
     folder.mkdir(parents=True, exist_ok=True)
     mcfg = ModelConfig(kind=kind, features=1, hidden=r["hidden"], layers=r["layers"], dropout=r["dropout"],
-                       horizon=data.horizon)
+                       horizon=data.horizon, scaling=r["scaling"])
     seed_everything(train.seed)
     model = Forecaster(mcfg)
-    model.set_normalization(torch.from_numpy(ds.mean), torch.from_numpy(ds.std))
+    fit_scaling(model, ds)
+    tr = _tensors(model, ds.windows["train"], device)
+    va = _tensors(model, ds.windows["val"], device)
     model.to(device)
-    tr = _tensors(ds.windows["train"].x, ds.windows["train"].y, ds, device)
-    va = _tensors(ds.windows["val"].x, ds.windows["val"].y, ds, device)
     opts = FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
                       clip=r["clip"], seed=train.seed)
     hist = fit(model, (tr[0], tr[1]), (va[0], va[1]), opts, on_epoch)
 
-    ours, base, test_pred = evaluate(model, ds.windows, device)
+    cdata = checkpoint_data(ds, data, mcfg.to_dict())
+    dtype = np.dtype(cdata["io_dtype"]).type             # as the exported model will take the values
+    ours, test_pred = evaluate(model, ds.windows, device, dtype, base["mase_scale"])
     piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
     steps = min(ROLLOUT_STEPS, len(piece) - data.window)
-    roll = rollout(model, piece[:data.window], steps, device)
-    cdata = checkpoint_data(ds, data, mcfg.to_dict())
+    roll = rollout(model, piece[:data.window], steps, device, dtype)
     wall = time.perf_counter() - t0
     result = {
         "kind": kind,
         "metrics": ours,
-        "baseline": base,
+        "baseline": base["naive"],                    # the last value: the bar every model must clear
+        "baselines": base,                            # naive, seasonal naive, ETS; the season; MASE's scale
+        "beats_naive": ours["val"]["mse"] < base["naive"]["val"]["mse"] if data.val_frac > 0 else
+        ours["test"]["mse"] < base["naive"]["test"]["mse"],
         "epochs": hist.epochs,
         "best_epoch": hist.best_epoch,
         "stopped_early": hist.stopped_early,
@@ -141,8 +151,9 @@ def _init_worker(events: Any, threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _worker(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str) -> dict[str, Any]:
-    return train_one(kind, ds, data, train, out, on_epoch=_events.put)
+def _worker(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str,
+            base: dict[str, Any]) -> dict[str, Any]:
+    return train_one(kind, ds, data, train, out, on_epoch=_events.put, base=base)
 
 
 def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> int:
@@ -159,7 +170,8 @@ def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> int
 
 
 def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: TrainConfig, out: Path,
-                    jobs: int, threads: int, progress: Progress) -> dict[str, dict[str, Any]]:
+                    jobs: int, threads: int, progress: Progress, base: dict[str, Any]
+                    ) -> dict[str, dict[str, Any]]:
     ctx = mp.get_context("spawn")   # fork after torch has started its thread pools is not safe
     events = ctx.Queue()
     results: dict[str, dict[str, Any]] = {}
@@ -167,7 +179,7 @@ def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: 
                              initargs=(events, threads)) as pool:
         order = sorted(kinds, key=lambda k: -_COST.get(k, 0))
         futures: dict[Future[dict[str, Any]], str] = {
-            pool.submit(_worker, k, ds, data, train, str(out)): k for k in order}
+            pool.submit(_worker, k, ds, data, train, str(out), base): k for k in order}
         pending = set(futures)
         while pending:
             try:
@@ -184,22 +196,44 @@ def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: 
 
 
 def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
+    """comparison.md: every model beside the baselines on the same windows, and a plain word on each."""
     r0 = results[0]
-    d = r0["data"]
+    d, b = r0["data"], r0["baselines"]
+    naive_test = b["naive"]["test"]["mse"]
     lines = [
         f"# Comparison: {d['source']} ({d['column']}), window {d['window']}, horizon {d['horizon']}, "
         f"windows train/val/test {d['windows']['train']}/{d['windows']['val']}/{d['windows']['test']}",
         "",
-        "| model | test MSE | test MAE | test RMSE | naive test MSE | val MSE | epochs (best) | train s "
+        "| model | test MSE | test MAE | test MASE | MSE / naive | val MSE | epochs (best) | train s "
         "| device |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        t = r["metrics"]["test"]
-        lines.append(f"| {r['kind']} | {t['mse']:.3e} | {t['mae']:.3e} | {t['rmse']:.3e} | "
-                     f"{r['baseline']['test']['mse']:.3e} | {r['metrics']['val']['mse']:.3e} | "
-                     f"{r['epochs']} ({r['best_epoch']}) | {r['train_seconds']:.1f} | {r['device']} |")
-    lines += ["", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
+        t, mark = r["metrics"]["test"], "" if r["beats_naive"] else " ⚠ loses to naive"
+        lines.append(f"| {r['kind']} ({r['model_config']['scaling']}){mark} | {t['mse']:.3e} | "
+                     f"{t['mae']:.3e} | {t['mase']:.3f} | {t['mse'] / naive_test:.3f} | "
+                     f"{r['metrics']['val']['mse']:.3e} | {r['epochs']} ({r['best_epoch']}) | "
+                     f"{r['train_seconds']:.1f} | {r['device']} |")
+    names = {"naive": "naive (last value)", "seasonal_naive": f"seasonal naive (season {b['season']})",
+             "ets": "ETS (damped trend" + (f", season {b['season']})" if b["season"] else ")")}
+    for key, label in names.items():
+        if key in b:
+            t = b[key]["test"]
+            lines.append(f"| {label} | {t['mse']:.3e} | {t['mae']:.3e} | {t['mase']:.3f} | "
+                         f"{t['mse'] / naive_test:.3f} | {b[key]['val']['mse']:.3e} | | | |")
+    lines.append("")
+    for r in results:
+        t = r["metrics"]["test"]["mse"]
+        if not r["beats_naive"]:
+            lines.append(f"- **{r['kind']} does not beat the naive forecast on validation**: do not deploy "
+                         f"it as is.")
+        if "ets" in b and b["ets"]["test"]["mse"] < t:
+            ets = b["ets"]["test"]["mse"]
+            lines.append(f"- ETS beats {r['kind']} on test: MSE {ets:.3e} against {t:.3e}.")
+    season = "detected" if d["config"].get("season") is None else "given"
+    lines += [f"- Season: {b['season'] or 'none'} ({season}); MASE = MAE / the training part's one-step "
+              f"naive MAE ({b['mase_scale']:.4g}).",
+              "", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
     return "\n".join(lines) + "\n"
 
 
@@ -217,23 +251,31 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     progress = progress or Progress(kinds)
     for note in ds.series.notes:                     # what the reader understood of the CSV, and counted
         progress.log(f"{ds.series.source}: {note}")
+    base = baselines(ds, data, data.season)
+    season = f"season {base['season']}" if base["season"] else "no season found"
+    progress.log(f"baselines: naive, seasonal naive ({season}), ETS: {base['seconds']:.1f} s")
     jobs, threads = _plan(kinds, train, device), train.threads
     progress.log(f"training {', '.join(kinds)} on {device} ({jobs} at a time, {threads} thread(s) each); "
                  f"windows train/val/test {len(ds.windows['train'])}/{len(ds.windows['val'])}/"
                  f"{len(ds.windows['test'])}")
     if jobs > 1:
-        by_kind = _train_parallel(kinds, ds, data, train, out, jobs, threads, progress)
+        by_kind = _train_parallel(kinds, ds, data, train, out, jobs, threads, progress, base)
     else:
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
             by_kind = {}
             for k in kinds:
-                by_kind[k] = train_one(k, ds, data, train, out, on_epoch=progress.update)
+                by_kind[k] = train_one(k, ds, data, train, out, on_epoch=progress.update, base=base)
                 progress.finish(k, _summary(by_kind[k]))
         finally:
             torch.set_num_threads(before)
     results = [by_kind[k] for k in kinds]
+    for r in results:
+        if not r["beats_naive"]:
+            progress.log(f"WARNING: {r['kind']} does not beat the naive forecast on validation (MSE "
+                         f"{r['metrics']['val']['mse']:.3e}, naive {base['naive']['val']['mse']:.3e}): "
+                         f"do not deploy it as is")
     seconds = time.perf_counter() - t0
     table = comparison_table(results, seconds)
     (out / "comparison.md").write_text(table)

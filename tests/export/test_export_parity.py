@@ -27,7 +27,10 @@ def test_default_export_passes_the_whole_grid(exported: dict, kind: str) -> None
             cells = {(row.batch, row.seq) for row in r.rows if (row.runtime, row.provider) == rt
                      and row.inputs == inp}
             assert cells == {(b, s) for b in (1, 2, 7, 64, 1000) for s in GRID_SEQS}
-    assert all(row.max_abs <= 1e-5 + 1e-4 * 1e3 for row in r.rows)
+    assert inputs == {"random", "test", "shifted"}
+    tol = r.tol
+    assert tol is not None and tol.atol == 1e-4 and tol.rtol == 4 * 2.0**-23 and tol.io_dtype == "float32"
+    assert all(row.tol_used <= 1 for row in r.rows)
     assert r.verdict().startswith("PASSED")
 
 
@@ -38,7 +41,7 @@ def test_test_windows_are_used_or_the_skip_says_why(exported: dict) -> None:
     except ImportError:
         assert any(s.startswith("test windows:") for s in r.skipped)
     else:
-        assert {row.inputs for row in r.rows} == {"random", "test"}
+        assert {row.inputs for row in r.rows} == {"random", "test", "shifted"}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -91,7 +94,8 @@ def test_configs_validate_with_field_names() -> None:
     with pytest.raises(ConfigError, match="export.onnx_form"):
         ExportConfig(onnx_form="dynamo")
     assert VerifyConfig.from_options(providers=["cuda"]).providers == ("CUDAExecutionProvider",)
-    assert VerifyConfig().atol == 1e-5 and VerifyConfig().rtol == 1e-4
+    assert VerifyConfig().atol == 1e-4 and VerifyConfig().rtol is None
+    assert VerifyConfig().rtol_for("float32") == 4 * 2.0**-23 and VerifyConfig().rtol_for("float64") == 0
 
 
 def test_onnxruntime_is_the_gpu_build_or_cpu_only() -> None:

@@ -65,12 +65,15 @@ def test_artifacts_of_a_run(trained: Path) -> None:
             assert (trained / kind / name).stat().st_size > 0, f"{kind}/{name}"
         m = json.loads((trained / kind / "metrics.json").read_text())
         for split in ("train", "val", "test"):
-            assert set(m["metrics"][split]) == {"mse", "mae", "rmse"}
-            assert m["baseline"][split]["mse"] > 0
+            assert set(m["metrics"][split]) == {"mse", "mae", "rmse", "mase"}
+            assert m["baseline"][split]["mse"] > 0 and m["baselines"]["naive"][split] == m["baseline"][split]
+            assert set(m["baselines"]["ets"][split]) == {"mse", "mae", "rmse", "mase", "windows"}
+        assert m["baselines"]["season"] == 40 and m["model_config"]["scaling"] == "diff"
         assert m["epochs"] == 3 and m["device"] == "cpu" and m["seed"] == 0
         assert {"torch", "numpy", "seqinfer", "python"} <= set(m["versions"])
     table = (trained / "comparison.md").read_text()
-    assert "| rnn |" in table and "| gru |" in table
+    assert "| rnn (diff)" in table and "| gru (diff)" in table
+    assert "| ETS (damped trend, season 40) |" in table
     assert (trained / "comparison.png").stat().st_size > 0
 
 
@@ -82,13 +85,15 @@ def test_checkpoint_round_trip(trained: Path) -> None:
     x = test_windows(ckpt)                                                     # rebuilt from the config
     ds = build(TINY)
     np.testing.assert_array_equal(x, ds.windows["test"].x)
-    assert x.dtype == np.float32 and x.shape[1:] == (12, 1)
+    assert x.dtype == np.float64 and x.shape[1:] == (12, 1)
     with torch.no_grad():                                                      # raw in, raw out
         pred = model(torch.from_numpy(x)).numpy()
     mse = float(np.mean((pred - ds.windows["test"].y) ** 2))
     saved = json.loads((trained / "gru" / "metrics.json").read_text())["metrics"]["test"]["mse"]
     assert mse == pytest.approx(saved, rel=1e-4)
-    np.testing.assert_allclose(model.norm_mean.numpy(), ds.mean)
+    np.testing.assert_allclose(ckpt["data"]["norm_mean"], ds.mean)          # the data's own level
+    steps = np.diff(ds.segments["train"][0][:, 0])                             # "diff" reads one-step changes
+    assert abs(model.norm_std.item() - np.std(steps)) < 0.1 * np.std(steps) < 0.2 * ds.std[0]
 
 
 def test_test_windows_notices_changed_data(trained: Path) -> None:
@@ -132,7 +137,7 @@ def test_cli_train_subprocess(tmp_path: Path) -> None:
                         "--step", "0.5", "--window", "12", "--epochs", "2", "--hidden", "8", "--jobs", "1"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "| rnn |" in r.stdout and "rnn: epoch" in r.stderr        # the table on stdout, progress on stderr
+    assert "| rnn (diff)" in r.stdout and "rnn: epoch" in r.stderr    # the table on stdout, progress: stderr
     assert (out / "rnn" / "checkpoint.pt").is_file() and (out / "comparison.md").is_file()
 
 
