@@ -14,11 +14,13 @@ WINDOW = 16
 
 
 def make_checkpoint(folder: Path, kind: str, *, hidden: int = 8, horizon: int = 2, features: int = 1,
-                    mean: float = 10.0, std: float = 3.0, seed: int = 1) -> Path:
+                    mean: float = 10.0, std: float = 3.0, seed: int = 1, scaling: str = "global") -> Path:
     """A checkpoint with the trainer's real sine data config when seqinfer.trainer.data is there (so verify
-    gets test windows), else the minimal data dict; normalization far from (0, 1) either way."""
+    gets test windows), else the minimal data dict; normalization far from (0, 1) either way. A `scaling`
+    other than global gets the statistics the trainer would fit (trainer/scaling.py)."""
     torch.manual_seed(seed)
-    model = Forecaster(ModelConfig(kind=kind, hidden=hidden, horizon=horizon, features=features))
+    model = Forecaster(ModelConfig(kind=kind, hidden=hidden, horizon=horizon, features=features,
+                                   scaling=scaling))
     data: dict = {"window": WINDOW, "fingerprint": "abc"}
     try:
         from seqinfer.trainer.config import DataConfig
@@ -32,6 +34,9 @@ def make_checkpoint(folder: Path, kind: str, *, hidden: int = 8, horizon: int = 
             data = checkpoint_data(ds, cfg, model.config.to_dict())
             # the sine has mean ~0 / std ~0.7: shift the stats so normalization visibly matters
             model.set_normalization(torch.from_numpy(ds.mean) + mean, torch.from_numpy(ds.std) * std)
+            if scaling != "global":
+                from seqinfer.trainer.scaling import fit_scaling
+                fit_scaling(model, ds)
         else:
             model.set_normalization(torch.full((features,), mean), torch.full((features,), std))
     folder.mkdir(parents=True, exist_ok=True)
