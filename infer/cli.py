@@ -234,6 +234,49 @@ def _names(*specs: str | None) -> tuple[str, ...]:
 
 
 @app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="The CSV to backtest on.")],
+    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
+    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
+    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
+    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
+        help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
+    season: Annotated[int | None, typer.Option(
+        help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
+    plot: Annotated[Path, typer.Option(help="Where to draw the forecasts.")] = Path("forecast.png"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+                        ] = None,
+    provider: Annotated[Literal["auto", "cuda", "cpu"], typer.Option(help="onnxruntime provider.")] = "auto",
+) -> None:
+    """Backtest a model on new data: MSE, MAE, MASE per horizon step against naive and seasonal naive.
+
+    Example: seqinfer evaluate artifacts/lstm --input next_month.csv --value-col load
+    """
+    import json
+
+    from .backtest import evaluate as run_backtest
+    from .backtest import plot as draw
+    from .config import ColumnSpec
+
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header)
+    bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
+                      report=lambda m: err(f"seqinfer: {m}"))
+    season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
+        "no season found"
+    err(f"seqinfer: evaluate: {bt.origins} forecasts of {bt.horizon} step(s), window {bt.window}, "
+        f"{season_said}; MASE scale (the file's one-step naive MAE) {bt.mase_scale:.4g}")
+    print(bt.table(), end="")
+    if json_out is not None:
+        json_out.write_text(json.dumps(bt.to_json(), indent=1) + "\n")
+    if draw(bt, plot):
+        err(f"seqinfer: wrote {plot}")
+    else:
+        err("seqinfer: no plot: matplotlib is not installed (pip install 'seqinfer[train]')")
+
+
+@app.command()
 def info(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
 ) -> None:

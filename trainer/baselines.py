@@ -1,5 +1,6 @@
 """Honest baselines, scored on exactly the windows the models are scored on: naive (the last value), seasonal
-naive (the value one season before the target), and ETS (statsmodels: damped additive trend, additive
+naive (the value one season before the target; season detection and scoring shared with `seqinfer
+evaluate`, infer/backtest.py), and ETS (statsmodels: damped additive trend, additive
 season when there is one), fitted on the training part only and then run one step at a time over the rest
 without refitting. Plus MASE's denominator: the in-sample (training part) one-step naive MAE.
 
@@ -15,13 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from seqinfer.infer.backtest import detect_season, naive_mae, scores, seasonal_lag
+
 from .config import DataConfig
 from .data import SPLITS, Dataset, split_points
 
-ACF_MIN = 0.3             # a season is detected when the autocorrelation of the changes at its lag is above
-PEAK_SHARE = 0.8          # ... taking the shortest such lag with at least this share of the highest peak
-TROUGH = 0.3              # ... whose autocorrelation rises this much above the lowest point before it
-MAX_SEASON = 400          # ... and its lag at most this (and at most a third of the training part)
 ETS_MAX_SERIES = 20       # ETS is fitted for the first this-many series of a multi-series file (seconds each)
 
 
@@ -45,40 +44,12 @@ def origins(ds: Dataset, cfg: DataConfig) -> dict[str, Origins]:
     return {s: Origins(np.array(i, np.int64), np.array(t, np.int64)) for s, (i, t) in out.items()}
 
 
-def detect_season(train: list[np.ndarray], given: int | None = None) -> int | None:
-    """--season N; else the shortest lag where the autocorrelation of the first series' training part, less
-    a quadratic trend, peaks above ACF_MIN with a trough before it (a cycle, not a slow drift) and at least
-    PEAK_SHARE of the highest such peak; else None. Measured on the quality series (bench/series.py): 52 for
-    weekly CO2, 12 for monthly data, 11 for yearly sunspots, 40 for the sine, none for GDP and CPI (the
-    autocorrelation of one-step changes found spurious lags 3 for CO2 and CPI)."""
-    if given is not None:
-        return given if given > 1 else None
-    v = train[0][:, 0] if train else np.zeros(0)
-    top = min(MAX_SEASON, len(v) // 3)
-    if top < 4:
-        return None
-    t = np.arange(len(v), dtype=np.float64)
-    r = v - np.polyval(np.polyfit(t, v, 2), t)
-    if not r.any():
-        return None
-    spec = np.fft.rfft(r - r.mean(), 2 * len(r))
-    acf = np.fft.irfft(spec * np.conj(spec))[:top + 1]
-    acf = acf / acf[0]
-    peaks = [lag for lag in range(2, top) if acf[lag] > ACF_MIN and acf[lag] >= acf[lag - 1]
-             and acf[lag] >= acf[lag + 1] and acf[lag] - acf[lag // 4:3 * lag // 4 + 1].min() > TROUGH]
-    if not peaks:
-        return None
-    best = max(acf[lag] for lag in peaks)
-    return next(lag for lag in peaks if acf[lag] >= PEAK_SHARE * best)
-
-
 def naive_pred(v: np.ndarray, t: int, horizon: int) -> np.ndarray:
     return np.full(horizon, v[t, 0])
 
 
 def seasonal_pred(v: np.ndarray, t: int, horizon: int, m: int) -> np.ndarray:
-    h = np.arange(1, horizon + 1)
-    return v[t + h - m * ((h - 1) // m + 1), 0]
+    return v[t + seasonal_lag(horizon, m), 0]
 
 
 def _ets(v: np.ndarray, a: int, season: int | None) -> tuple[np.ndarray, float, int | None] | None:
@@ -120,26 +91,15 @@ def ets_pred(states: np.ndarray, phi: float, m: int | None, t: int, horizon: int
     return y
 
 
-def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict[str, float]:
-    """MSE, MAE, RMSE, and MASE (MAE / the in-sample naive MAE `scale`), on the original scale."""
-    err = (np.asarray(pred, np.float64) - truth).reshape(len(truth), -1)
-    if not err.size:
-        return {"mse": float("nan"), "mae": float("nan"), "rmse": float("nan"), "mase": float("nan")}
-    mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
-    return {"mse": mse, "mae": mae, "rmse": float(np.sqrt(mse)), "mase": mae / scale}
-
-
 def mase_scale(ds: Dataset) -> float:
     """The in-sample one-step naive MAE over the training parts (MASE's denominator)."""
-    d = np.concatenate([np.abs(np.diff(p[:, 0])) for p in ds.segments["train"] if len(p) > 1] or [np.ones(1)])
-    return float(d.mean()) or 1.0
+    return naive_mae(ds.segments["train"])
 
 
 def baselines(ds: Dataset, cfg: DataConfig, season: int | None = None) -> dict[str, Any]:
     """Scores of naive, seasonal naive and ETS per split, on the models' windows; the season used; notes."""
     t0 = time.perf_counter()
-    train = [p for p in ds.segments["train"]]
-    m = detect_season(train, season)
+    m = detect_season(ds.segments["train"][0][:, 0], season)
     scale = mase_scale(ds)
     where = origins(ds, cfg)
     fits = [(_ets(v.reshape(len(v), -1), split_points(len(v), cfg)[0], m) if k < ETS_MAX_SERIES else None)

@@ -31,7 +31,7 @@ def test_parity_far_from_the_training_level(tmp_path: Path, kind: str, scaling: 
     r = export_model(make_checkpoint(tmp_path, kind, scaling=scaling), ExportConfig(verify=GRID)).report
     assert r.passed, r.table()
     far = [row for row in r.rows if row.inputs == "shifted"]
-    assert len(far) == 2 * 3 * 4 and r.tol is not None                        # 2 runtimes x 3 batches x 4 seqs
+    assert len(far) == 2 * 3 * 4 and r.tol is not None                  # 2 runtimes x 3 batches x 4 seqs
     assert 0.5 < r.tol.scale < 1.0                                            # the sine's std, ~0.707
     assert all(row.max_abs <= 1e-4 * r.tol.scale + 4 * 2.0**-23 * 1e4 for row in far)
 

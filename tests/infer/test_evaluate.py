@@ -1,0 +1,68 @@
+"""`seqinfer evaluate` through a subprocess, on a model and a series whose errors are known in advance.
+
+The model is a "diff" model whose network outputs 0, so it forecasts last value + out_mean per step
+(+0.5 at step 1, +1.0 at step 2). On the line v_t = 2t its errors are exactly 1.5 and 3.0, the naive
+forecast's 2 and 4, the seasonal naive's (season 3) 6 and 6; the file's one-step naive MAE is 2.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from infer_support import one_error, run_cli
+
+from seqinfer.export.onnx_export import export_onnx
+from seqinfer.infer.contract import ModelMeta
+from seqinfer.trainer.model import Forecaster, ModelConfig
+
+WINDOW, HORIZON, N = 4, 2, 20
+
+
+@pytest.fixture(scope="module")
+def constant_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    net = Forecaster(ModelConfig(kind="rnn", hidden=4, horizon=HORIZON, scaling="diff")).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+    net.set_normalization(torch.zeros(1), torch.ones(1), torch.tensor([0.5, 1.0]), torch.ones(2))
+    root = tmp_path_factory.mktemp("evaluate")
+    meta = ModelMeta(seqinfer_version="test", kind="rnn", window=WINDOW, horizon=HORIZON, features=1,
+                     norm_mean=(0.0,), norm_std=(1.0,), scaling="diff")
+    export_onnx(net, meta, root / "model.onnx")
+    (root / "line.csv").write_text("t,value\n" + "".join(f"{t},{2 * t}\n" for t in range(N)))
+    return root
+
+
+def test_evaluate_gives_the_known_errors(constant_step: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bt.json"
+    r = run_cli(["evaluate", str(constant_step), "--input", str(constant_step / "line.csv"), "--season", "3",
+                 "--plot", str(tmp_path / "f.png"), "--json", str(out), "--provider", "cpu"])
+    assert r.returncode == 0, r.stderr.decode()
+    bt = json.loads(out.read_text())
+    assert bt["origins"] == N - HORIZON - 3 and bt["season"] == 3 and bt["mase_scale"] == 2.0
+    want = {"model": (1.5, 3.0), "naive": (2.0, 4.0), "seasonal_naive": (6.0, 6.0)}
+    for method, errors in want.items():
+        for h, e in enumerate(errors):
+            s = bt["steps"][h][method]
+            assert s["mse"] == pytest.approx(e**2) and s["mae"] == pytest.approx(e)
+            assert s["mase"] == pytest.approx(e / 2.0)
+        assert bt["overall"][method]["mse"] == pytest.approx(sum(e**2 for e in errors) / 2)
+    table = r.stdout.decode()
+    assert table.startswith("| step | model MSE | model MAE | model MASE | naive MSE |")
+    assert "| 1 | 2.25 | 1.5 | 0.750 | 4 | 2 | 1.000 | 36 | 6 | 3.000 |" in table
+    assert "The model beats the naive forecast: MSE 5.625 against 10 (0.562 of it)." in table
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    assert "season 3 (given)" in r.stderr.decode()
+
+
+def test_evaluate_errors_are_one_line(constant_step: Path, tmp_path: Path) -> None:
+    short = tmp_path / "short.csv"
+    short.write_text("value\n1\n2\n3\n")
+    r = run_cli(["evaluate", str(constant_step), "--input", str(short), "--provider", "cpu"])
+    assert r.returncode == 2 and "no forecast origin" in one_error(r.stderr)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("value\n1\n2\nx\n4\n")
+    r = run_cli(["evaluate", str(constant_step), "--input", str(bad), "--provider", "cpu"])
+    assert r.returncode == 2 and f"{bad}:4:1: 'x' is not a number" in one_error(r.stderr)
