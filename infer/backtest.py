@@ -111,7 +111,8 @@ class Backtest:
         if "seasonal_naive" in self.overall:
             sn = self.overall["seasonal_naive"]["mse"]
             verdict = "beats" if model < sn else "does NOT beat"
-            lines.append(f"The model {verdict} the seasonal naive forecast: MSE {model:.4g} against {sn:.4g}.")
+            lines.append(f"The model {verdict} the seasonal naive forecast: MSE {model:.4g} against "
+                         f"{sn:.4g}.")
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
