@@ -92,3 +92,31 @@ def test_train_then_predict_on_the_same_file_gives_the_reported_test_error(tmp_p
     assert len(errors) == metrics["data"]["windows"]["test"]
     mse = float(np.mean(np.square(errors)))
     np.testing.assert_allclose(mse, metrics["metrics"]["test"]["mse"], rtol=1e-4)
+
+
+def test_covariates_train_export_predict_and_no_rollout_past_the_horizon(tmp_path: Path) -> None:
+    """--value-col load,temp: load is the target, temp a covariate observed with it; the model takes both,
+    predict reads both, and a horizon past the model's is a clear error (temp's future is unknown)."""
+    rng = np.random.default_rng(1)
+    temp = 20 + 8 * np.sin(np.arange(400) / 10) + rng.normal(0, 0.5, 400)
+    load = 100 + 3 * temp + np.cumsum(rng.normal(0, 0.2, 400))
+    rows = "".join(f"2022-01-01T{i // 60:02d}:{i % 60:02d},{lv:.3f},{tv:.3f}\n"
+                   for i, (lv, tv) in enumerate(zip(load, temp, strict=True)))
+    (tmp_path / "grid.csv").write_text("time,load,temp\n" + rows)
+    sh(f"seqinfer train --model lstm --data grid.csv --value-col load,temp --out art --window {WINDOW} "
+       "--epochs 3 --hidden 8 --threads 1", tmp_path)
+    m = json.loads((tmp_path / "art" / "lstm" / "metrics.json").read_text())
+    assert m["model_config"]["features"] == 2 and m["data"]["column"] == "load,temp"
+    sh("seqinfer export art/lstm", tmp_path)
+    r = sh("seqinfer predict art/lstm --input grid.csv --value-col load,temp", tmp_path)
+    assert "reading value=load,temp, time=time" in r.stderr
+    out = list(csv.reader(io.StringIO(r.stdout)))
+    assert out[0] == ["time", "row", "yhat_1"] and len(out) - 1 == 400 - WINDOW + 1
+    net, _ = load_checkpoint(tmp_path / "art" / "lstm")
+    x = np.stack([load, temp], axis=1).round(3).astype(np.float32)[:WINDOW][None]
+    with torch.no_grad():
+        want = float(net(torch.from_numpy(x))[0, 0])
+    assert abs(float(out[1][2]) - want) < 1e-4
+    bad = subprocess.run(["bash", "-c", f"{SEQINFER} predict art/lstm --input grid.csv --value-col load,temp "
+                                        "--horizon 3"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "rolling out needs a single-feature model" in bad.stderr.splitlines()[-1]

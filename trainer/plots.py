@@ -47,7 +47,8 @@ def forecast_plot(path: Path, kind: str, truth: np.ndarray, pred: np.ndarray, co
     a2.plot(t_fut, roll_truth, lw=2, alpha=0.6, label="truth")
     a2.plot(t_fut, roll, ls="--", label=f"{len(roll)}-step rollout")
     a2.axvline(-0.5, color="grey", ls=":", lw=1)
-    a2.set_title(f"{kind.upper()}: autoregressive rollout from the first test window")
+    a2.set_title(f"{kind.upper()}: autoregressive rollout from the first test window" if len(roll) else
+                 f"{kind.upper()}: no rollout (a model with covariates needs their future values)")
     a2.set_xlabel("steps after the window")
     a2.legend(loc="upper right")
     a2.grid(alpha=0.3)

@@ -78,7 +78,8 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     device = resolve_device(train.device)
     folder = Path(out) / kind
     folder.mkdir(parents=True, exist_ok=True)
-    mcfg = ModelConfig(kind=kind, features=1, hidden=r["hidden"], layers=r["layers"], dropout=r["dropout"],
+    features = ds.windows["train"].x.shape[2]       # the target, then the covariates (--value-col a,b)
+    mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"], dropout=r["dropout"],
                        horizon=data.horizon, scaling=r["scaling"])
     seed_everything(train.seed)
     model = Forecaster(mcfg)
@@ -94,7 +95,8 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     dtype = np.dtype(cdata["io_dtype"]).type             # as the exported model will take the values
     ours, test_pred = evaluate(model, ds.windows, device, dtype, base["mase_scale"])
     piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
-    steps = min(ROLLOUT_STEPS, len(piece) - data.window)
+    # A rollout feeds forecasts back as inputs: only a model without covariates can (their future is unknown).
+    steps = min(ROLLOUT_STEPS, len(piece) - data.window) if features == 1 else 0
     roll = rollout(model, piece[:data.window], steps, device, dtype)
     wall = time.perf_counter() - t0
     result = {
@@ -113,7 +115,8 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
         "device": str(device),
         "threads": torch.get_num_threads(),
         "seed": train.seed,
-        "rollout_mse": float(np.mean((roll - piece[data.window:data.window + steps, 0]) ** 2)),
+        "rollout_mse": float(np.mean((roll - piece[data.window:data.window + steps, 0]) ** 2))
+        if steps else None,
         "model_config": mcfg.to_dict(),
         "train_config": r,
         "data": cdata,
