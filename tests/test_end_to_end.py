@@ -117,6 +117,6 @@ def test_covariates_train_export_predict_and_no_rollout_past_the_horizon(tmp_pat
     with torch.no_grad():
         want = float(net(torch.from_numpy(x))[0, 0])
     assert abs(float(out[1][2]) - want) < 1e-4
-    bad = subprocess.run(["bash", "-c", f"{SEQINFER} predict art/lstm --input grid.csv --value-col load,temp "
-                                        "--horizon 3"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    cmd = f"{SEQINFER} predict art/lstm --input grid.csv --value-col load,temp --horizon 3"
+    bad = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "rolling out needs a single-feature model" in bad.stderr.splitlines()[-1]

@@ -79,7 +79,8 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     folder = Path(out) / kind
     folder.mkdir(parents=True, exist_ok=True)
     features = ds.windows["train"].x.shape[2]       # the target, then the covariates (--value-col a,b)
-    mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"], dropout=r["dropout"],
+    mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"],
+                       dropout=r["dropout"],
                        horizon=data.horizon, scaling=r["scaling"])
     seed_everything(train.seed)
     model = Forecaster(mcfg)
