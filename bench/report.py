@@ -82,6 +82,21 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"{row['kind']}: test MSE <= tutorial {row['ref_test_mse']:.1e}",
             f"{mse:.2e}" if mse is not None else row.get("skipped", "no test MSE in metrics.json"),
             None if mse is None else mse <= row["ref_test_mse"])
+    for row in res.get("seeds", {}).get("rows", []):
+        med = row.get("median")
+        add(f"{row['kind']}: median test MSE over seeds 0-4 <= tutorial {row['ref_test_mse']:.1e}",
+            f"{med:.2e} (spread {row['min']:.1e}-{row['max']:.1e})" if med is not None else "not run",
+            None if med is None else med <= row["ref_test_mse"])
+    q = res.get("quality", {}).get("rows", [])
+    if q:
+        beatable = [r for r in q if r["series"] != "random_walk"]
+        ratios = [(r.get(f"{k}_over_naive"), r["series"], k) for r in beatable
+                  for k in ("rnn", "lstm", "gru")]
+        worst = max(((v, s, k) for v, s, k in ratios if v is not None), default=None)
+        done = all(v is not None for v, _, _ in ratios)
+        add(f"every kind beats naive (test MSE) on the {len(beatable)} trending/seasonal series",
+            f"worst {worst[0]:.3f} of naive ({worst[2]} on {worst[1]})" if worst else "not run",
+            None if worst is None or not done else worst[0] < 1.0)
     return out
 
 
@@ -186,7 +201,46 @@ def rest(res: dict[str, Any]) -> list[str]:
           "", "## 6. Start-up", "",
           f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
           f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
+    return L + quality_lines(res) + seeds_lines(res)
+
+
+def quality_lines(res: dict[str, Any]) -> list[str]:
+    """Section 7: test MSE over the naive forecast's per series and kind, ETS beside (lower is better)."""
+    q = res.get("quality", {}).get("rows", [])
+    if not q:
+        return []
+    L = ["## 7. Forecast quality: test MSE / naive test MSE (below 1 beats \"tomorrow equals today\")", "",
+         "Each row is `seqinfer train` as a user runs it: the file, its value column, a window that fits "
+         "(bench/series.py); default settings otherwise.", "",
+         "| series | what | rnn | lstm | gru | ETS | season |", "|---|---|---:|---:|---:|---:|---:|"]
+    for r in q:
+        cells = [_ratio(r.get(f"{k}_over_naive"), r.get("ets_over_naive")) for k in ("rnn", "lstm", "gru")]
+        ets = _fmt(r.get("ets_over_naive"), ".3f")
+        tail = f" | {ets} | {r.get('season') or '-'} |" + (f" {r['skipped']}" if "skipped" in r else "")
+        L.append(f"| {r['series']} | {r['what']} | " + " | ".join(cells) + tail)
+    L += ["", "**Bold**: ahead of ETS on that series. The random walk is the honest exception: there the "
+          "naive forecast is the optimal one, and nothing beats it by more than noise.", ""]
     return L
+
+
+def _ratio(v: float | None, ets: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"**{v:.3f}**" if ets is not None and v < ets else f"{v:.3f}"
+
+
+def seeds_lines(res: dict[str, Any]) -> list[str]:
+    """Section 8: the default sine's test MSE per seed."""
+    s = res.get("seeds", {})
+    if not s.get("rows"):
+        return []
+    L = ["## 8. The default sine over seeds (`seqinfer train --model all --seed S`)", "",
+         "| kind | " + " | ".join(f"seed {x}" for x in s["seeds"]) + " | median | tutorial |",
+         "|---|" + "---:|" * (len(s["seeds"]) + 2)]
+    for r in s["rows"]:
+        L.append(f"| {r['kind']} | " + " | ".join(_fmt(v, ".2e") for v in r["mse"])
+                 + f" | {_fmt(r['median'], '.2e')} | {r['ref_test_mse']:.1e} |")
+    return L + [""]
 
 
 def chart(res: dict[str, Any], path: Path) -> None:
@@ -196,7 +250,8 @@ def chart(res: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     models = res.get("model", {})
-    fig, axes = plt.subplots(1, len(models) + 1, figsize=(5 * (len(models) + 1), 4.2))
+    fig, grid = plt.subplots(1, len(models) + 1, figsize=(5 * (len(models) + 1), 4.2), squeeze=False)
+    axes = list(grid[0])
     for ax, (kind, m) in zip(axes, models.items(), strict=False):
         for rt in RUNTIMES:
             pts = [(r["batch"], r["runtimes"][rt]["windows_per_s"]) for r in m["rows"]
@@ -258,6 +313,8 @@ def readme_block(res: dict[str, Any]) -> str:
             ratios = (f"{r['seqinfer_over_eager']:.2f}x" for r in m["rows"])
             L.append(f"| {kind} | " + " | ".join(ratios) + " |")
     L += ["", *ceiling_lines(res)][:-1] if res.get("ceiling") else []
+    if res.get("quality") or res.get("seeds"):
+        L += [""] + [ln for ln in quality_lines(res) + seeds_lines(res)][:-1]
     L.append(README_END)
     return "\n".join(L)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import data as D
 from . import e2e
+from .accuracy import quality_section, seeds_section
 from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
@@ -96,7 +97,7 @@ def e2e_section(m: Loaded, artifacts: Path, sz: Sizes, data_dir: Path) -> dict[s
 
 
 def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_dir: Path = D.DATA_DIR,
-        sections: tuple[str, ...] = ("training", "model", "e2e")) -> dict[str, Any]:
+        sections: tuple[str, ...] = ("training", "model", "e2e", "quality", "seeds")) -> dict[str, Any]:
     t0 = time.perf_counter()
     res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                            "commit": commit(), "load_avg": {"start": os.getloadavg()[0]},
@@ -116,6 +117,12 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
         if "e2e" in sections:
             m = loaded.get("lstm") or next(iter(loaded.values()))
             res["e2e"] = e2e_section(m, artifacts, sz, data_dir)
+    if "quality" in sections:
+        log("quality: seqinfer train on each series of bench/series.py")
+        res["quality"] = quality_section(data_dir, quick=sz == QUICK)
+    if "seeds" in sections:
+        log("seeds: seqinfer train --model all --seed 1..4")
+        res["seeds"] = seeds_section(res.get("training"), quick=sz == QUICK)
     res["elapsed_s"] = time.perf_counter() - t0
     res["load_avg"]["end"] = os.getloadavg()[0]
     res["targets"] = targets(res)
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="where generated inputs are kept")
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--only", default="training,model,e2e", help="comma list of sections")
+    ap.add_argument("--only", default="training,model,e2e,quality,seeds", help="comma list of sections")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--readme", type=Path, help="also rewrite this README's bench block (make bench does)")
     a = ap.parse_args(argv)

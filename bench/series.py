@@ -22,6 +22,8 @@ class SeriesSpec:
     value_col: str
     window: int
     what: str
+    fill: str = ""           # a --fill the file needs (CO2 has gaps)
+    beatable: bool = True    # False: naive is the optimal forecast here (a random walk), nothing beats it
 
 
 def _write(path: Path, header: str, rows: list[str]) -> None:
@@ -44,7 +46,7 @@ def synthetic(out: Path) -> list[SeriesSpec]:
     for name, v in shapes.items():
         _write(out / f"{name}.csv", "month,value", [f"{m},{x:.4f}" for m, x in zip(months, v, strict=True)])
         what = f"monthly, synthetic: {name.replace('_', ' ')}"
-        specs.append(SeriesSpec(name, f"{name}.csv", "value", 24, what))
+        specs.append(SeriesSpec(name, f"{name}.csv", "value", 24, what, beatable=name != "random_walk"))
     return specs
 
 
@@ -56,7 +58,8 @@ def real(out: Path) -> list[SeriesSpec]:
     co2 = sm.datasets.co2.load_pandas().data                     # weekly, Mauna Loa, NaNs where missing
     _write(out / "co2.csv", "date,co2", [f"{d:%Y-%m-%d},{'' if np.isnan(v) else f'{v:.1f}'}"
                                          for d, v in zip(co2.index, co2["co2"], strict=True)])
-    specs.append(SeriesSpec("co2", "co2.csv", "co2", 52, "weekly CO2 at Mauna Loa, rising (gaps filled)"))
+    specs.append(SeriesSpec("co2", "co2.csv", "co2", 52, "weekly CO2 at Mauna Loa, rising, with gaps",
+                            fill="interpolate"))
     macro = sm.datasets.macrodata.load_pandas().data
     quarters = [f"{int(y)}Q{int(q)}" for y, q in zip(macro["year"], macro["quarter"], strict=True)]
     for col, what in (("realgdp", "quarterly US real GDP, growing"), ("cpi", "quarterly US CPI, rising")):
@@ -70,7 +73,7 @@ def real(out: Path) -> list[SeriesSpec]:
     nile = sm.datasets.nile.load_pandas().data
     _write(out / "nile.csv", "year,volume", [f"{int(y)},{v}" for y, v in zip(nile["year"], nile["volume"],
                                                                               strict=True)])
-    specs.append(SeriesSpec("nile", "nile.csv", "volume", 10, "yearly Nile flow, level shift in 1898"))
+    specs.append(SeriesSpec("nile", "nile.csv", "volume", 5, "yearly Nile flow (100 years), level shift"))
     nino = sm.datasets.elnino.load_pandas().data
     rows = [f"{int(r['YEAR'])}-{m + 1:02d},{r.iloc[m + 1]}" for _, r in nino.iterrows() for m in range(12)]
     _write(out / "elnino.csv", "month,temp", rows)
@@ -86,4 +89,6 @@ def write_all(out: str | Path) -> list[SeriesSpec]:
 
 if __name__ == "__main__":
     for s in write_all(sys.argv[1] if len(sys.argv) > 1 else "bench/data/series"):
-        print(f"{s.name:<14} {s.file:<18} --value-col {s.value_col:<12} --window {s.window:<3} {s.what}")
+        fill = f"--fill {s.fill}" if s.fill else ""
+        print(f"{s.name:<14} {s.file:<18} --value-col {s.value_col:<12} --window {s.window:<3} {fill:<18} "
+              f"{s.what}")

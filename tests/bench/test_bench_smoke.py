@@ -108,3 +108,19 @@ def test_seqinfer_bench_command_on_one_model_and_on_a_folder_without_one(tmp_pat
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     last = bad.stderr.strip().splitlines()[-1]
     assert last.startswith("seqinfer: error: ") and "checkpoint.pt" in last
+
+
+def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> None:
+    """Quick: one quality series and the tiny sine for seeds 0-1, 2 epochs; every figure read back."""
+    res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
+              sections=("quality", "seeds"))
+    q = res["quality"]["rows"]
+    assert [r["series"] for r in q] == ["linear_trend"]
+    assert all(r["naive_mse"] > 0 and r["rnn_over_naive"] > 0 and r["ets_over_naive"] > 0 for r in q), q
+    assert q[0]["season"] == 12 and "--value-col value --window 24" in q[0]["command"]
+    s = res["seeds"]["rows"]
+    assert [r["kind"] for r in s] == ["rnn", "lstm", "gru"]
+    assert all(len(r["mse"]) == 2 and all(v > 0 for v in r["mse"]) and r["median"] > 0 for r in s)
+    md = (tmp_path / "out" / "latest.md").read_text()
+    assert "## 7. Forecast quality" in md and "## 8. The default sine over seeds" in md
+    assert any(t["target"].startswith("every kind beats naive") for t in res["targets"])

@@ -1,0 +1,91 @@
+"""Sections 7 and 8: forecast quality on real-shaped series against naive and ETS, and the sine's spread
+over seeds.
+
+    python -m bench.run --only quality,seeds
+
+Quality: for every series of bench/series.py, `seqinfer train` exactly as a user runs it (the file, its
+value column, a window that fits, default everything else), then each kind's test MSE over the naive
+forecast's, beside ETS's, from metrics.json. Seeds: `seqinfer train --model all --seed S` on the default
+sine for S = 1..4 (seed 0 is the training section's run), each kind's test MSE per seed, median and spread.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .e2e import run_measured, seqinfer_cmd
+from .reference import TUTORIAL
+from .series import write_all
+
+KINDS = ("rnn", "lstm", "gru")
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def _train(args: list[str], out: str, timeout_s: float) -> dict[str, Any]:
+    cmd = seqinfer_cmd() + ["train", "--model", "all", "--out", out, *args]
+    r = run_measured(cmd, None, timeout=timeout_s)
+    res: dict[str, Any] = {"wall_s": r["wall_s"], "rc": r["rc"]}
+    if r["rc"] != 0:
+        res["skipped"] = f"train exited {r['rc']}: {' | '.join(r['stderr_tail'])}"
+        return res
+    for kind in KINDS:
+        p = Path(out) / kind / "metrics.json"
+        if p.is_file():
+            res[kind] = json.loads(p.read_text())
+    return res
+
+
+def quality_section(data_dir: Path, quick: bool = False, timeout_s: float = 900.0) -> dict[str, Any]:
+    """Each kind's test MSE / naive, and ETS's, on every quality series (quick: one series, 2 epochs)."""
+    specs = write_all(data_dir / "series")
+    if quick:
+        specs = [s for s in specs if s.name == "linear_trend"]
+    rows = []
+    for s in specs:
+        args = ["--data", str(data_dir / "series" / s.file), "--value-col", s.value_col,
+                "--window", str(s.window)] + (["--fill", s.fill] if s.fill else []) + (
+            ["--epochs", "2"] if quick else [])
+        with tempfile.TemporaryDirectory(prefix="seqinfer-bench-quality-") as td:
+            r = _train(args, td, timeout_s)
+        row: dict[str, Any] = {"series": s.name, "what": s.what, "window": s.window, "wall_s": r["wall_s"],
+                               "command": "seqinfer train " + " ".join(args)}
+        if "skipped" in r:
+            row["skipped"] = r["skipped"]
+        else:
+            b = next(r[k] for k in KINDS if k in r)["baselines"]
+            naive = b["naive"]["test"]["mse"]
+            row["naive_mse"] = naive
+            row["season"] = b["season"]
+            row["ets_over_naive"] = b["ets"]["test"]["mse"] / naive if "ets" in b else None
+            for k in KINDS:
+                if k in r:
+                    row[f"{k}_over_naive"] = r[k]["metrics"]["test"]["mse"] / naive
+        rows.append(row)
+    return {"rows": rows}
+
+
+def seeds_section(first: dict[str, Any] | None, quick: bool = False,
+                  timeout_s: float = 900.0) -> dict[str, Any]:
+    """The default sine's test MSE per kind for seeds 0-4; seed 0 from the training section's own run."""
+    per: dict[str, list[float | None]] = {k: [] for k in KINDS}
+    seeds = SEEDS[:2] if quick else SEEDS
+    for seed in seeds:
+        if seed == 0 and first is not None:
+            mse = {row["kind"]: row.get("test_mse") for row in first.get("rows", [])}
+        else:
+            with tempfile.TemporaryDirectory(prefix="seqinfer-bench-seed-") as td:
+                r = _train(["--seed", str(seed)] + (["--epochs", "2", "--length", "300", "--window", "20"]
+                                                     if quick else []), td, timeout_s)
+            mse = {k: r[k]["metrics"]["test"]["mse"] if k in r else None for k in KINDS}
+        for k in KINDS:
+            per[k].append(mse.get(k))
+    rows = []
+    for k in KINDS:
+        vals = [v for v in per[k] if v is not None]
+        rows.append({"kind": k, "mse": per[k], "median": statistics.median(vals) if vals else None,
+                     "min": min(vals, default=None), "max": max(vals, default=None),
+                     "ref_test_mse": TUTORIAL["per_kind"][k]["test_mse"]})
+    return {"seeds": list(seeds), "rows": rows}
