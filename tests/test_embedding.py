@@ -1,4 +1,5 @@
-"""The .onnx file alone is enough: the Node.js and numpy-only examples give `seqinfer predict`'s forecasts.
+"""The .onnx file alone is enough: the Node.js and numpy-only examples give `seqinfer predict`'s forecasts,
+and read a CSV file by predict's rules (header, value, series id, time columns) from the same bytes.
 
 Run just these: .venv/bin/python -m pytest -q tests/test_embedding.py
 The Node.js tests install examples/node's pinned dependencies on first use (npm ci, CUDA download skipped)
@@ -10,7 +11,10 @@ import csv
 import fcntl
 import hashlib
 import io
+import json
 import os
+import random
+import runpy
 import shutil
 import subprocess
 import sys
@@ -24,6 +28,8 @@ import pytest
 import torch
 
 from seqinfer.export.onnx_export import export_onnx
+from seqinfer.infer.columns import SAMPLE_LINES, resolve
+from seqinfer.infer.config import PredictConfig
 from seqinfer.infer.contract import (
     INPUT_NAME,
     META_PREFIX,
@@ -33,6 +39,7 @@ from seqinfer.infer.contract import (
     ModelMeta,
     forecast_columns,
 )
+from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.model import Forecaster, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +52,7 @@ NPM_TIMEOUT_S = 900      # a clean `npm ci` took about 15 s here; CI machines an
 RUN_TIMEOUT_S = 120
 # The documented switch of onnxruntime-node's install script (script/install-utils.js): skip the optional
 # CUDA download from api.nuget.org; the CPU binaries ship inside the npm package.
+PREDICT = PredictConfig()     # `seqinfer predict` without options
 NPM_ENV = {"ONNXRUNTIME_NODE_INSTALL": "skip", "npm_config_audit": "false", "npm_config_fund": "false",
            "npm_config_update_notifier": "false"}
 
@@ -54,13 +62,16 @@ NPM_ENV = {"ONNXRUNTIME_NODE_INSTALL": "skip", "npm_config_audit": "false", "npm
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Forecaster, Path]]:
     """One small exported model per kind, with its eager PyTorch twin as the reference."""
     out = {}
-    for name, kind, window in [("rnn", "rnn", WINDOW), ("lstm", "lstm", WINDOW), ("gru", "gru", WINDOW),
-                               ("gru-window-8", "gru", 8)]:
+    for name, kind, window, features, io_dtype in [
+            ("rnn", "rnn", WINDOW, 1, "float32"), ("lstm", "lstm", WINDOW, 1, "float32"),
+            ("gru", "gru", WINDOW, 1, "float32"), ("gru-window-8", "gru", 8, 1, "float32"),
+            ("gru-2-features", "gru", WINDOW, 2, "float32"), ("gru-float64", "gru", WINDOW, 1, "float64")]:
         torch.manual_seed(0)
-        net = Forecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON)).eval()
-        net.set_normalization(torch.tensor([MEAN]), torch.tensor([STD]))
-        meta = ModelMeta(seqinfer_version="test", kind=kind, window=window, horizon=HORIZON, features=1,
-                         norm_mean=(MEAN,), norm_std=(STD,))
+        net = Forecaster(ModelConfig(kind=kind, features=features, hidden=8, horizon=HORIZON)).eval()
+        mean, std = (MEAN,) + (0.0,) * (features - 1), (STD,) + (1.0,) * (features - 1)
+        net.set_normalization(torch.tensor(mean), torch.tensor(std))
+        meta = ModelMeta(seqinfer_version="test", kind=kind, window=window, horizon=HORIZON,
+                         features=features, norm_mean=mean, norm_std=std, io_dtype=io_dtype)
         path = tmp_path_factory.mktemp(name) / "model.onnx"
         export_onnx(net, meta, path)
         out[name] = (net, path)
@@ -78,18 +89,22 @@ def series_csv(n_series: int = 3, steps: int = 40, header: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rows_of(text: str) -> list[list[str]]:
+    return [line.split(",") for line in text.splitlines()]
+
+
 INPUTS = {
     "interleaved": series_csv(),
     "one-series-no-header": series_csv(n_series=1, steps=30, header=False),
     "one-series-header-crlf": series_csv(n_series=1, steps=20).replace("\n", "\r\n"),
-    # numeric ids and no header: line 1 is all numbers, so it is data
-    "numeric-ids-no-header": series_csv(n_series=2, steps=20, header=False).replace("s", ""),
-    # columns found by name: value first, series second, an ignored extra column
-    "named-columns": "\n".join(["value,series,note"] + [f"{v},{s},x" for s, v in (
-        line.split(",") for line in series_csv(n_series=2, steps=20).splitlines()[1:])]) + "\n",
+    # text ids and no header: `s0,5.1` over `s1,4.9` is data, not a header
+    "text-ids-no-header": series_csv(n_series=2, steps=20, header=False),
+    # columns found by name and by content: value first, then the series id, then ISO dates
+    "value-series-date": "value,sensor,date\n" + "".join(
+        f"{v},{s},2024-01-{1 + i // 2:02d}\n" for i, (s, v) in enumerate(rows_of(series_csv(2, 20))[1:])),
     # series ids that need CSV quoting
     "quoted-ids": "series,value\n" + "".join(
-        f'"id, ""{s}""",{v}\n' for s, v in (line.split(",") for line in series_csv(2, 20).splitlines()[1:])),
+        f'"id, ""{s}""",{v}\n' for s, v in rows_of(series_csv(2, 20))[1:]),
 }
 
 
@@ -97,49 +112,28 @@ INPUTS = {
 CASES = [("gru", name) for name in INPUTS] + [(kind, "interleaved") for kind in ("rnn", "lstm")]
 
 
-def is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
 def eager_forecasts(net: Forecaster, text: str,
                     window: int = WINDOW) -> tuple[list[str], list[list[str]], np.ndarray]:
     """The reference: header, the key columns of each forecast row, and the eager model's forecasts.
 
-    Columns as `seqinfer predict` decides them by default: line 1 is a header when any field is not a number;
-    the value is the column named `value` (else the only one, else the second of two); the series is the
-    column named `series` (else the first of two when no column is named `value`).
+    Columns as `seqinfer predict` decides them by default (seqinfer.infer.columns.resolve, the one set of
+    rules); the windows and forecasts are computed here, with PyTorch.
     """
-    rows = list(csv.reader(io.StringIO(text)))
-    first = rows[0]
-    header = not all(is_number(f) for f in first)
-    series_col = None
-    if header and "value" in first:
-        value_col = first.index("value")
-    elif len(first) == 1:
-        value_col = 0
-    else:
-        series_col, value_col = 0, 1
-    if header and series_col is None and "series" in first:
-        series_col = first.index("series")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    cols = resolve(rows[:SAMPLE_LINES], PREDICT.columns(), features=1, window=window, layout=PREDICT.layout)
     history: dict[str, list[float]] = {}
     keys, windows = [], []
     for line_no, row in enumerate(rows, start=1):
-        if header and line_no == 1:
+        if cols.header and line_no == 1:
             continue
-        series = [] if series_col is None else [row[series_col]]
-        h = history.setdefault(series[0] if series else "", [])
-        h.append(float(row[value_col]))
+        h = history.setdefault(row[cols.series] if cols.series is not None else "", [])
+        h.append(float(row[cols.values[0]]))
         if len(h) >= window:
-            keys.append(series + [str(line_no)])
+            keys.append([row[j] for j in cols.passed] + [str(line_no)])
             windows.append(h[-window:])
     with torch.no_grad():
         y = net(torch.tensor(windows, dtype=torch.float32)[:, :, None]).numpy()  # (B, H)
-    columns = ([SERIES_COLUMN] if series_col is not None else []) + [ROW_COLUMN] + forecast_columns(HORIZON)
-    return columns, keys, y
+    return [*cols.names, ROW_COLUMN, *forecast_columns(HORIZON)], keys, y
 
 
 def parse_output(stdout: str) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -257,14 +251,16 @@ def test_node_example_formats_floats_like_python(node_example: Path) -> None:
     values = np.concatenate([rng.standard_normal(2000) * 10.0 ** rng.integers(-12, 12, 2000),
                              [4.900390625, 4.751953125, 0.5, -0.0, 1e9, 123456789, 1e-5, 1e-4, 3.0]])
     values = values.astype(np.float32)
-    script = ("const { formatG9 } = require(process.argv[1]);\n"
+    script = ("const { formatG } = require(process.argv[1]);\n"
               "const xs = require('fs').readFileSync(0, 'utf8').trim().split('\\n').map(Number);\n"
-              "process.stdout.write(xs.map((x) => formatG9(Math.fround(x))).join('\\n') + '\\n');\n")
+              "process.stdout.write(xs.map((x) => formatG(Math.fround(x), 9)).join('\\n') + '\\n');\n"
+              "process.stdout.write(xs.map((x) => formatG(x + x / 3, 17)).join('\\n') + '\\n');\n")
     r = run(["node", "-e", script, str(node_example)], "\n".join(repr(float(v)) for v in values) + "\n")
-    assert r.stdout.splitlines() == [f"{v:.9g}" for v in values]
+    doubles = [float(v) + float(v) / 3 for v in values]                 # a float64 model's forecasts
+    assert r.stdout.splitlines() == [f"{v:.9g}" for v in values] + [f"{v:.17g}" for v in doubles]
 
 
-# --- the key test: the Node.js example and `seqinfer predict` on the same model and input ----------------
+# --- the key test: `seqinfer predict` and both examples on the same bytes ----------------------------------
 def seqinfer_predict(path: Path, text: str) -> subprocess.CompletedProcess[str]:
     p = subprocess.run([*SEQINFER, "predict", str(path)], input=text, capture_output=True, text=True,
                        cwd=ROOT, timeout=RUN_TIMEOUT_S)
@@ -273,15 +269,222 @@ def seqinfer_predict(path: Path, text: str) -> subprocess.CompletedProcess[str]:
     return p
 
 
+def three_ways(node_example: Path, path: Path, text: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    """The same bytes through `seqinfer predict`, the Python example and the Node.js example."""
+    ex = {"python": [sys.executable, str(PY_EXAMPLE)], "node": ["node", str(node_example)]}
+    out = {"predict": seqinfer_predict(path, text)}
+    for name, cmd in ex.items():
+        out[name] = subprocess.run([*cmd, str(path)], input=text, capture_output=True, text=True,
+                                   timeout=RUN_TIMEOUT_S)
+    return out
 
-@pytest.mark.parametrize(("kind", "name"), CASES)
-def test_node_example_matches_seqinfer_predict(node_example: Path, models: dict, kind: str,
-                                               name: str) -> None:
-    _, path = models[kind]
-    p = seqinfer_predict(path, INPUTS[name])
-    assert p.returncode == 0, f"seqinfer predict exited {p.returncode}:\n{p.stderr}"
-    r = run(["node", str(node_example), str(path)], INPUTS[name])
-    assert_same_forecasts(parse_output(r.stdout), parse_output(p.stdout), f"node vs seqinfer predict, {name}")
+
+def assert_same_bytes(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    p = runs["predict"]
+    for name in ("python", "node"):
+        r = runs[name]
+        assert (r.returncode, r.stdout) == (p.returncode, p.stdout), (
+            f"{name} example and seqinfer predict differ: exit {r.returncode} vs {p.returncode}\n"
+            f"--- {name} stdout ---\n{r.stdout[:600]}--- {name} stderr ---\n{r.stderr}"
+            f"--- predict stdout ---\n{p.stdout[:600]}--- predict stderr ---\n{p.stderr}")
+
+
+def lines(*rows: str) -> str:
+    return "".join(f"{r}\n" for r in rows)
+
+
+def values(n: int) -> list[str]:
+    rng = np.random.default_rng(2)
+    return [f"{MEAN + STD * np.sin(t / 3) + 0.1 * rng.standard_normal():.4f}" for t in range(n)]
+
+
+V = values(24)                                            # one series: 9 forecasts with window 16
+AB = [f"{'ab'[t % 2]},{v}" for t, v in enumerate(values(40))]    # two interleaved series: 10 forecasts each
+FORECAST = ",".join([ROW_COLUMN, *forecast_columns(HORIZON)])
+
+# Small inputs on purpose: each tool runs all their forecasts as one batch. Batches of other sizes may differ
+# in the last float32 bit (one row at a time vs 600 at once: up to 4.8e-7 here), which is not a CSV rule.
+# name: (input, the output header that predict's rules give it)
+SAME_BYTES = {
+    "values-no-header": (lines(*V), FORECAST),
+    "value-header": (lines("value", *V), FORECAST),
+    "a,5.0-no-header": (lines(*AB), f"series,{FORECAST}"),            # line 1 is data, not a header
+    "sensor,value": (lines("sensor,value", *AB), f"series,{FORECAST}"),
+    "date,value-iso": (lines("date,value", *(f"2024-{1 + t // 28:02d}-{1 + t % 28:02d},{v}"
+                                             for t, v in enumerate(V))), f"date,{FORECAST}"),
+    # one date twice (a repeated reading), so only the YYYYMMDD rule, not rising integers, says "time"
+    "yyyymmdd-no-header": (lines(*(f"195803{t + (t < 12):02d},{v}" for t, v in enumerate(V))),
+                           f"col1,{FORECAST}"),
+    "quoted-YEAR,SUNACTIVITY": (lines('"YEAR","SUNACTIVITY"',
+                                      *(f'"{1700 + t}","{v}"' for t, v in enumerate(V))), f"YEAR,{FORECAST}"),
+    "timestamp,series,value": (lines("timestamp,series,value",
+                                     *(f"2024-01-01T{t // 2:02d}:00,{ab}" for t, ab in enumerate(AB))),
+                               f"series,timestamp,{FORECAST}"),
+    "first-line-0": (lines("0", *V), FORECAST),                     # data under auto, as in pandas' to_csv
+    # the same rules, beyond the four shapes
+    "bom-crlf-value,series": ("\ufeff" + lines("value,series", *(",".join(r.split(",")[::-1]) for r in AB))
+                              .replace("\n", "\r\n"), f"series,{FORECAST}"),
+    "ids-that-need-quotes": (lines(*(f'"id, ""{ab[0]}""",{ab[2:]}' for ab in AB)), f"series,{FORECAST}"),
+    "date,time,value": (lines("date,time,value", *(f"2024-01-{1 + t // 10:02d},{t % 10:02d}:00,{v}"
+                                                   for t, v in enumerate(V))), f"date,time,{FORECAST}"),
+    "ds,y,temp-temp-ignored": (lines("ds,y,temp", *(f"2024-01-{1 + t:02d},{v},{20 + t % 3}"
+                                                    for t, v in enumerate(V))), f"ds,{FORECAST}"),
+    "years-within-each-series": (lines(*(f"{ab[0]},{1700 + t // 2},{ab[2:]}" for t, ab in enumerate(AB))),
+                                 f"series,col2,{FORECAST}"),
+    "date,0-over-dates": (lines("date,0", *(f"2024-01-{1 + t:02d},{v}" for t, v in enumerate(V))),
+                          f"date,{FORECAST}"),                       # pandas' header for a dated Series
+    "header-only": (lines("date,value"), f"date,{FORECAST}"),
+}
+
+
+@pytest.mark.parametrize("name", SAME_BYTES)
+def test_examples_write_the_same_bytes_as_seqinfer_predict(node_example: Path, models: dict,
+                                                           name: str) -> None:
+    text, header = SAME_BYTES[name]
+    runs = three_ways(node_example, models["gru"][1], text)
+    p = runs["predict"]
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n", 1)[0] == header, f"predict read {name} as {p.stdout.splitlines()[0]}"
+    assert_same_bytes(runs)
+
+
+def test_examples_write_the_same_bytes_as_seqinfer_predict_for_a_float64_model(node_example: Path,
+                                                                              models: dict) -> None:
+    """A float64 model (seqinfer.io_dtype): windows in float64, forecasts with 17 digits, as predict."""
+    level = [f"{10_000 + 0.001 * np.sin(t / 3):.6f}" for t in range(24)]    # float32 cannot hold the steps
+    for text in (lines("date,value", *(f"2024-01-{1 + t:02d},{v}" for t, v in enumerate(level))),
+                 lines(*(f"{'ab'[t % 2]},{v}" for t, v in enumerate(level + level)))):
+        runs = three_ways(node_example, models["gru-float64"][1], text)
+        assert runs["predict"].returncode == 0, runs["predict"].stderr
+        assert len(runs["predict"].stdout.splitlines()[1].split(",")[-1]) > 12, "not %.17g: a weak test"
+        assert_same_bytes(runs)
+
+
+# name: (input, the line predict stops at or None where it cannot settle the columns, what the examples say)
+SAME_ERROR = {
+    "missing-value": (lines("value", *V[:20], "NA", *V[20:]), 22, "missing value"),
+    "empty-field": (lines(*AB[:35], "b,", *AB[35:]), 36, "missing value"),
+    "beyond-float32": (lines(*V[:20], "1e39", *V[20:]), 21, "float32"),
+    "inf": (lines("date,value", *(f"2024-01-{1 + t:02d},{'inf' if t == 18 else v}"
+                                  for t, v in enumerate(V))), 20, "float32"),
+    "text-value": (lines(*AB[:34], "a,not-a-number", *AB[34:]), 35, "not a number"),
+    "field-count": (lines(*AB[:37], "a", *AB[37:]), 38, "field(s)"),
+    "empty-line": (lines(*V[:18], "", *V[18:]), 19, "empty line"),
+    "header-again": (lines("value", *V[:20], "value", *V[20:]), 22, "header"),
+    "ambiguous-numbers": (lines("1,100", "2,105"), None, "seqinfer predict"),
+    "two-text-columns": (lines("sensor,site,value", *(f"{ab[0]},x{t % 3},{ab[2:]}"
+                                                      for t, ab in enumerate(AB))), None, "seqinfer predict"),
+}
+
+
+@pytest.mark.parametrize("name", SAME_ERROR)
+def test_examples_stop_like_seqinfer_predict(node_example: Path, models: dict, name: str) -> None:
+    """Exit status 2 after the same earlier forecasts; the examples name the line and the problem."""
+    text, line, says = SAME_ERROR[name]
+    runs = three_ways(node_example, models["gru"][1], text)
+    assert runs["predict"].returncode == 2, runs["predict"].stderr
+    if line is not None:
+        assert f"<stdin>:{line}:" in runs["predict"].stderr
+        assert len(runs["predict"].stdout.splitlines()) > 1, "no forecasts before the bad line: a weak test"
+    assert_same_bytes(runs)
+    for example in ("python", "node"):
+        err = runs[example].stderr
+        assert f"line {line or 1}:" in err and says in err, f"{example}: {err}"
+
+
+def test_examples_leave_other_layouts_to_seqinfer_predict(node_example: Path, models: dict) -> None:
+    """Rows of a whole window, and models with several features: predict reads them, the examples say so."""
+    rows = [",".join(V[i:i + WINDOW]) for i in range(5)]                     # 16 numbers a row: windows
+    pairs = [f"{v},{w}" for v, w in zip(V, reversed(V), strict=True)]        # 2 features a step
+    for model, text in (("gru", lines(*rows)), ("gru-2-features", lines("value,temp", *pairs))):
+        runs = three_ways(node_example, models[model][1], text)
+        assert runs["predict"].returncode == 0, runs["predict"].stderr
+        for name in ("python", "node"):
+            r = runs[name]
+            assert (r.returncode, r.stdout) == (2, "") and "seqinfer predict" in r.stderr, (name, r.stderr)
+
+
+# --- the rules themselves: the examples' decide() against predict's columns.resolve, on many small files ----
+CELLS = {   # how one column is written, by (row, series id, rng)
+    "number": lambda t, s, r: f"{r.uniform(-10, 400):.{r.randint(0, 3)}f}",
+    "small int": lambda t, s, r: str(r.randint(0, 5)),
+    "year": lambda t, s, r: str(1700 + t),
+    "year per series": lambda t, s, r: str(1700 + t // 3),
+    "series id": lambda t, s, r: s,
+    "numeric id": lambda t, s, r: str("abc".index(s)),
+    "iso date": lambda t, s, r: f"2020-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+    "iso time": lambda t, s, r: f"2020-01-05T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}"
+                                + r.choice(["", "Z", "+05:00"]),
+    "not a date": lambda t, s, r: f"2021-02-{r.randint(28, 31)}",
+    "yyyymmdd": lambda t, s, r: f"19{r.randint(10, 99)}{r.randint(1, 12):02d}{r.randint(1, 28):02d}",
+    "d/m/y": lambda t, s, r: f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/2020",
+    "quarter": lambda t, s, r: f"19{r.randint(10, 99)}Q{r.randint(1, 4)}",
+    "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None"]),
+    "mostly numbers": lambda t, s, r: r.choice(["1.5", "2", "2", "x", "NA"]),
+    "text": lambda t, s, r: r.choice(["foo", "bar", "baz qux"]),
+    "huge": lambda t, s, r: r.choice(["inf", "1e39", "5"]),
+}
+NAMES = ["value", "y", "Target", "series", "id", "store_id", "date", "Time", "ds", "YEAR", "created_at", "",
+         "index", "sensor", "x", "temp", "key", "0", "NA", "1.5", "a", "2020-01-01"]
+
+
+def sample_files(n: int, seed: int = 0) -> list[list[list[str]]]:
+    """Small CSV files (as fields) of 1 to 4 columns drawn from CELLS, with or without a header line."""
+    r = random.Random(seed)
+    files = []
+    for _ in range(n):
+        ncols, nrows = r.choice([1, 2, 2, 3, 3, 4]), r.choice([0, 1, 2, 3, 6, 12, 60])
+        cycle = r.random() < 0.5                          # series ids a, b, c in turn, or at random
+        ids = ["abc"[t % 3] if cycle else r.choice("abc") for t in range(nrows)]
+        how = [CELLS[r.choice(list(CELLS))] for _ in range(ncols)]
+        rows = [[f(t, ids[t], r) for f in how] for t in range(nrows)]
+        if nrows == 0 or r.random() < 0.5:
+            rows.insert(0, [r.choice(NAMES) for _ in range(ncols)])
+        if r.random() < 0.1:
+            rows.insert(r.randrange(len(rows) + 1), ["1"] * (ncols + 1))     # a line of the wrong length
+        files.append(rows[:SAMPLE_LINES])
+    return files
+
+
+def predict_roles(rows: list[list[str]], window: int) -> list | str | None:
+    try:
+        c = resolve(rows, PREDICT.columns(), features=1, window=window, layout=PREDICT.layout)
+    except ConfigError:
+        return "error"
+    if c.layout == "windows":
+        return "error"                                    # the examples leave whole-window rows to predict
+    if len(rows[0]) == 1 and c.series is not None:
+        return None   # predict makes a lone `id` column both series id and value (one value per series)
+    return [c.header is not None, c.values[0], c.series, list(c.time), list(c.names)]
+
+
+@pytest.mark.parametrize("window", [WINDOW, 2])
+def test_examples_decide_header_and_columns_like_predict(node_example: Path, window: int) -> None:
+    files = sample_files(800, seed=window)
+    want = [predict_roles(rows, window) for rows in files]
+    example = runpy.run_path(str(PY_EXAMPLE))
+    python = []
+    for rows in files:
+        try:
+            c = example["decide"](rows, window)
+            python.append([c.header is not None, c.value, c.series, list(c.time), list(c.names)])
+        except example["InputError"]:
+            python.append("error")
+    script = ("const { decide, InputError } = require(process.argv[1]);\n"
+              "const files = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+              "process.stdout.write(JSON.stringify(files.map((rows) => {\n"
+              "  try {\n"
+              "    const c = decide(rows, Number(process.argv[2]));\n"
+              "    return [c.header !== null, c.value, c.series, c.time, c.names];\n"
+              "  } catch (e) { if (e instanceof InputError) return 'error'; throw e; }\n"
+              "})));\n")
+    node = json.loads(run(["node", "-e", script, str(node_example), str(window)], json.dumps(files)).stdout)
+    checked = [i for i, w in enumerate(want) if w is not None]
+    assert len(checked) > 700 and sum(want[i] != "error" for i in checked) > 300, "too few files to judge by"
+    for what, got in (("python", python), ("node", node)):
+        wrong = [i for i in checked if got[i] != want[i]]
+        assert not wrong, (f"{what} example decides {len(wrong)} of {len(checked)} files unlike predict; "
+                           f"first: {files[wrong[0]][:4]} -> {got[wrong[0]]}, predict: {want[wrong[0]]}")
 
 
 # --- the docs name the whole contract ----------------------------------------------------------------------
@@ -292,19 +495,3 @@ def test_embedding_doc_names_every_metadata_key_and_tensor() -> None:
     for word in (f'"{INPUT_NAME}"', f'"{OUTPUT_NAME}"', "float32", "batch", "seq", "horizon",
                  ROW_COLUMN, SERIES_COLUMN, "ONNXRUNTIME_NODE_INSTALL=skip"):
         assert word in doc, f"docs/embedding.md does not mention {word}"
-
-
-@pytest.mark.parametrize("bad", ["s1,not-a-number", "s1,nan", "s1", ""],
-                         ids=["text", "nan", "fields", "empty"])
-def test_node_example_and_seqinfer_predict_stop_at_the_same_bad_line(node_example: Path, models: dict,
-                                                                     bad: str) -> None:
-    _, path = models["gru"]
-    lines = INPUTS["interleaved"].splitlines()
-    lines[len(lines) - 5] = bad
-    text = "\n".join(lines) + "\n"
-    p = seqinfer_predict(path, text)
-    r = subprocess.run(["node", str(node_example), str(path)], input=text, capture_output=True, text=True,
-                       timeout=RUN_TIMEOUT_S)
-    assert (r.returncode, p.returncode) == (2, 2), f"node: {r.stderr}\npredict: {p.stderr}"
-    want = parse_output(p.stdout)
-    assert_same_forecasts(parse_output(r.stdout), want, f"node vs seqinfer predict, bad line {bad!r}")

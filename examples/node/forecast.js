@@ -5,10 +5,13 @@
 //   ONNXRUNTIME_NODE_INSTALL=skip npm ci        # once, in this folder (see README.md)
 //   node forecast.js model.onnx < series.csv > forecasts.csv
 //
-// Input, in `seqinfer predict`'s series layout: one observation per line, `value` or `series,value`, with an
-// optional header line (`series,value`). For each series, once `window` values have been seen, every new value
-// yields one forecast of the next `horizon` values. Output: a header, then one line per forecast in input
-// order: [series,] row, yhat_1..yhat_H, where row is the 1-based line number of the input line (header counted).
+// Input: one observation per line, with or without a header: `value`, `series,value`, `time,value` or
+// `series,time,value`, columns in any order. Header and columns are decided from the first 50 lines by
+// `seqinfer predict`'s rules (see `decide` and docs/embedding.md); a file those rules cannot settle without
+// options, or that predict would read as whole windows, stops with an error that points at `seqinfer predict`.
+// For each series, once `window` values have been seen, every new value yields one forecast of the next
+// `horizon` values. Output: a header, then one line per forecast in input order: [series,] [time columns,] row,
+// yhat_1..yhat_H, where row is the 1-based line number of the input line (header counted).
 // Everything the program needs (window, horizon, input/output names) comes from the model file itself.
 
 const fs = require('node:fs');
@@ -20,6 +23,28 @@ const META_PREFIX = 'seqinfer.';
 const MAX_BATCH = 512;            // windows per session.run: one call per chunk of input, at most this many
 // What Python's float() accepts, as `seqinfer predict` parses: 1, -1.5e3, .5, 5., 1_000, inf, nan (any case).
 const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?\d)*)?|inf(inity)?|nan)$/i;
+
+// --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ----
+const SAMPLE_LINES = 50;          // lines, header included, that header and columns are decided from
+const MISSING = new Set(['', 'na', 'n/a', 'nan', '-nan', '+nan', 'null', 'none', '#n/a', 'nat', 'missing']);
+const F32_OVERFLOW = 3.4028235677973366e38;   // the smallest magnitude that rounds to inf in float32
+const SERIES_NAMES = new Set(['series', 'id', 'series_id', 'unique_id', 'item_id', 'ts_id', 'key']);
+const VALUE_NAMES = ['value', 'y', 'target'];
+const TIME_NAMES = new Set(['date', 'time', 'timestamp', 'datetime', 'ds', 'dt', 'ts', 't', 'year', 'yr',
+  'quarter', 'month', 'week', 'day', 'hour', 'minute', 'period', 'epoch', 'time_idx', 'date_time', 'time_stamp',
+  'obs_date',
+  '', 'index', 'unnamed: 0', 'unnamed:_0']);    // pandas' unnamed index column: a row key
+const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
+const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
+const ISO = /^(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(Z|[+-]\d\d:?\d\d)?$/;
+const DATES = [
+  /^\d{8}$/,                                                          // 19580329 (checked in dates())
+  /^\d{4}[- ]?[Qq][1-4]$/,                                            // 1959Q1
+  /^\d{4}M\d\d$/,                                                     // 2020M01
+  /^\d{4}[/.]\d{1,2}[/.]\d{1,2}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?$/,     // y/m/d
+  /^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?$/,   // d/m/y, m/d/y
+];
+const PREDICT_HINT = 'use `seqinfer predict` with --value-col, --series-col, --time-col or --keep';
 
 class InputError extends Error {}
 
@@ -39,26 +64,28 @@ function readContract(bytes, path) {
     features: JSON.parse(get('features')),
     inputName: props[META_PREFIX + 'input_name'] ?? 'x',
     outputName: props[META_PREFIX + 'output_name'] ?? 'y',
+    ioDtype: props[META_PREFIX + 'io_dtype'] ?? 'float32',     // float64 where float32 cannot hold the data
   };
   if (meta.features !== 1) {
-    throw new InputError(`${path}: this example reads one value per line; the model takes ${meta.features} features`);
+    throw new InputError(`${path}: this example reads one value per line; the model takes ${meta.features} ` +
+      'features: use `seqinfer predict --value-col ...`');
   }
   return meta;
 }
 
-/** Exactly Python's and C's '%.9g' (9 significant digits round-trip a float32; no trailing zeros). */
-function formatG9(v) {
+/** Exactly Python's and C's '%.<p>g' (9 significant digits round-trip a float32, 17 a float64). */
+function formatG(v, p) {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mantissa, expText] = Math.abs(v).toExponential(8).split('e');
+  const [mantissa, expText] = Math.abs(v).toExponential(p - 1).split('e');
   let digits = mantissa.replace('.', '');
   const exp = Number(expText);
   // JS rounds an exact tie (say 4.900390625) up, C and Python to even: look at the exact decimal expansion.
   const exact = Math.abs(v).toPrecision(100).split('e')[0].replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-  if (exact.length === 10 && exact[9] === '5' && Number(exact[8]) % 2 === 0) digits = exact.slice(0, 9);
+  if (exact.length === p + 1 && exact[p] === '5' && Number(exact[p - 1]) % 2 === 0) digits = exact.slice(0, p);
   digits = digits.replace(/0+$/, '') || '0';
   let text;
-  if (exp >= -4 && exp < 9) {
+  if (exp >= -4 && exp < p) {
     text = exp >= 0
       ? digits.slice(0, exp + 1).padEnd(exp + 1, '0') + (digits.length > exp + 1 ? '.' + digits.slice(exp + 1) : '')
       : '0.' + '0'.repeat(-exp - 1) + digits;
@@ -81,6 +108,7 @@ function parseNumber(field) {
 
 /** One CSV line into fields (RFC 4180 quotes; no trimming), as Python's csv module reads it. */
 function splitFields(line, lineNo) {
+  if (line.trim() === '') throw new InputError(`line ${lineNo}: empty line`);
   const fields = [];
   let i = 0;
   for (;;) {
@@ -109,84 +137,227 @@ function quote(field) {
   return /[,"\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
 }
 
+// --- what a cell is ------------------------------------------------------------------------------------------
+const isMissing = (field) => MISSING.has(field.trim().toLowerCase());
+/** float() reads it and it is not a missing-value marker (nan). */
+const isNumber = (field) => !isMissing(field) && parseNumber(field) !== null;
+
+/** Most cells that are not missing are numbers (a stray bad one is reported on its own line). */
+function numeric(cells) {
+  const vals = cells.filter((c) => !isMissing(c));
+  return vals.length > 0 && 2 * vals.filter(isNumber).length > vals.length;
+}
+
+function validDate(y, m, d, hour, minute, second) {
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  return m >= 1 && m <= 12 && Number(d ?? 1) >= 1 && Number(d ?? 1) <= days[m - 1] &&
+    Number(hour ?? 0) < 24 && Number(minute ?? 0) < 60 && Number(second ?? 0) < 60;
+}
+
+/** Every value is a date written the same way (ISO, YYYYMMDD, 1959Q1, 2020M01, y/m/d, d/m/y, m/d/y). */
+function dates(vals) {
+  const iso = (v) => {
+    const m = ISO.exec(v);               // a zone needs a clock time (2020-01-01Z is not a date)
+    return m !== null && validDate(Number(m[1]), Number(m[2]), m[3], m[4], m[5], m[6]) && !(m[7] && !m[4]);
+  };
+  const ymd = (v) => DATES[0].test(v) && Number(v.slice(0, 4)) >= 1000 && Number(v.slice(0, 4)) <= 2999 &&
+    validDate(Number(v.slice(0, 4)), Number(v.slice(4, 6)), v.slice(6));
+  return vals.every(iso) || vals.every(ymd) || DATES.slice(1).some((rx) => vals.every((v) => rx.test(v)));
+}
+
+/** A column's sample: ['empty' | 'number' | 'text', whether its values are dates (YYYYMMDD numbers too)]. */
+function kind(cells) {
+  const vals = cells.filter((c) => !isMissing(c));
+  if (vals.length === 0) return ['empty', false];
+  if (numeric(vals)) return ['number', dates(vals.filter(isNumber))];
+  return ['text', dates(vals)];
+}
+
+function isTimeName(name) {
+  const n = name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return TIME_NAMES.has(n) || TIME_SUFFIXES.some((s) => n.endsWith(s)) || TIME_PREFIXES.some((p) => n.startsWith(p));
+}
+
+/** Integers rising strictly from row to row, within each series (1700, 1701, ...). */
+function increasingInts(cells, groups) {
+  if (!cells.every((c) => /^\s*[+-]?\d+\s*$/.test(c))) return false;
+  const last = new Map();
+  let steps = 0;
+  for (let i = 0; i < cells.length; i++) {
+    const key = groups ? groups[i] : '';
+    const v = Number(cells[i]);
+    if (last.has(key)) {
+      if (v <= last.get(key)) return false;
+      steps += 1;
+    }
+    last.set(key, v);
+  }
+  return steps > 0;
+}
+
+// --- which column is what ------------------------------------------------------------------------------------
 /**
- * Turns CSV lines into forecast jobs {series, row, window}; keeps the last `window` values per series.
- * Columns are decided from line 1 exactly as `seqinfer predict` does by default: line 1 is a header when any
- * field is not a number; the value is the column named `value` (else the only column, else the second of
- * two); the series id is the column named `series`, else the first of two when no `value` column is named.
+ * Line 1 is a header when one of its fields does not fit its column below: not a number over numbers, or not
+ * a date over dates; with no line below, when none of its fields is a number. So `a,5.0` over `b,6.0` is data,
+ * and so is a first line `0`.
+ */
+function looksLikeHeader(first, below) {
+  if (below.length === 0) return !first.some(isNumber) && !first.every(isMissing);
+  return first.some((f, j) => {
+    const cells = below.map((r) => r[j]).filter((c) => !isMissing(c));
+    if (isMissing(f) || cells.length === 0) return false;
+    return numeric(cells) ? !isNumber(f) : dates(cells) && !dates([f, ...cells]);
+  });
+}
+
+/**
+ * Header and column roles from the first lines (arrays of fields, line 1 first), by `seqinfer predict`'s
+ * rules without options: {nfields, header, value, series, time, passed, names}; columns are 0-based.
+ */
+function decide(lines, window) {
+  const first = lines[0].map((f) => f.trim());
+  const n = first.length;
+  const rest = lines.slice(1).filter((r) => r.length === n).map((r) => r.map((f) => f.trim()));
+  const header = looksLikeHeader(first, rest) ? first : null;
+  const data = header ? rest : [first, ...rest];
+  const cells = first.map((_, j) => data.map((r) => r[j]));
+  const kinds = cells.map(kind);
+  const name = first.map((f) => (header ? f.toLowerCase() : null));
+  const cols = (js) => js.map((j) => j + 1).join(', ');
+  const error = (what) => new InputError(`line 1: ${what}: ${PREDICT_HINT}`);
+  const all = [...first.keys()];
+
+  // A time column: its header says time, or its values are dates. A series id: text, or a header that says
+  // id. A single column is always the value.
+  let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1]));
+  const ids = all.filter((j) => n > 1 && !time.includes(j) &&
+    (kinds[j][0] === 'text' || SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id')));
+  if (ids.length > 1) throw error(`columns ${cols(ids)} could each be the series id`);
+  const series = ids.length ? ids[0] : null;
+  const free = all.filter((j) => j !== series && !time.includes(j));
+  let numbers = free.filter((j) => kinds[j][0] === 'number');
+  if (numbers.length === 0) numbers = free.filter((j) => kinds[j][0] === 'empty');
+  if (window > 1 && numbers.length === window) {
+    throw error(`columns ${cols(numbers)} make one window per row (predict's windows layout), which this ` +
+      'example does not read');
+  }
+  const named = VALUE_NAMES.flatMap((v) => numbers.filter((j) => name[j] === v));
+  const weak = numbers.filter((j) => kinds[j][0] === 'number' &&
+    increasingInts(cells[j], series === null ? null : cells[series]));
+  let value;
+  if (named.length) {
+    value = named[0];
+  } else if (numbers.length === 1) {
+    value = numbers[0];
+  } else if (weak.length && numbers.length - weak.length === 1) {   // 1700, 1701, ... is a time
+    value = numbers.find((j) => !weak.includes(j));
+    time = [...time, ...weak].sort((a, b) => a - b);
+  } else if (numbers.length) {
+    throw error(`columns ${cols(numbers)} are all numbers and none is named value`);
+  } else {
+    throw error('no column of numbers to forecast');
+  }
+  const left = free.filter((j) => j !== value && !time.includes(j) && kinds[j][0] !== 'empty');
+  if (left.length && !named.length) throw error(`columns ${cols(left)} are neither value, series id nor time`);
+  const passed = [...(series === null ? [] : [series]), ...time];
+  const names = [...(series === null ? [] : ['series']), ...time.map((j) => (header ? header[j] : `col${j + 1}`))];
+  return { nfields: n, header, value, series, time, passed, names };
+}
+
+/** The line's value, or an InputError like predict's default (--fill stop): missing, text, beyond float32. */
+function readValue(fields, cols, lineNo) {
+  const { header } = cols;
+  if (header && fields.length === header.length && fields.every((f, i) => f.trim() === header[i]) &&
+      !header.every(isNumber)) {
+    throw new InputError(`line ${lineNo}: the header line again, in the middle of the stream`);
+  }
+  if (fields.length !== cols.nfields) {
+    throw new InputError(`line ${lineNo}: ${fields.length} field(s), expected ${cols.nfields} like line 1`);
+  }
+  const text = fields[cols.value];
+  if (isMissing(text)) {
+    throw new InputError(`line ${lineNo}: missing value (${JSON.stringify(text.trim())}); ` +
+      '`seqinfer predict --fill previous` goes on past it');
+  }
+  const value = parseNumber(text);
+  if (value === null) throw new InputError(`line ${lineNo}: ${JSON.stringify(text)} is not a number`);
+  if (!(Math.abs(value) < F32_OVERFLOW)) {
+    throw new InputError(`line ${lineNo}: ${JSON.stringify(text.trim())} is not a finite float32 number`);
+  }
+  return value;
+}
+
+/**
+ * Turns CSV lines into forecast jobs {passed, row, window}; keeps the last `window` values per series. The
+ * first SAMPLE_LINES lines are held until the columns are decided (`cols`), then every line streams through.
  */
 class SeriesReader {
   constructor(window) {
     this.window = window;
     this.lineNo = 0;
-    this.header = null;
-    this.fieldCount = null;
-    this.seriesCol = null;        // index, or null when the input has no series column
-    this.valueCol = null;
-    this.history = new Map();     // series id -> last `window` values (Float32Array used as a ring)
+    this.head = [];               // [lineNo, line] until the columns are decided
+    this.cols = null;
+    this.history = new Map();     // series id -> last `window` values (a Float64Array used as a ring)
   }
 
-  get hasSeries() { return this.seriesCol !== null; }
-
-  layout(fields) {
-    const n = fields.length;
-    this.fieldCount = n;
-    this.header = fields.every((f) => parseNumber(f) !== null) ? null : fields;
-    const named = this.header ? this.header.indexOf('value') : -1;
-    if (named >= 0) {
-      this.valueCol = named;
-    } else if (n === 1) {
-      this.valueCol = 0;
-    } else if (n === 2) {
-      [this.seriesCol, this.valueCol] = [0, 1];
-    } else {
-      throw new InputError(`line ${this.lineNo}: ${n} fields per row: expected \`value\` or \`series,value\` ` +
-        '(this example reads the series layout only; name the value column `value` in a header)');
-    }
-    const series = this.header ? this.header.indexOf('series') : -1;
-    if (this.seriesCol === null && series >= 0 && series !== this.valueCol) this.seriesCol = series;
-  }
-
-  /** Returns a job when this line completes a window, else null. Throws InputError on bad input. */
-  push(rawLine) {
+  /** Reads one line; emit(job) gets each forecast job, in order. Throws InputError on bad input. */
+  push(rawLine, emit) {
     this.lineNo += 1;
     const line = this.lineNo === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
-    if (line.trim() === '') throw new InputError(`line ${this.lineNo}: empty line`);
-    const fields = splitFields(line, this.lineNo);
-    if (this.fieldCount === null) {
-      this.layout(fields);
-      if (this.header) return null;
+    if (this.cols !== null) {
+      this.row(line, this.lineNo, emit);
+      return;
     }
-    if (this.header && fields.length === this.header.length && fields.every((f, i) => f === this.header[i])) {
-      throw new InputError(`line ${this.lineNo}: the header line again, in the middle of the stream`);
+    this.head.push([this.lineNo, line]);
+    if (this.head.length === SAMPLE_LINES) this.start(emit);
+  }
+
+  /** At the end of the input: decides on the lines read when there were fewer than SAMPLE_LINES. */
+  finish(emit) {
+    if (this.lineNo === 0) throw new InputError('empty input: no lines to read');
+    if (this.cols === null) this.start(emit);
+  }
+
+  start(emit) {
+    const sample = [splitFields(this.head[0][1], 1)];
+    for (const [lineNo, line] of this.head.slice(1)) {
+      try {
+        sample.push(splitFields(line, lineNo));
+      } catch (e) {                // a bad line is reported when its turn comes
+        if (!(e instanceof InputError)) throw e;
+      }
     }
-    if (fields.length !== this.fieldCount) {
-      throw new InputError(`line ${this.lineNo}: ${fields.length} field(s), expected ${this.fieldCount} like line 1`);
-    }
-    const text = fields[this.valueCol];
-    const value = parseNumber(text);
-    if (value === null) throw new InputError(`line ${this.lineNo}: ${JSON.stringify(text)} is not a number`);
-    if (!Number.isFinite(value)) throw new InputError(`line ${this.lineNo}: ${JSON.stringify(text.trim())} is not a finite number`);
-    const series = this.hasSeries ? fields[this.seriesCol] : '';
-    let h = this.history.get(series);
+    this.cols = decide(sample, this.window);
+    const head = this.head;
+    this.head = [];
+    for (const [lineNo, line] of this.cols.header ? head.slice(1) : head) this.row(line, lineNo, emit);
+  }
+
+  row(line, lineNo, emit) {
+    const fields = splitFields(line, lineNo);
+    const value = readValue(fields, this.cols, lineNo);
+    const key = this.cols.series === null ? '' : fields[this.cols.series];
+    let h = this.history.get(key);
     if (h === undefined) {
-      h = { values: new Float32Array(this.window), count: 0 };
-      this.history.set(series, h);
+      h = { values: new Float64Array(this.window), count: 0 };
+      this.history.set(key, h);
     }
     h.values[h.count % this.window] = value;
     h.count += 1;
-    if (h.count < this.window) return null;
-    const win = new Float32Array(this.window);             // oldest first
+    if (h.count < this.window) return;
+    const win = new Float64Array(this.window);             // oldest first
     for (let i = 0; i < this.window; i++) win[i] = h.values[(h.count + i) % this.window];
-    return { series, row: this.lineNo, window: win };
+    emit({ passed: this.cols.passed.map((j) => fields[j]), row: lineNo, window: win });
   }
 }
 
 async function runBatch(session, meta, jobs) {
-  const x = new Float32Array(jobs.length * meta.window);
-  jobs.forEach((job, i) => x.set(job.window, i * meta.window));
-  const feeds = { [meta.inputName]: new ort.Tensor('float32', x, [jobs.length, meta.window, 1]) };
-  const y = (await session.run(feeds))[meta.outputName].data;   // float32 [batch, horizon]
+  const x = meta.ioDtype === 'float64' ? new Float64Array(jobs.length * meta.window)
+    : new Float32Array(jobs.length * meta.window);
+  jobs.forEach((job, i) => x.set(job.window, i * meta.window));   // rounds to float32, as predict does
+  const feeds = { [meta.inputName]: new ort.Tensor(meta.ioDtype, x, [jobs.length, meta.window, 1]) };
+  const y = (await session.run(feeds))[meta.outputName].data;   // [batch, horizon], in the model's dtype
   return y;
 }
 
@@ -207,27 +378,30 @@ async function main() {
 
   const reader = new SeriesReader(meta.window);
   const yhat = Array.from({ length: meta.horizon }, (_, i) => `yhat_${i + 1}`);
+  const digits = meta.ioDtype === 'float64' ? 17 : 9;       // as predict writes: %.9g, or %.17g
   const jobs = [];
+  const emit = (job) => jobs.push(job);
   let headerWritten = false;
   let inputError = null;
   let paused = false;
   let closed = false;
 
+  const writeHeader = () => {       // as soon as the columns are known, like predict
+    if (headerWritten || reader.cols === null) return;
+    process.stdout.write([...reader.cols.names.map(quote), 'row', ...yhat].join(',') + '\n');
+    headerWritten = true;
+  };
   const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   // Lines of one stdin chunk arrive together; they are parsed first and then run as one batch, so a fast
   // file gets large batches and a slow trickle gets each forecast as soon as its line arrives.
   const drain = async () => {
+    writeHeader();
     while (jobs.length > 0) {
       const batch = jobs.splice(0, MAX_BATCH);
       const y = await runBatch(session, meta, batch);
-      if (reader.lineNo === 0 && !inputError) inputError = new InputError('empty input: no lines to read');
-  if (!headerWritten && reader.lineNo > 0) {
-        process.stdout.write([...(reader.hasSeries ? ['series'] : []), 'row', ...yhat].join(',') + '\n');
-        headerWritten = true;
-      }
       const out = batch.map((job, i) => {
-        const f = Array.from(y.subarray(i * meta.horizon, (i + 1) * meta.horizon), formatG9);
-        return [...(reader.hasSeries ? [quote(job.series)] : []), job.row, ...f].join(',');
+        const f = Array.from(y.subarray(i * meta.horizon, (i + 1) * meta.horizon), (v) => formatG(v, digits));
+        return [...job.passed.map(quote), job.row, ...f].join(',');
       });
       process.stdout.write(out.join('\n') + '\n');
       if (paused && !closed && jobs.length < MAX_BATCH) {
@@ -246,17 +420,19 @@ async function main() {
       draining = draining.then(drain);
     });
   };
-
-  input.on('line', (line) => {
-    if (inputError) return;
+  const read = (step) => {
     try {
-      const job = reader.push(line);
-      if (job) jobs.push(job);
+      step();
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       inputError = e;              // forecasts of every valid line before it are still written
       input.close();
     }
+  };
+
+  input.on('line', (line) => {
+    if (inputError) return;
+    read(() => reader.push(line, emit));
     if (jobs.length >= 8 * MAX_BATCH && !paused) {      // keep memory flat when the model is the bottleneck
       paused = true;
       input.pause();
@@ -264,14 +440,11 @@ async function main() {
     schedule();
   });
   await new Promise((resolve) => input.on('close', () => { closed = true; resolve(); }));
+  if (!inputError) read(() => reader.finish(emit));    // a short input: decide on all of it
   const tick = () => new Promise((resolve) => setImmediate(resolve));
   await tick();
   await draining;
   await drain();
-  if (reader.lineNo === 0 && !inputError) inputError = new InputError('empty input: no lines to read');
-  if (!headerWritten && reader.lineNo > 0) {
-    process.stdout.write([...(reader.hasSeries ? ['series'] : []), 'row', ...yhat].join(',') + '\n');
-  }
   if (inputError) {
     process.stderr.write(`forecast.js: error: ${inputError.message}\n`);
     process.exitCode = 2;
@@ -285,4 +458,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { formatG9, parseNumber, splitFields, SeriesReader };
+module.exports = { formatG, parseNumber, splitFields, decide, InputError, SeriesReader };

@@ -2,25 +2,52 @@
 
     python forecast.py model.onnx < series.csv > forecasts.csv
 
-Input, in `seqinfer predict`'s series layout: one observation per line, `value` or `series,value`, with an
-optional header line. For each series, once `window` values have been seen, every new value yields one
-forecast of the next `horizon` values. Output: a header, then [series,] row, yhat_1..yhat_H per forecast, in
+Input: one observation per line, with or without a header: `value`, `series,value`, `time,value` or
+`series,time,value`, columns in any order. Header and columns are decided from the first 50 lines by
+`seqinfer predict`'s rules (see `decide` and docs/embedding.md); a file those rules cannot settle without
+options, or that predict would read as whole windows, stops with an error that points at `seqinfer predict`.
+For each series, once `window` values have been seen, every new value yields one forecast of the next
+`horizon` values. Output: a header, then [series,] [time columns,] row, yhat_1..yhat_H per forecast, in
 input order; row is the 1-based line number of the input line (header counted). No seqinfer, no torch: the
 window, horizon and tensor names all come from the model file's metadata.
 """
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import re
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime as ort
 
 META_PREFIX = "seqinfer."
 BATCH = 512  # windows per session.run
+
+# --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ---
+SAMPLE_LINES = 50        # lines, header included, that header and columns are decided from
+MISSING = {"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing"}
+F32_OVERFLOW = 3.4028235677973366e38   # the smallest magnitude that rounds to inf in float32
+SERIES_NAMES = {"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"}
+VALUE_NAMES = ("value", "y", "target")
+TIME_NAMES = {"date", "time", "timestamp", "datetime", "ds", "dt", "ts", "t", "year", "yr", "quarter",
+              "month", "week", "day", "hour", "minute", "period", "epoch", "time_idx", "date_time",
+              "time_stamp", "obs_date",
+              "", "index", "unnamed: 0", "unnamed:_0"}     # pandas' unnamed index column: a row key
+TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
+ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(Z|[+-]\d\d:?\d\d)?")
+DATES = [re.compile(p) for p in (
+    r"\d{8}",                                                          # 19580329 (checked in dates())
+    r"\d{4}[- ]?[Qq][1-4]",                                            # 1959Q1
+    r"\d{4}M\d\d",                                                     # 2020M01
+    r"\d{4}[/.]\d{1,2}[/.]\d{1,2}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?",     # y/m/d
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?",   # d/m/y, m/d/y
+)]
+PREDICT_HINT = "use `seqinfer predict` with --value-col, --series-col, --time-col or --keep"
 
 
 class InputError(Exception):
@@ -32,25 +59,36 @@ def load(path: str) -> tuple[ort.InferenceSession, dict]:
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     props = session.get_modelmeta().custom_metadata_map
     meta = {}
-    for field in ("kind", "seqinfer_version", "window", "horizon", "features", "input_name", "output_name"):
+    for field in ("kind", "seqinfer_version", "window", "horizon", "features"):
         raw = props.get(META_PREFIX + field)
         if raw is None:
             raise InputError(f"{path}: not a seqinfer model (metadata key {META_PREFIX + field} missing)")
-        is_text = field in ("kind", "seqinfer_version", "input_name", "output_name")
-        meta[field] = raw if is_text else json.loads(raw)
+        meta[field] = raw if field in ("kind", "seqinfer_version") else json.loads(raw)
+    # io_dtype: float32, or float64 for a model whose data float32 cannot hold; older files have float32
+    for field, default in (("input_name", "x"), ("output_name", "y"), ("io_dtype", "float32")):
+        meta[field] = props.get(META_PREFIX + field, default)
     if meta["features"] != 1:
-        raise InputError(f"{path}: this example reads one value per line; the model takes {meta['features']}")
+        raise InputError(f"{path}: this example reads one value per line; the model takes "
+                         f"{meta['features']} features: use `seqinfer predict --value-col ...`")
     return session, meta
 
 
 def forecast(session: ort.InferenceSession, meta: dict, windows: np.ndarray) -> np.ndarray:
     """windows: raw values [batch, window] -> forecasts [batch, horizon]; normalization is in the model."""
-    x = np.ascontiguousarray(windows, dtype=np.float32)[:, :, None]   # (B, T, 1)
+    x = np.ascontiguousarray(windows, dtype=meta["io_dtype"])[:, :, None]   # (B, T, 1), float32 or float64
     (y,) = session.run([meta["output_name"]], {meta["input_name"]: x})
     return y                                                           # (B, H)
 
 
+# --- what a cell is ----------------------------------------------------------------------------------------
+def is_missing(field: str) -> bool:
+    return field.strip().lower() in MISSING
+
+
 def is_number(field: str) -> bool:
+    """float() reads it and it is not a missing-value marker (nan)."""
+    if is_missing(field):
+        return False
     try:
         float(field)
     except ValueError:
@@ -58,67 +96,206 @@ def is_number(field: str) -> bool:
     return True
 
 
-def columns(first: list[str], line_no: int) -> tuple[bool, int | None, int]:
-    """(header?, series column or None, value column), decided from line 1 as `seqinfer predict` does."""
-    header = not all(is_number(f) for f in first)
-    series, n = None, len(first)
-    if header and "value" in first:
-        value = first.index("value")
-    elif n == 1:
-        value = 0
-    elif n == 2:
-        series, value = 0, 1
+def numeric(cells: list[str]) -> bool:
+    """Most cells that are not missing are numbers (a stray bad one is reported on its own line)."""
+    vals = [c for c in cells if not is_missing(c)]
+    return bool(vals) and 2 * sum(map(is_number, vals)) > len(vals)
+
+
+def valid_date(y: str, m: str, d: str | None, hour: str | None = None, minute: str | None = None,
+               second: str | None = None) -> bool:
+    leap = int(y) % 4 == 0 and (int(y) % 100 != 0 or int(y) % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= int(m) <= 12 and 1 <= int(d or 1) <= days[int(m) - 1] \
+        and int(hour or 0) < 24 and int(minute or 0) < 60 and int(second or 0) < 60
+
+
+def dates(vals: list[str]) -> bool:
+    """Every value is a date written the same way (ISO, YYYYMMDD, 1959Q1, 2020M01, y/m/d, d/m/y, m/d/y)."""
+    def iso(v: str) -> bool:
+        m = ISO.fullmatch(v)              # a zone needs a clock time (2020-01-01Z is not a date)
+        return m is not None and valid_date(*m.groups()[:6]) and not (m[7] and m[4] is None)
+    if all(map(iso, vals)):
+        return True
+    ymd = [bool(DATES[0].fullmatch(v)) and 1000 <= int(v[:4]) <= 2999 and valid_date(v[:4], v[4:6], v[6:])
+           for v in vals]
+    return all(ymd) or any(all(rx.fullmatch(v) for v in vals) for rx in DATES[1:])
+
+
+def kind(cells: list[str]) -> tuple[str, bool]:
+    """A column's sample: 'empty' | 'number' | 'text', and whether its values are dates (YYYYMMDD too)."""
+    vals = [c for c in cells if not is_missing(c)]
+    if not vals:
+        return "empty", False
+    if numeric(vals):
+        return "number", dates([v for v in vals if is_number(v)])
+    return "text", dates(vals)
+
+
+def is_time_name(name: str) -> bool:
+    n = re.sub(r"[\s-]+", "_", name.strip().lower())
+    return n in TIME_NAMES or n.endswith(TIME_AFFIXES[0]) or n.startswith(TIME_AFFIXES[1])
+
+
+def increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
+    """Integers rising strictly from row to row, within each series (1700, 1701, ...)."""
+    if not all(re.fullmatch(r"\s*[+-]?\d+\s*", c) for c in cells):
+        return False
+    last: dict[str, int] = {}
+    steps = 0
+    for i, c in enumerate(cells):
+        key = groups[i] if groups else ""
+        if key in last:
+            if int(c) <= last[key]:
+                return False
+            steps += 1
+        last[key] = int(c)
+    return steps > 0
+
+
+# --- which column is what ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Columns:
+    nfields: int
+    header: tuple[str, ...] | None    # line 1's fields when it is a header
+    value: int                        # 0-based
+    series: int | None
+    time: tuple[int, ...]             # passed through to the output, as predict does
+
+    @property
+    def passed(self) -> tuple[int, ...]:
+        return ((self.series,) if self.series is not None else ()) + self.time
+
+    @property
+    def names(self) -> list[str]:
+        own = [self.header[j] if self.header else f"col{j + 1}" for j in self.time]
+        return (["series"] if self.series is not None else []) + own
+
+
+def looks_like_header(first: list[str], below: list[list[str]]) -> bool:
+    """Line 1 is a header when one of its fields does not fit its column below: not a number over numbers,
+    or not a date over dates; with no line below, when none of its fields is a number. So `a,5.0` over
+    `b,6.0` is data, and so is a first line `0`."""
+    if not below:
+        return not any(map(is_number, first)) and not all(map(is_missing, first))
+    for j, f in enumerate(first):
+        cells = [r[j] for r in below if not is_missing(r[j])]
+        if is_missing(f) or not cells:
+            continue
+        if numeric(cells):
+            if not is_number(f):
+                return True
+        elif dates(cells) and not dates([f, *cells]):
+            return True
+    return False
+
+
+def decide(lines: list[list[str]], window: int) -> Columns:
+    """Header and column roles from the first lines, by `seqinfer predict`'s rules without options."""
+    first = [f.strip() for f in lines[0]]
+    n = len(first)
+    rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
+    header = tuple(first) if looks_like_header(first, rest) else None
+    data = rest if header else [first, *rest]
+    cells = [[r[j] for r in data] for j in range(n)]
+    kinds = [kind(c) for c in cells]
+    name = [h.lower() for h in header] if header else [None] * n
+
+    def error(what: str, cols: list[int]) -> InputError:
+        listed = ", ".join(str(j + 1) for j in cols)
+        return InputError(f"line 1: {what.format(listed)}: {PREDICT_HINT}")
+
+    # A time column: its header says time, or its values are dates. A series id: text, or a header that
+    # says id. A single column is always the value.
+    time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1])]
+    ids = [j for j in range(n) if n > 1 and j not in time and (
+        kinds[j][0] == "text" or name[j] in SERIES_NAMES or (name[j] or "").endswith("_id"))]
+    if len(ids) > 1:
+        raise error("columns {} could each be the series id", ids)
+    series = ids[0] if ids else None
+    free = [j for j in range(n) if j != series and j not in time]
+    numbers = [j for j in free if kinds[j][0] == "number"] or [j for j in free if kinds[j][0] == "empty"]
+    if window > 1 and len(numbers) == window:
+        raise error("columns {} make one window per row (predict's windows layout), which this example "
+                    "does not read", numbers)
+    named = [j for v in VALUE_NAMES for j in numbers if name[j] == v]
+    groups = cells[series] if series is not None else None
+    weak = [j for j in numbers if kinds[j][0] == "number" and increasing_ints(cells[j], groups)]
+    if named:
+        value = named[0]
+    elif len(numbers) == 1:
+        value = numbers[0]
+    elif weak and len(numbers) - len(weak) == 1:       # 1700, 1701, ... is a time, the other the value
+        value, time = next(j for j in numbers if j not in weak), sorted(time + weak)
+    elif numbers:
+        raise error("columns {} are all numbers and none is named value", numbers)
     else:
-        raise InputError(f"line {line_no}: {n} fields per row: expected `value` or `series,value` "
-                         "(this example reads the series layout only; name the value column `value`)")
-    if header and series is None and "series" in first and first.index("series") != value:
-        series = first.index("series")
-    return header, series, value
+        raise error("no column of numbers to forecast", [])
+    left = [j for j in free if j != value and j not in time and kinds[j][0] != "empty"]
+    if left and not named:
+        raise error("columns {} are neither value, series id nor time", left)
+    return Columns(n, header, value, series, tuple(time))
 
 
-def windows_from_csv(
-    lines: Iterable[str], window: int, layout_seen: dict | None = None
-) -> Iterator[tuple[str | None, int, np.ndarray]]:
-    """Yields (series or None, line number, last `window` values) for each line that completes a window.
+# --- lines in, windows out ---------------------------------------------------------------------------------
+def split_fields(raw: bytes, line_no: int) -> list[str]:
+    line = raw.removesuffix(b"\n").removesuffix(b"\r")
+    if not line.strip():
+        raise InputError(f"line {line_no}: empty line")
+    try:
+        return next(csv.reader([line.decode("utf-8")], strict=True))
+    except UnicodeDecodeError as e:
+        raise InputError(f"line {line_no}: not valid UTF-8 (byte {e.start + 1})") from None
+    except csv.Error as e:
+        raise InputError(f"line {line_no}: bad CSV quoting: {e}") from None
 
-    Sets layout_seen["series"] to whether the input has a series column once its first line is read.
+
+def read_value(fields: list[str], cols: Columns, line_no: int) -> float:
+    """The line's value, or an InputError like predict's default (--fill stop): missing, text, too big."""
+    if cols.header and [f.strip() for f in fields] == list(cols.header) \
+            and not all(map(is_number, cols.header)):
+        raise InputError(f"line {line_no}: the header line again, in the middle of the stream")
+    if len(fields) != cols.nfields:
+        raise InputError(f"line {line_no}: {len(fields)} field(s), expected {cols.nfields} like line 1")
+    text = fields[cols.value]
+    if is_missing(text):
+        raise InputError(f"line {line_no}: missing value ({text.strip()!r}); `seqinfer predict --fill "
+                         f"previous` goes on past it")
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"line {line_no}: {text!r} is not a number") from None
+    if not abs(value) < F32_OVERFLOW:
+        raise InputError(f"line {line_no}: {text.strip()!r} is not a finite float32 number")
+    return value
+
+
+def windows_from_csv(lines: Iterable[bytes], window: int, on_columns: Callable[[Columns], None]
+                     ) -> Iterator[tuple[list[str], int, np.ndarray]]:
+    """Yields (passed-through fields, line number, last `window` values) for each line that completes a
+    window. The first SAMPLE_LINES lines are read before anything is decided; on_columns gets the decision.
     """
+    numbered = enumerate(lines, start=1)
+    head = list(itertools.islice(numbered, SAMPLE_LINES))
+    if not head:
+        raise InputError("empty input: no lines to read")
+    head[0] = (1, head[0][1].removeprefix(b"\xef\xbb\xbf"))        # a UTF-8 byte order mark
+    sample = [split_fields(head[0][1], 1)]
+    for line_no, raw in head[1:]:
+        try:
+            sample.append(split_fields(raw, line_no))
+        except InputError:
+            pass                          # a bad line is reported when its turn comes
+    cols = decide(sample, window)
+    on_columns(cols)
     history: dict[str, deque[float]] = {}
-    # (header fields or None, series column or None, value column, fields per line), fixed by line 1
-    layout: tuple[list[str] | None, int | None, int, int] | None = None
-    for line_no, line in enumerate(lines, start=1):
-        line = line.rstrip("\n").removesuffix("\r")
-        if line_no == 1:
-            line = line.removeprefix("\ufeff")
-        if not line.strip():
-            raise InputError(f"line {line_no}: empty line")
-        try:
-            fields = next(csv.reader([line], strict=True))
-        except csv.Error as e:
-            raise InputError(f"line {line_no}: bad CSV quoting: {e}") from None
-        if layout is None:
-            header, series_col, value_col = columns(fields, line_no)
-            layout = (fields if header else None, series_col, value_col, len(fields))
-            if layout_seen is not None:
-                layout_seen["series"] = series_col is not None
-            if header:
-                continue
-        header_fields, series_col, value_col, nfields = layout
-        if fields == header_fields:
-            raise InputError(f"line {line_no}: the header line again, in the middle of the stream")
-        if len(fields) != nfields:
-            raise InputError(f"line {line_no}: {len(fields)} field(s), expected {nfields} like line 1")
-        try:
-            value = float(fields[value_col])
-        except ValueError:
-            raise InputError(f"line {line_no}: {fields[value_col]!r} is not a number") from None
-        if not np.isfinite(value):
-            raise InputError(f"line {line_no}: {fields[value_col].strip()!r} is not a finite number")
-        series = None if series_col is None else fields[series_col]
-        h = history.setdefault(series or "", deque(maxlen=window))
+    for line_no, raw in itertools.chain(head[1:] if cols.header else head, numbered):
+        fields = split_fields(raw, line_no)
+        value = read_value(fields, cols, line_no)
+        h = history.setdefault(fields[cols.series] if cols.series is not None else "", deque(maxlen=window))
         h.append(value)
         if len(h) == window:
-            yield series, line_no, np.fromiter(h, np.float32, window)
+            yield [fields[j] for j in cols.passed], line_no, np.array(h)
 
 
 def quote(field: str) -> str:
@@ -137,34 +314,29 @@ def main(argv: list[str]) -> int:
         return 2
     out = sys.stdout
     yhat = [f"yhat_{i}" for i in range(1, meta["horizon"] + 1)]
-    header_written = False
-    pending: list[tuple[str | None, int, np.ndarray]] = []
-    layout: dict[str, bool] = {}
+    digits = 17 if meta["io_dtype"] == "float64" else 9      # as predict writes: %.9g, or %.17g
+    pending: list[tuple[list[str], int, np.ndarray]] = []
+
+    def header(cols: Columns) -> None:        # as soon as the columns are known, like predict
+        out.write(",".join([quote(c) for c in cols.names] + ["row"] + yhat) + "\n")
 
     def flush() -> None:
-        nonlocal header_written
-        if not header_written:
-            out.write(",".join((["series"] if layout.get("series") else []) + ["row"] + yhat) + "\n")
-            header_written = True
         if pending:
             y = forecast(session, meta, np.stack([w for _, _, w in pending]))
-            for (series, row, _), yrow in zip(pending, y, strict=True):
-                lead = [] if series is None else [quote(series)]
-                out.write(",".join(lead + [str(row)] + [f"{v:.9g}" for v in yrow]) + "\n")
+            for (passed, row, _), yrow in zip(pending, y, strict=True):
+                fields = [quote(f) for f in passed] + [str(row)] + [f"{v:.{digits}g}" for v in yrow]
+                out.write(",".join(fields) + "\n")
             pending.clear()
         out.flush()
 
     try:
-        for job in windows_from_csv(sys.stdin, meta["window"], layout):
+        for job in windows_from_csv(sys.stdin.buffer, meta["window"], header):
             pending.append(job)
             if len(pending) == BATCH:
                 flush()
     except InputError as e:
         flush()   # forecasts of every valid line before the bad one are written first
         print(f"forecast.py: error: {e}", file=sys.stderr)
-        return 2
-    if not layout:
-        print("forecast.py: error: empty input: no lines to read", file=sys.stderr)
         return 2
     flush()
     return 0
