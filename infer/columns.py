@@ -242,8 +242,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     # Rule 4, strong signs: the header says time, or the values are dates.
     strong_time = [j for j in free if (header and (is_time_name(header[j]) or is_index_name(header[j])))
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
-    # Rule 5: the series id.
-    if series is None:
+    # Rule 5: the series id (never the only column: rule 3 makes that the value).
+    if series is None and n > 1:
         ids = [j for j in free if j not in strong_time and (kinds[j][0] == "text" or hname(j) in SERIES_NAMES
                                                               or hname(j).endswith("_id"))]
         if len(ids) > 1:

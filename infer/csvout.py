@@ -20,8 +20,16 @@ SEP, NL = CSV_SEPARATOR.encode(), CSV_NEWLINE.encode()
 
 
 def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:
-    names = [*passthrough, ROW_COLUMN, *forecast_columns(horizon)]
+    """The output's header line; a passed-through name holding , \" CR or LF is quoted like a field."""
+    names = [quote(n.encode()).decode() for n in passthrough] + [ROW_COLUMN, *forecast_columns(horizon)]
     return (CSV_SEPARATOR.join(names) + CSV_NEWLINE).encode()
+
+
+def quote(field: bytes) -> bytes:
+    """CSV-escape a passed-through field (RFC 4180): quoted only when it holds , " CR or LF."""
+    if any(c in field for c in (b",", b'"', b"\r", b"\n")):
+        return b'"' + field.replace(b'"', b'""') + b'"'
+    return field
 
 
 def value_format(precision: int | None, io_dtype: str = "float32") -> bytes:

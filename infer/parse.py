@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .columns import SAMPLE_LINES, Columns, is_missing, is_number
+from .csvout import quote
 from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
 
@@ -79,13 +80,6 @@ def after_header(blocks: list[Block], cols: Columns) -> list[Block]:
         return blocks
     _, _, rest = blocks[0].data.partition(b"\n")
     return [Block(rest, blocks[0].first_line + 1, blocks[0].nlines - 1), *blocks[1:]]
-
-
-def quote(field: bytes) -> bytes:
-    """CSV-escape a passed-through field (RFC 4180): quoted only when it holds , " CR or LF."""
-    if any(c in field for c in (b",", b'"', b"\r", b"\n")):
-        return b'"' + field.replace(b'"', b'""') + b'"'
-    return field
 
 
 def parse_block(block: Block, cols: Columns, source: str, stop: bool,

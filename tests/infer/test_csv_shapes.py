@@ -228,3 +228,17 @@ def test_pandas_series_with_a_dated_index(lstm: Fixture) -> None:
     err, rows, cols = predict(lstm, "date,0\n" + "".join(f"{d},{x}\n" for d, x in zip(dates, v, strict=True)))
     assert "value=0, time=date (passed through, iso), series=none (header: line 1)" in err
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_a_single_column_named_like_an_id_is_still_the_value(lstm: Fixture) -> None:
+    v = values()
+    err, _, cols = predict(lstm, "id\n" + "\n".join(v) + "\n")
+    assert "value=id, time=none, series=none" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_header_names_that_need_quotes_are_quoted_in_the_output(lstm: Fixture) -> None:
+    v = values()
+    text = 'site,"note, x",value\n' + "".join(f"a,ok,{x}\n" for x in v)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--keep", "2"], text)
+    assert r.stdout.decode().splitlines()[0] == 'series,"note, x",row,yhat_1,yhat_2'

@@ -14,7 +14,8 @@ from seqinfer.infer.columns import resolve
 from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import format_forecast
 from seqinfer.infer.errors import ConfigError, DataError, ProviderError
-from seqinfer.infer.parse import parse_block, quote
+from seqinfer.infer.csvout import quote
+from seqinfer.infer.parse import parse_block
 from seqinfer.infer.reader import Block, LineReader
 from seqinfer.infer.session import CPU, CUDA, create_session, load_model
 from seqinfer.infer.state import SeriesState
