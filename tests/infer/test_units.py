@@ -13,8 +13,8 @@ from seqinfer.infer import csvout
 from seqinfer.infer.columns import resolve
 from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import format_forecast
-from seqinfer.infer.errors import ConfigError, DataError, ProviderError
 from seqinfer.infer.csvout import quote
+from seqinfer.infer.errors import ConfigError, DataError, ProviderError
 from seqinfer.infer.parse import parse_block
 from seqinfer.infer.reader import Block, LineReader
 from seqinfer.infer.session import CPU, CUDA, create_session, load_model
