@@ -92,11 +92,11 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         beatable = [r for r in q if r["series"] != "random_walk"]
         ratios = [(r.get(f"{k}_over_naive"), r["series"], k) for r in beatable
                   for k in ("rnn", "lstm", "gru")]
-        worst = max(((v, s, k) for v, s, k in ratios if v is not None), default=None)
+        weakest = max(((v, s, k) for v, s, k in ratios if v is not None), default=None)
         done = all(v is not None for v, _, _ in ratios)
         add(f"every kind beats naive (test MSE) on the {len(beatable)} trending/seasonal series",
-            f"worst {worst[0]:.3f} of naive ({worst[2]} on {worst[1]})" if worst else "not run",
-            None if worst is None or not done else worst[0] < 1.0)
+            f"worst {weakest[0]:.3f} of naive ({weakest[2]} on {weakest[1]})" if weakest else "not run",
+            None if weakest is None or not done else weakest[0] < 1.0)
     return out
 
 

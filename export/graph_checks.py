@@ -13,7 +13,15 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OUTPUT_AXES, OUTPUT_NAME
+from seqinfer.infer.contract import (
+    INPUT_AXES,
+    INPUT_NAME,
+    NEXT_SUFFIX,
+    OUTPUT_AXES,
+    OUTPUT_NAME,
+    SEQ_LENS_NAME,
+    STEP_OUTPUT_AXES,
+)
 
 
 @dataclass
@@ -55,9 +63,12 @@ def _dims(vi: onnx.ValueInfoProto) -> list[str | int]:
 
 
 def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
-                example: tuple[int, int] | None = None) -> list[Check]:
+                example: tuple[int, int] | None = None, state: Sequence[str] = ()) -> list[Check]:
     """onnx.checker (full), shape inference, named symbolic dims; with `example` (the traced input's batch,
-    seq), also that neither size occurs as an integer constant anywhere in the graph (no_example_sizes)."""
+    seq), also that neither size occurs as an integer constant anywhere in the graph (no_example_sizes).
+    `state`: a step graph's state tensors (infer/contract.py state_spec), in and out beside x and y, with y
+    [batch, seq, horizon]."""
+    want_y = [OUTPUT_AXES[0], horizon] if not state else [STEP_OUTPUT_AXES[0], STEP_OUTPUT_AXES[1], horizon]
     checks = []
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -67,7 +78,7 @@ def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
     try:
         inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
         out = {o.name: _dims(o) for o in inferred.graph.output}
-        ok = out.get(OUTPUT_NAME) == [OUTPUT_AXES[0], horizon]
+        ok = out.get(OUTPUT_NAME) == want_y
         checks.append(Check("shape inference", ok, f"{OUTPUT_NAME}: {out.get(OUTPUT_NAME)}"))
     except Exception as e:  # onnx raises InferenceError, or ValidationError for a broken graph
         checks.append(Check("shape inference", False, f"{type(e).__name__}: {str(e).splitlines()[0]}"))
@@ -75,8 +86,9 @@ def check_graph(proto: onnx.ModelProto, *, features: int, horizon: int,
     ins = {i.name: _dims(i) for i in proto.graph.input if i.name not in weights}
     outs = {o.name: _dims(o) for o in proto.graph.output}
     want_in = [INPUT_AXES[0], INPUT_AXES[1], features]
-    want_out = [OUTPUT_AXES[0], horizon]
-    names_ok = list(ins) == [INPUT_NAME] and list(outs) == [OUTPUT_NAME]
+    want_out = want_y
+    names_ok = list(ins) == [INPUT_NAME, *state, *([SEQ_LENS_NAME] if state else [])] and \
+        list(outs) == [OUTPUT_NAME, *(s + NEXT_SUFFIX for s in state)]
     checks.append(Check("names", names_ok, f"inputs {list(ins)}, outputs {list(outs)}"))
     dims_ok = ins.get(INPUT_NAME) == want_in and outs.get(OUTPUT_NAME) == want_out
     checks.append(Check("symbolic dims", dims_ok, f"{INPUT_NAME} {ins.get(INPUT_NAME)} (want {want_in}), "

@@ -73,6 +73,13 @@ def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAM
     `io_dtype`: the input and output type (float64 where float32 cannot hold the data; trainer/data.py)."""
     model = model.eval().cpu()
     cfg = model.config
+    if cfg.stateful:                     # one form: the step graph (export/step_graph.py)
+        from .step_graph import build_step_graph
+
+        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        return build_step_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,
+                                horizon=cfg.horizon, scaling=cfg.scaling, io_dtype=io_dtype,
+                                nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"))
     if form != "torch":
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
         return build_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,

@@ -40,6 +40,7 @@ from seqinfer.infer.contract import (
     PARITY_FILE,
     TORCHSCRIPT_FILE,
     ModelMeta,
+    state_spec,
 )
 from seqinfer.infer.errors import ConfigError, ModelError, ParityError
 from seqinfer.trainer.checkpoint import load_checkpoint
@@ -370,7 +371,8 @@ def meta_checks(proto: onnx.ModelProto, model: Forecaster, ckpt: dict[str, Any])
         return [Check("metadata", False, str(e))]
     cfg, data = model.config, ckpt.get("data", {})
     want = {"kind": cfg.kind, "horizon": cfg.horizon, "features": cfg.features, "scaling": cfg.scaling,
-            "io_dtype": io_dtype_of(ckpt), "window": int(data.get("window", meta.window)),
+            "io_dtype": io_dtype_of(ckpt), "stateful": cfg.stateful,
+            "window": int(data.get("window", meta.window)),
             "fingerprint": str(data.get("fingerprint", ""))}
     bad = [f"{k} {getattr(meta, k)!r} != checkpoint {v!r}" for k, v in want.items() if getattr(meta, k) != v]
     for name, buf in (("norm_mean", model.norm_mean), ("norm_std", model.norm_std)):
@@ -388,9 +390,17 @@ def verify_files(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path,
         proto = onnx.load(str(onnx_path))
     except Exception as e:  # protobuf's DecodeError and friends
         raise ModelError(f"{onnx_path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
-    report.checks += check_graph(proto, features=model.config.features, horizon=model.config.horizon)
+    cfg = model.config
+    state = list(state_spec(cfg.kind, cfg.scaling, cfg.layers, cfg.hidden, cfg.features)) \
+        if cfg.stateful else []
+    report.checks += check_graph(proto, features=cfg.features, horizon=cfg.horizon, state=state)
     report.checks += meta_checks(proto, model, ckpt)
-    run_parity(model, ckpt, onnx_path, ts_path, config, report)
+    if cfg.stateful:
+        from .step_parity import run_step_parity
+
+        run_step_parity(model, ckpt, onnx_path, ts_path, config, report)     # type: ignore[arg-type]
+    else:
+        run_parity(model, ckpt, onnx_path, ts_path, config, report)
     return report
 
 

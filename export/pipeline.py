@@ -23,7 +23,14 @@ from typing import Any
 import torch
 
 from seqinfer.infer import __version__ as SEQINFER_VERSION
-from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE, PARITY_FILE, TORCHSCRIPT_FILE, ModelMeta
+from seqinfer.infer.contract import (
+    CHECKPOINT_FILE,
+    ONNX_FILE,
+    PARITY_FILE,
+    TORCHSCRIPT_FILE,
+    ModelMeta,
+    state_spec,
+)
 from seqinfer.trainer.checkpoint import load_checkpoint
 from seqinfer.trainer.model import Forecaster
 
@@ -60,6 +67,9 @@ def checkpoint_meta(model: Forecaster, ckpt: dict[str, Any], form: str) -> Model
                      norm_mean=tuple(float(v) for v in model.norm_mean.tolist()),
                      norm_std=tuple(float(v) for v in model.norm_std.tolist()),
                      scaling=cfg.scaling, io_dtype=str(data.get("io_dtype", "float32")),
+                     stateful=cfg.stateful, warmup=int(data.get("warmup", 0)) if cfg.stateful else 0,
+                     state=state_spec(cfg.kind, cfg.scaling, cfg.layers, cfg.hidden, cfg.features,
+                                      str(data.get("io_dtype", "float32"))) if cfg.stateful else {},
                      fingerprint=str(data.get("fingerprint", "")))
     return complete_meta(meta, form)
 
@@ -102,13 +112,15 @@ def probe_model(model: Forecaster) -> Forecaster:
     taken = {*STRUCTURAL, 2, cfg.features, cfg.hidden, cfg.horizon, OPS_MAX_BATCH[cfg.kind]}
     hidden, horizon, features = [p for p in _PRIMES if p not in taken][:3]
     with torch.random.fork_rng(devices=[]):        # leave the caller's random stream as it was
-        return Forecaster(replace(cfg, hidden=hidden, horizon=horizon, features=features)).eval()
+        return type(model)(replace(cfg, hidden=hidden, horizon=horizon, features=features)).eval()
 
 
 def model_sizes(model: Forecaster, form: str) -> dict[str, int]:
     """The integers a weight-built graph of `model` may hold besides -1, 0 and 1."""
     cfg = model.config
     sizes = {"hidden": cfg.hidden, "horizon": cfg.horizon, "features": cfg.features}
+    if cfg.stateful:                     # the step graph slices the carried state layer by layer
+        return sizes | {"layers": cfg.layers}
     return sizes | ({"ops_max_batch": OPS_MAX_BATCH[cfg.kind]} if form == "hybrid" else {})
 
 
@@ -122,7 +134,7 @@ def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example
     probe_model's (so a baked-in size cannot pass for a model size), and each recurrence must be a loop node.
     """
     cfg = model.config
-    if form == "torch":
+    if form == "torch" and not cfg.stateful:
         a, b = (build_onnx(model, form=form, example=e, io_dtype=io_dtype) for e in examples)
         na, nb = count_nodes(a), count_nodes(b)
         return [no_example_sizes([(a, examples[0]), (b, examples[1])]),
@@ -130,7 +142,7 @@ def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example
                       f"traced: {na} nodes at seq {examples[0][1]}, {nb} at seq {examples[1][1]}")]
     builds = [(build_onnx(m, form=form, io_dtype=io_dtype), model_sizes(m, form))
               for m in (model, probe_model(model))]
-    branches = 2 if form == "hybrid" else 1         # the hybrid's If holds the ops and the Scan branch
+    branches = 2 if form == "hybrid" and not cfg.stateful else 1   # the hybrid's If: ops and Scan branches
     return [only_model_sizes(builds), loops_not_unrolled(builds[0][0], cfg.layers * branches)]
 
 

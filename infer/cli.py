@@ -72,6 +72,16 @@ def train(
     batch_size: Annotated[int | None, typer.Option(help="[default: tuned per kind]")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: tuned per kind].")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden units [default: tuned per kind].")] = None,
+    stateful: Annotated[bool, typer.Option(
+        help="Train step models that carry their state: one recurrent step per new value in predict.")
+    ] = False,
+    stretch: Annotated[int | None, typer.Option(
+        help="Stateful: steps per training stretch [default: 2 windows; rnn 4].")] = None,
+    tbptt: Annotated[int | None, typer.Option(
+        help="Stateful: steps per backward pass [default: a quarter window; rnn half].")] = None,
+    warmup: Annotated[int | None, typer.Option(
+        help="Stateful: steps without loss at a stretch's start, and before predict's first forecast "
+             "[default: a window; rnn 3].")] = None,
     scaling: Annotated[str | None, typer.Option(
         help="Input transform inside the model: global (fitted mean/std), diff (one-step changes, forecast "
              "from the last value), window (per-window level and scale).")] = None,
@@ -99,6 +109,8 @@ def train(
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
+                       stateful=stateful,
+                       stretch=stretch, tbptt=tbptt, warmup=warmup,
                        layers=layers,
                        dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)

@@ -19,6 +19,28 @@ INPUT_AXES = {0: BATCH_AXIS, 1: SEQ_AXIS}
 OUTPUT_AXES = {0: BATCH_AXIS}
 OPSET = 17
 
+# Stateful (step) models: x [batch, seq, features] and the state in; y [batch, seq, horizon], one forecast per
+# step, and the new state out. Every state tensor has the batch on axis 0 (one row per series), and each
+# output is its input's name + NEXT_SUFFIX. Which tensors a model has: state_spec().
+STATE_H = "h"             # float32 [batch, layers, hidden]: the recurrent layers' hidden state
+STATE_C = "c"             # float32 [batch, layers, hidden]: the LSTM's cell state
+STATE_PREV = "prev"       # the model's dtype [batch, features]: the last value seen ("diff" scaling); NaN
+                          # for a series not seen yet (the graph then reads its first change as 0)
+NEXT_SUFFIX = "_next"
+SEQ_LENS_NAME = "seq_lens"   # int32 [batch]: valid steps per row of a padded batch (optional to feed: no)
+STEP_OUTPUT_AXES = {0: BATCH_AXIS, 1: SEQ_AXIS}
+
+
+def state_spec(kind: str, scaling: str, layers: int, hidden: int, features: int,
+               io_dtype: str = "float32") -> dict[str, dict[str, Any]]:
+    """name -> {"shape": per-row shape, "dtype", "init": "zeros" | "nan"}: what to feed a series first."""
+    spec = {STATE_H: {"shape": [layers, hidden], "dtype": "float32", "init": "zeros"}}
+    if kind == "lstm":
+        spec[STATE_C] = {"shape": [layers, hidden], "dtype": "float32", "init": "zeros"}
+    if scaling == "diff":
+        spec[STATE_PREV] = {"shape": [features], "dtype": io_dtype, "init": "nan"}
+    return spec
+
 ONNX_FILE = "model.onnx"
 TORCHSCRIPT_FILE = "model.ts"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -87,6 +109,9 @@ class ModelMeta:
     norm_std: tuple[float, ...]     # per-feature std applied inside the graph
     scaling: str = "global"         # the transform inside the graph: global | diff | window (SCALINGS)
     io_dtype: str = "float32"       # x and y: float32, or float64 where float32 cannot hold the data
+    stateful: bool = False          # a step model: state in and out, a forecast per step (state_spec)
+    state: dict[str, Any] = field(default_factory=dict)   # stateful: state_spec(...), as JSON
+    warmup: int = 0                 # stateful: steps a series needs before its forecasts are trusted
     input_name: str = INPUT_NAME
     output_name: str = OUTPUT_NAME
     torch_version: str = ""
@@ -119,6 +144,15 @@ class ModelMeta:
                 shown = _shown(getattr(self, name))
                 raise ModelError(f"metadata {META_PREFIX}{name} is {shown} (must be one of "
                                  f"{', '.join(allowed)})")
+        if not isinstance(self.stateful, bool) or not isinstance(self.state, dict) or \
+                isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ModelError(f"metadata {META_PREFIX}stateful / state / warmup: a bool, a JSON object and an "
+                             f"integer >= 0 (got {_shown(self.stateful)}, {_shown(self.state)}, "
+                             f"{_shown(self.warmup)})")
+        if self.stateful and set(self.state) != set(state_spec(self.kind, self.scaling, 1, 1, 1)):
+            raise ModelError(f"metadata {META_PREFIX}state names {sorted(self.state)}, a stateful "
+                             f"{self.kind} with {self.scaling} scaling carries "
+                             f"{sorted(state_spec(self.kind, self.scaling, 1, 1, 1))}")
         if not isinstance(self.parity, dict):
             raise ModelError(f"metadata {META_PREFIX}parity is {_shown(self.parity)} (must be a JSON object)")
 

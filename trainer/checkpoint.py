@@ -10,6 +10,7 @@ from seqinfer.infer.contract import CHECKPOINT_FILE
 from seqinfer.infer.errors import ModelError
 
 from .model import Forecaster, ModelConfig
+from .stateful import StatefulForecaster
 
 FORMAT = "seqinfer-checkpoint/1"
 
@@ -38,7 +39,8 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[Foreca
         raise ModelError(f"{p}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelError(f"{p}: not a seqinfer checkpoint (expected format {FORMAT!r})")
-    model = Forecaster(ModelConfig(**ckpt["model_config"]))
+    config = ModelConfig(**ckpt["model_config"])
+    model = StatefulForecaster(config) if config.stateful else Forecaster(config)
     state = dict(ckpt["state_dict"])
     if "out_mean" not in state:          # a checkpoint from before the scaling modes: global, feature 0's
         h = model.config.horizon

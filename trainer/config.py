@@ -15,6 +15,19 @@ FILLS = ("stop", "previous", "drop", "interpolate")     # infer/table.py TABLE_F
 # batch size that is cheapest per window for its kernel. PyTorch's CPU LSTM runs one fused oneDNN kernel, so
 # small batches are cheap; GRU and RNN run op by op, where a step costs about the same up to ~128 windows,
 # so they take bigger batches and a higher learning rate. Any field set in TrainConfig overrides these.
+# Stateful models (trainer/stateful.py): an epoch reads each series once (not every window), so it costs about
+# a window's length less than a windowed epoch, and they take more of them; batches are stretches of series.
+# stretch / tbptt / warmup are multiples of the window. Measured on the sine (test MSE, seed 0, 300 epochs):
+# stretch 2, tbptt 1/4, warmup 1: lstm 2.0e-9, gru 8.1e-10 (windowed diff: 1.3e-9, 2.1e-9); the plain RNN
+# did best with a longer warm-up and stretch (4, 1/2, 3: 1.9e-9; windowed 1.1e-9; 4.1e-9 with the others').
+STATEFUL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rnn": {"hidden": 32, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 4.0, "tbptt": 0.5,
+            "warmup": 3.0},
+    "lstm": {"hidden": 32, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 2.0, "tbptt": 0.25,
+             "warmup": 1.0},
+    "gru": {"hidden": 64, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 2.0, "tbptt": 0.25,
+            "warmup": 1.0},
+}
 # "diff" by measurement (bench/accuracy.py): on the sine it reached test MSE 1.1e-9 (rnn) to 2.1e-9 (gru)
 # against 4e-8 to 2.3e-7 for "global", and on every trending series it beat the naive forecast where
 # "global" lost by 4x to 650x. "window" won on an exponential trend only.
@@ -104,12 +117,16 @@ class TrainConfig:
     jobs: int | None = None          # kinds trained at once in separate processes; None: auto (CPU only)
     hidden: int | None = None        # model size
     scaling: str | None = None       # input transform: global | diff | window (trainer/model.py)
+    stateful: bool = False           # a step model carrying its state (trainer/stateful.py)
+    stretch: int | None = None       # stateful: steps per training stretch [default: 4 windows]
+    tbptt: int | None = None         # stateful: steps per backward pass [default: a window]
+    warmup: int | None = None        # stateful: steps without loss at a stretch's start [default: a window]
     layers: int = 1
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.threads >= 1, "train.threads", f"must be >= 1, got {self.threads}")
-        for name in ("epochs", "batch_size", "jobs", "hidden"):
+        for name in ("epochs", "batch_size", "jobs", "hidden", "stretch", "tbptt", "warmup"):
             v = getattr(self, name)
             _check(v is None or v >= 1, f"train.{name}", f"must be >= 1, got {v}")
         _check(self.lr is None or self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")
@@ -123,14 +140,19 @@ class TrainConfig:
         ok = dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())
         _check(ok, "train.device", f"{dev!r} is not one of auto, cpu, cuda, cuda:N")
 
-    def resolved(self, kind: str) -> dict[str, Any]:
-        """This config as plain values with the kind's defaults filled in."""
+    def resolved(self, kind: str, window: int = 80) -> dict[str, Any]:
+        """This config as plain values with the kind's defaults filled in (a stateful model's stretch,
+        tbptt and warm-up default to multiples of the data's `window`)."""
         _check(kind in KINDS, "model.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         out = asdict(self)
-        for k, v in KIND_DEFAULTS[kind].items():
+        for k, v in (STATEFUL_DEFAULTS if self.stateful else KIND_DEFAULTS)[kind].items():
             if out[k] is None:
-                out[k] = v
+                out[k] = max(1, round(v * window)) if k in ("stretch", "tbptt", "warmup") else v
         out["scaling"] = out["scaling"] or DEFAULT_SCALING
+        if not self.stateful:
+            for k in ("stretch", "tbptt", "warmup"):
+                out.pop(k)
+
         return out
 
 

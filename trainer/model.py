@@ -36,12 +36,16 @@ class ModelConfig:
     dropout: float = 0.0     # between recurrent layers (PyTorch ignores it for one layer)
     horizon: int = 1         # values predicted directly per window
     scaling: str = "global"  # global | diff | window: the input transform (module docstring)
+    stateful: bool = False   # a step model carrying its state (trainer/stateful.py)
 
     def __post_init__(self) -> None:
         if self.kind not in CELLS:
             raise ConfigError(f"model.kind: {self.kind!r} is not one of {', '.join(CELLS)}")
         if self.scaling not in SCALINGS:
             raise ConfigError(f"model.scaling: {self.scaling!r} is not one of {', '.join(SCALINGS)}")
+        if self.stateful and self.scaling == "window":
+            raise ConfigError("model.scaling: window scales each window by itself; a stateful model has no "
+                              "window (use diff or global)")
         for name in ("features", "hidden", "layers", "horizon"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name}: must be >= 1, got {getattr(self, name)}")

@@ -25,16 +25,17 @@ import torch
 
 from seqinfer.infer.contract import CHECKPOINT_FILE
 
-from .baselines import baselines
+from .baselines import baselines, origins, scores
 from .checkpoint import save_checkpoint
 from .config import KINDS, DataConfig, TrainConfig
 from .data import Dataset, Windows, build, checkpoint_data
 from .evaluate import evaluate, rollout
-from .fit import FitOptions, fit, resolve_device, seed_everything
+from .fit import FitOptions, History, fit, resolve_device, seed_everything
 from .model import Forecaster, ModelConfig
 from .plots import comparison_plot, forecast_plot, loss_plot
 from .progress import Epoch, Progress
 from .scaling import fit_scaling
+from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecast_series, rollout_stateful
 
 METRICS_FILE = "metrics.json"
 ROLLOUT_STEPS = 100
@@ -67,6 +68,32 @@ def _tensors(model: Forecaster, w: Windows, device: torch.device) -> tuple[torch
     return z.float().to(device), t.float().to(device)
 
 
+def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: dict[str, Any], seed: int,
+                  dtype: type, base: dict[str, Any], on_epoch: Callable[[Epoch], None] | None
+                  ) -> tuple[History, dict[str, dict[str, float]], np.ndarray]:
+    """Train a stateful model; score it on the windowed models' very forecast origins (each series run
+    from its start, the state carried), so the comparison table compares like with like."""
+    where = origins(ds, data)
+    whole = [v.reshape(len(v), -1) for v in ds.series.values]
+
+    def predictions() -> dict[str, np.ndarray]:
+        every = [forecast_series(model, v, dtype) for v in whole]           # (n, H) per series
+        return {s: np.array([every[k][t] for k, t in zip(o.series, o.t, strict=True)]).reshape(
+            len(o.t), data.horizon) for s, o in where.items()}
+
+    def val_loss() -> float:
+        p, w = predictions()["val"], ds.windows["val"]
+        return float(np.mean((p - w.y) ** 2) / ds.std[0] ** 2) if len(w) else float("nan")
+
+    opts = StatefulOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
+                           clip=r["clip"], seed=seed, stretch=r["stretch"], tbptt=r["tbptt"],
+                           warmup=r["warmup"])
+    hist = fit_stateful(model, [p for p in ds.segments["train"]], val_loss, opts, on_epoch)
+    preds = predictions()
+    ours = {s: scores(preds[s], ds.windows[s].y, base["mase_scale"]) for s in preds}
+    return hist, ours, preds["test"]
+
+
 def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
               on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None
               ) -> dict[str, Any]:
@@ -74,31 +101,37 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     `base`: baselines.baselines(ds, data), computed once per run (computed here when not given)."""
     base = base if base is not None else baselines(ds, data, data.season)
     t0 = time.perf_counter()
-    r = train.resolved(kind)
+    r = train.resolved(kind, data.window)
     device = resolve_device(train.device)
     folder = Path(out) / kind
     folder.mkdir(parents=True, exist_ok=True)
     features = ds.windows["train"].x.shape[2]       # the target, then the covariates (--value-col a,b)
     mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"],
-                       dropout=r["dropout"],
-                       horizon=data.horizon, scaling=r["scaling"])
+                       dropout=r["dropout"], horizon=data.horizon, scaling=r["scaling"],
+                       stateful=train.stateful)
     seed_everything(train.seed)
-    model = Forecaster(mcfg)
+    model: Forecaster = StatefulForecaster(mcfg) if train.stateful else Forecaster(mcfg)
     fit_scaling(model, ds)
-    tr = _tensors(model, ds.windows["train"], device)
-    va = _tensors(model, ds.windows["val"], device)
-    model.to(device)
-    opts = FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
-                      clip=r["clip"], seed=train.seed)
-    hist = fit(model, (tr[0], tr[1]), (va[0], va[1]), opts, on_epoch)
-
     cdata = checkpoint_data(ds, data, mcfg.to_dict())
     dtype = np.dtype(cdata["io_dtype"]).type             # as the exported model will take the values
-    ours, test_pred = evaluate(model, ds.windows, device, dtype, base["mase_scale"])
+    model.to(device)
+    if isinstance(model, StatefulForecaster):
+        hist, ours, test_pred = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch)
+        cdata["warmup"] = r["warmup"]
+    else:
+        tr = _tensors(model, ds.windows["train"], device)
+        va = _tensors(model, ds.windows["val"], device)
+        opts = FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
+                          clip=r["clip"], seed=train.seed)
+        hist = fit(model, (tr[0], tr[1]), (va[0], va[1]), opts, on_epoch)
+        ours, test_pred = evaluate(model, ds.windows, device, dtype, base["mase_scale"])
     piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
     # A rollout feeds forecasts back as inputs: only a model without covariates can (their future is unknown).
     steps = min(ROLLOUT_STEPS, len(piece) - data.window) if features == 1 else 0
-    roll = rollout(model, piece[:data.window], steps, device, dtype)
+    if isinstance(model, StatefulForecaster):
+        roll = rollout_stateful(model, piece[:data.window], steps, dtype)
+    else:
+        roll = rollout(model, piece[:data.window], steps, device, dtype)
     wall = time.perf_counter() - t0
     result = {
         "kind": kind,

@@ -1,0 +1,231 @@
+"""Stateful forecasters: the state is carried from step to step, so one new value costs one recurrent step.
+
+    model = StatefulForecaster(ModelConfig(kind="gru", stateful=True))
+    y, state = model(x, model.initial_state(batch))      # x (B, T, F) raw -> y (B, T, H) raw, new state
+
+The same cell, transform and head as the windowed Forecaster (trainer/model.py), but the head reads every
+step: y[:, t] forecasts x[t+1 .. t+H] from everything up to t. The state is the recurrent layers' (h, and c
+for an LSTM, batch on axis 0) plus, for "diff" scaling, the last value seen (NaN for a new series, whose
+first change then reads as 0). Feeding a series in chunks with the state carried equals one call over the
+whole series: that is what `seqinfer export` verifies.
+
+Training (`fit_stateful`) is sequence to sequence with a loss at every step, over long contiguous stretches
+of each series, in chunks of `tbptt` steps: the state is carried from chunk to chunk of a stretch and
+detached (truncated backpropagation through time), and the first `warmup` steps of every stretch carry no
+loss, so the model learns from a state that has seen some history, as it will have in use.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqinfer.infer.contract import STATE_PREV, state_spec
+
+from .fit import History, seed_everything
+from .model import Forecaster, ModelConfig
+from .progress import Epoch
+
+
+class StatefulForecaster(Forecaster):
+    """forward(x (B, T, F), state) -> (y (B, T, H), new state); state as state_names() lists it."""
+
+    __constants__ = ["mode", "is_lstm"]
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.is_lstm = config.kind == "lstm"
+
+    def state_names(self) -> list[str]:
+        c = self.config
+        return list(state_spec(c.kind, c.scaling, c.layers, c.hidden, c.features))
+
+    @torch.jit.ignore
+    def initial_state(self, batch: int, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+        """The state of `batch` series not seen yet: zeros, and NaN for the last value."""
+        c = self.config
+        out = []
+        for name in self.state_names():
+            if name == STATE_PREV:
+                out.append(torch.full((batch, c.features), float("nan"), dtype=dtype))
+            else:
+                out.append(torch.zeros(batch, c.layers, c.hidden))
+        return out
+
+    def forward(self, x: torch.Tensor,  # type: ignore[override]  # a step model also takes and gives a state
+                state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        z, level = self._encode_steps(x, state)                            # (B, T, F), (B, T, 1)
+        f, new = self._core(z.to(self.head.weight.dtype), state)           # (B, T, H)
+        y = level + f.to(x.dtype) * self.out_std + self.out_mean           # (B, T, H), raw
+        if self.mode == 1:
+            new.append(x[:, -1, :])                                        # the last value, for next time
+        return y, new
+
+    def _encode_steps(self, x: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw x -> (the network's input, the level each forecast is added to)."""
+        if self.mode == 1:                                                 # diff: changes from the last value
+            prev = state[-1]
+            prev = torch.where(torch.isnan(prev), x[:, 0, :], prev)       # a new series: first change 0
+            before = torch.cat([prev.unsqueeze(1), x[:, :-1, :]], dim=1)  # (B, T, F)
+            return (x - before - self.norm_mean) / self.norm_std, x[:, :, :1]
+        return (x - self.norm_mean) / self.norm_std, torch.zeros_like(x[:, :, :1])
+
+    def _core(self, z: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h0 = state[0].transpose(0, 1).contiguous()                         # (L, B, H): PyTorch's layout
+        if self.is_lstm:
+            out, (h, c) = self.rnn(z, (h0, state[1].transpose(0, 1).contiguous()))
+            return self.head(out), [h.transpose(0, 1), c.transpose(0, 1)]
+        out, h = self.rnn(z, h0)
+        return self.head(out), [h.transpose(0, 1)]
+
+    def step_targets(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One whole series x (1, n, F) -> (network input (1, n, F), standardized targets (1, n, H), NaN
+        where the series ends first), for training with every step's forecast."""
+        z, level = self._encode_steps(x, self.initial_state(1, x.dtype))
+        n, horizon = x.shape[1], self.config.horizon
+        future = torch.full((1, n, horizon), float("nan"), dtype=x.dtype)
+        for h in range(1, horizon + 1):
+            future[:, :n - h, h - 1] = x[:, h:, 0]
+        return z, ((future - level) - self.out_mean) / self.out_std
+
+
+@dataclass(frozen=True)
+class StatefulOptions:
+    epochs: int
+    batch_size: int          # stretches per optimizer step
+    lr: float
+    patience: int
+    clip: float
+    seed: int
+    stretch: int             # steps per stretch (before its warm-up)
+    tbptt: int               # steps per backward pass; the state is carried and detached between them
+    warmup: int              # steps at the start of a stretch without loss
+
+
+def _stretches(z: np.ndarray, t: np.ndarray, opts: StatefulOptions, rng: np.random.Generator
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cut one series' (z [n, F], targets [n, H]) into stretches of warmup + stretch steps, at a random
+    offset (a new cut every epoch), each starting `warmup` steps early: their loss steps tile the series."""
+    n, span = len(z), opts.stretch
+    out = []
+    start = -int(rng.integers(0, span))
+    while start < n:
+        a, b = max(0, start - opts.warmup), min(n, start + span)
+        if b - max(a, start) > 0 and b - a > opts.warmup // 2:
+            tt = t[a:b].copy()
+            tt[:max(0, start - a) if start > 0 else min(opts.warmup, b - a)] = np.nan   # warm-up: no loss
+            out.append((z[a:b], tt))
+        start += span
+    return out
+
+
+def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: Callable[[], float],
+                 opts: StatefulOptions, on_epoch: Callable[[Epoch], None] | None = None) -> History:
+    """Train on the training parts `train` (per series: float64 [n, F]); stop early on `score_val`."""
+    seed_everything(opts.seed)
+    rng = np.random.default_rng(opts.seed)
+    series = []
+    with torch.no_grad():
+        for v in train:
+            z, t = model.step_targets(torch.from_numpy(np.asarray(v, np.float64))[None])
+            series.append((z[0].float().numpy(), t[0].float().numpy()))
+    per_epoch = max(1, math.ceil(sum(len(z) for z, _ in series) / opts.stretch / opts.batch_size))
+    chunks = math.ceil((opts.stretch + opts.warmup) / opts.tbptt)
+    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=opts.lr, pct_start=0.15,
+                                                total_steps=opts.epochs * (per_epoch + 1) * chunks)
+    hist = History()
+    best, best_state, waited = math.inf, copy.deepcopy(model.state_dict()), 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    for epoch in range(1, opts.epochs + 1):
+        model.train()
+        pieces = [p for z, t in series for p in _stretches(z, t, opts, rng)]
+        order = rng.permutation(len(pieces))
+        total, count = 0.0, 0
+        for i in range(0, len(order), opts.batch_size):
+            batch = [pieces[j] for j in order[i:i + opts.batch_size]]
+            loss_sum, n = _train_batch(model, batch, opts, optim, sched)
+            total, count = total + loss_sum, count + n
+        model.eval()
+        hist.train_loss.append(total / max(count, 1))
+        hist.val_loss.append(score_val())
+        if hist.val_loss[-1] < best:
+            best, best_state, waited = hist.val_loss[-1], copy.deepcopy(model.state_dict()), 0
+            hist.best_epoch = epoch
+        else:
+            waited += 1
+        if on_epoch is not None:
+            on_epoch(Epoch(model.config.kind, epoch, opts.epochs, hist.train_loss[-1], hist.val_loss[-1],
+                           time.perf_counter() - t0))
+        if not math.isfinite(hist.train_loss[-1]) or waited >= opts.patience:
+            hist.stopped_early = epoch < opts.epochs
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    hist.seconds = time.perf_counter() - t0
+    hist.cpu_seconds = time.process_time() - c0
+    return hist
+
+
+def _train_batch(model: StatefulForecaster, batch: list[tuple[np.ndarray, np.ndarray]], opts: StatefulOptions,
+                 optim: torch.optim.Optimizer, sched: Any) -> tuple[float, int]:
+    """Stretches padded to one length, run in chunks of opts.tbptt steps with the state carried, detached."""
+    longest = max(len(z) for z, _ in batch)
+    f, h = batch[0][0].shape[1], batch[0][1].shape[1]
+    z = np.zeros((len(batch), longest, f), np.float32)
+    t = np.full((len(batch), longest, h), np.nan, np.float32)         # padding: no loss
+    for i, (zi, ti) in enumerate(batch):
+        z[i, :len(zi)], t[i, :len(ti)] = zi, ti
+    dev = model.head.weight.device
+    zt, tt = torch.from_numpy(z).to(dev), torch.from_numpy(t).to(dev)
+    state = [s.to(dev) for s in model.initial_state(len(batch))[:2 if model.is_lstm else 1]]  # z: changes
+    total, count = 0.0, 0
+    for a in range(0, longest, opts.tbptt):
+        f_out, state = model._core(zt[:, a:a + opts.tbptt], state)                 # (B, k, H)
+        target = tt[:, a:a + opts.tbptt]
+        mask = ~torch.isnan(target)
+        if mask.any():
+            loss = nn.functional.mse_loss(f_out[mask], target[mask])
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), opts.clip)
+            optim.step()
+            total += float(loss.detach()) * int(mask.sum())
+            count += int(mask.sum())
+        sched.step()
+        state = [s.detach() for s in state]
+    return total, count
+
+
+@torch.no_grad()
+def forecast_series(model: StatefulForecaster, v: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """One whole series v [n, F] raw -> forecasts [n, H] at every step, as the exported model gives them."""
+    dev = model.head.weight.device
+    x = torch.from_numpy(np.ascontiguousarray(v, dtype))[None].to(dev)
+    y, _ = model(x, [s.to(dev) for s in model.initial_state(1, x.dtype)])
+    return y[0].cpu().numpy()
+
+
+@torch.no_grad()
+def rollout_stateful(model: StatefulForecaster, start: np.ndarray, steps: int, dtype: type = np.float32
+                     ) -> np.ndarray:
+    """Read `start` [T, 1], then feed the model its own one-step forecast `steps` times."""
+    dev = model.head.weight.device
+    x = torch.from_numpy(np.ascontiguousarray(start, dtype))[None].to(dev)
+    y, state = model(x, [s.to(dev) for s in model.initial_state(1, x.dtype)])
+    out = []
+    for _ in range(steps):
+        nxt = y[:, -1:, :1]                                                # (1, 1, 1)
+        out.append(float(nxt))
+        y, state = model(nxt, state)
+    return np.array(out)
+
+
+__all__ = ["StatefulForecaster", "StatefulOptions", "fit_stateful", "forecast_series"]
