@@ -6,14 +6,18 @@
                                                       # (a large batch is split across one thread per core)
     for fc in f.stream([0.1, 0.2, ...]):              # or (series, value) pairs, interleaved
         print(fc.position, fc.series, fc.yhat)
+
+    s = Forecaster("artifacts/lstm-stateful")         # a stateful model (seqinfer train --stateful)
+    y = s.step(["a", "b", "a"], [0.1, 5.0, 0.2])      # one forecast per row, each series carrying its state
+    s.save_state("state.npz")                         # the same file as `seqinfer predict --state`
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,6 +25,7 @@ from .contract import ModelMeta
 from .errors import ConfigError, DataError
 from .session import Model, check_rollout, default_workers, load_model, probe_providers
 from .state import SeriesState
+from .stepstate import StepStore
 
 PREDICT_BATCH = 1024      # most rows per onnxruntime call inside predict(); results do not depend on it
 # Largest batch run as one call on a session with one intra-op thread per worker (onnxruntime's own parallel
@@ -53,7 +58,8 @@ class Forecaster:
         self._pool: ThreadPoolExecutor | None = None
         # Small batches: the same model on a session with `workers` intra-op threads (CPU, default threads).
         self._wide: Model | None = None
-        if self.model.provider == "cpu" and self.workers > 1 and threads is None:
+        self._steps: tuple[SeriesState, StepStore] | None = None        # a stateful model's series
+        if self.model.provider == "cpu" and self.workers > 1 and threads is None and not self.meta.stateful:
             self._wide = load_model(self.model.path, "cpu", self.workers, spin=True)
 
     def close(self) -> None:
@@ -81,11 +87,60 @@ class Forecaster:
         """"cuda" or "cpu": what the onnxruntime session really runs on."""
         return self.model.provider
 
+    # --- stateful models ----------------------------------------------------------------------------------
+    def step(self, series: Sequence[Hashable] | None, values: Any) -> np.ndarray:
+        """A stateful model: rows in order, (series id, value) each (`series` None: one series), every
+        series continuing from its state -> forecasts [n, horizon], one per row. A series' first
+        `meta.warmup` rows build its state; their forecasts are less trustworthy (predict holds them back)."""
+        if not self.meta.stateful:
+            raise ConfigError("step(): this model is windowed; give it windows with predict() or rows with "
+                              "stream()")
+        f = self.meta.features
+        v = np.asarray(values, dtype=self.model.dtype)
+        v = v.reshape(len(v), f) if v.ndim == 1 and f == 1 else v
+        if v.ndim != 2 or v.shape[1] != f:
+            raise DataError(f"values: expected [n] or [n, {f}], got {list(np.shape(values))}",
+                            source="step()")
+        if series is not None and len(series) != len(v):
+            raise DataError(f"series: {len(series)} ids for {len(v)} rows", source="step()")
+        if not np.isfinite(v).all():
+            raise DataError("values: contains NaN or inf", source="step()")
+        state, store = self._step_state()
+        state.ready(v, series)
+        store.reset(state.fresh)
+        return store.run(state.row_codes, v)[0]
+
+    def _step_state(self) -> tuple[SeriesState, StepStore]:
+        if self._steps is None:
+            series = SeriesState(1, self.meta.features, dtype=self.model.dtype.type)
+            self._steps = (series, StepStore(self.model))
+        return self._steps
+
+    def reset_state(self) -> None:
+        """Forget every series (the next step() starts them new)."""
+        self._steps = None
+
+    def save_state(self, path: str | Path) -> None:
+        """Every series' state to `path`, as `seqinfer predict --state` writes it (the same file format)."""
+        state, store = self._step_state()
+        store.save(path, dict(state.ids), state.last)
+
+    def load_state(self, path: str | Path) -> None:
+        """The series' state from `path` (written by save_state or predict --state); other series stay."""
+        state, store = self._step_state()
+        keys, last, arrays = store.load(path)
+        codes = np.array([state.ids.get(k, -1) if k in state.ids else state._new(k) for k in keys], np.int64)
+        for c, row in zip(codes.tolist(), last, strict=True):
+            state.last[c] = None if np.isnan(row).all() else row.astype(state.dtype)
+        store.put(codes, arrays)
+
     def predict(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Raw windows [B, window] (one feature) or [B, window, features] -> float32 [B, horizon].
 
         Past the model's own horizon the forecasts are fed back as inputs (single-feature models).
         """
+        if self.meta.stateful:
+            raise ConfigError("predict(): this model is stateful: give it rows with step(series, values)")
         x = np.asarray(windows, dtype=self.model.dtype)
         f = self.meta.features
         if x.ndim == 2 and f == 1:

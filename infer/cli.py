@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 import typer
 
-from .config import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, DEFAULT_MAX_SERIES, PredictConfig
+from .config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_LATENCY_MS,
+    DEFAULT_MAX_SERIES,
+    STEP_BATCH_SIZE,
+    PredictConfig,
+)
 from .errors import EXIT_INTERRUPTED, SeqinferError
 
 app = typer.Typer(
@@ -196,7 +202,9 @@ def predict(
     horizon: Annotated[int | None, typer.Option(
         help="Values to forecast per row; past the model's own horizon they roll out autoregressively "
              "[default: the model's]")] = None,
-    batch_size: Annotated[int, typer.Option(help="Most rows per onnxruntime call.")] = DEFAULT_BATCH_SIZE,
+    batch_size: Annotated[int | None, typer.Option(
+        help=f"Most rows per onnxruntime call [default: {DEFAULT_BATCH_SIZE}; a stateful model "
+             f"{STEP_BATCH_SIZE}].")] = None,
     max_latency: Annotated[float, typer.Option(
         help="Milliseconds a row may wait for its batch to fill once input stalls.",
     )] = DEFAULT_MAX_LATENCY_MS,
@@ -214,6 +222,12 @@ def predict(
              "[default: one per core, at most 4; 1 on CUDA]")] = None,
     verify: Annotated[bool, typer.Option(
         help="Also run model.ts beside the ONNX model (imports torch); fail on a mismatch.")] = False,
+    state: Annotated[Path | None, typer.Option(
+        help="Stateful models: read every series' state from this file at start (if it exists) and write "
+             "it back at the end, also after an error or Ctrl-C.")] = None,
+    warmup: Annotated[int | None, typer.Option(
+        help="Stateful models: rows a series needs before its forecasts show [default: the model's].")
+    ] = None,
 ) -> None:
     """Stream forecasts for a CSV on stdin (or --input) to stdout (or --output).
 
@@ -226,7 +240,7 @@ def predict(
         keep=_names(*(keep or [])), header=header, fill=fill, max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
-        verify=verify)
+        verify=verify, state=None if state is None else str(state), warmup=warmup)
     inp = input if input is not None else sys.stdin.buffer
     out = output if output is not None else sys.stdout.buffer
     try:

@@ -18,6 +18,10 @@ PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 # kind (the If's thresholds are 4/512/48 for rnn/lstm/gru). Small batches only ever happen when the input
 # stalls, where latency matters more than throughput.
 DEFAULT_BATCH_SIZE = 1024
+# A stateful model's rows cost one recurrent step each, and a call over one series runs its rows in sequence:
+# measured on 1M rows of one series (LSTM hidden 32), 1024-row calls took 2.68 s end to end, 8192 2.31 s,
+# 65536 2.04 s (fewer calls, fewer hand-offs between threads). A trickle still goes out at --max-latency.
+STEP_BATCH_SIZE = 65536
 DEFAULT_MAX_LATENCY_MS = 10.0
 
 
@@ -67,7 +71,7 @@ class PredictConfig:
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
     horizon: int | None = None            # None: the model's own; more rolls out autoregressively
-    batch_size: int = DEFAULT_BATCH_SIZE
+    batch_size: int | None = None         # None: DEFAULT_BATCH_SIZE, or STEP_BATCH_SIZE for a stateful model
     max_latency_ms: float = DEFAULT_MAX_LATENCY_MS
     precision: int | None = None          # None: %.9g; N: N digits after the point
     on_error: str = "stop"                # stop | skip
@@ -75,6 +79,8 @@ class PredictConfig:
     threads: int | None = None            # onnxruntime intra-op threads; None: session.DEFAULT_THREADS
     workers: int | None = None            # model threads (0: run inline); None: stream.default_workers
     verify: bool = False                  # compare with TorchScript (imports torch)
+    state: str | None = None              # stateful models: load the per-series state here, write it back
+    warmup: int | None = None             # stateful models: rows per series before forecasts show
 
     def __post_init__(self) -> None:
         self.columns()                    # the column options' own checks
@@ -89,6 +95,8 @@ class PredictConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {v}")
+        if self.warmup is not None and self.warmup < 0:
+            raise ConfigError(f"warmup: must be >= 0, got {self.warmup}")
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"workers: must be >= 0 (0: the reading thread runs the model), "
                               f"got {self.workers}")

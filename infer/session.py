@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .config import PROVIDER_CHOICES
-from .contract import META_PREFIX, ONNX_FILE, ModelMeta
+from .contract import META_PREFIX, NEXT_SUFFIX, ONNX_FILE, SEQ_LENS_NAME, ModelMeta
 from .errors import ConfigError, ModelError, ProviderError
 
 CPU = "CPUExecutionProvider"
@@ -165,6 +165,16 @@ class Model:
             x = x.astype(self.dtype)
         return self.session.run([self.meta.output_name], {self.meta.input_name: x})[0]
 
+    def step(self, x: np.ndarray, state: list[np.ndarray], seq_lens: np.ndarray
+             ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A stateful model's call: x [B, T, F], the state (meta.state's order), valid steps per row ->
+        (forecasts [B, T, horizon], the state after each row's last valid step)."""
+        names = list(self.meta.state)
+        feed = {self.meta.input_name: x.astype(self.dtype, copy=False),
+                SEQ_LENS_NAME: seq_lens.astype(np.int32, copy=False), **dict(zip(names, state, strict=True))}
+        out = self.session.run([self.meta.output_name, *(n + NEXT_SUFFIX for n in names)], feed)
+        return out[0], list(out[1:])
+
     def predict(self, x: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """x [batch, window, features] -> [batch, horizon]; past the model's horizon, feed forecasts back."""
         h_model = self.meta.horizon
@@ -202,13 +212,19 @@ def read_meta(session: Any, source: str) -> ModelMeta:
         raise ModelError(f"{source}: metadata names input {meta.input_name!r} / output {meta.output_name!r}, "
                          f"the graph has inputs {list(inputs)} and outputs {list(outputs)}")
     # Only static dims can disagree; symbolic ones (batch, seq) come as names, unknown ones as None.
-    takes, gives = _static_dim(inputs[meta.input_name], -1), _static_dim(outputs[meta.output_name], 1)
+    takes, gives = _static_dim(inputs[meta.input_name], -1), _static_dim(outputs[meta.output_name], -1)
     if takes is not None and takes != meta.features:
         raise ModelError(f"{source}: metadata {META_PREFIX}features is {meta.features}, but the graph's "
                          f"input {meta.input_name!r} takes {takes} per step")
     if gives is not None and gives != meta.horizon:
         raise ModelError(f"{source}: metadata {META_PREFIX}horizon is {meta.horizon}, but the graph's "
                          f"output {meta.output_name!r} gives {gives} per window")
+    if meta.stateful:
+        want_in, want_out = [*meta.state, SEQ_LENS_NAME], [n + NEXT_SUFFIX for n in meta.state]
+        missing = [n for n in want_in if n not in inputs] + [n for n in want_out if n not in outputs]
+        if missing:
+            raise ModelError(f"{source}: metadata describes a stateful model, but the graph lacks "
+                             f"{', '.join(missing)} (inputs {list(inputs)}, outputs {list(outputs)})")
     return meta
 
 

@@ -37,16 +37,21 @@ class Piece:
     idx: np.ndarray              # int64 [n]: row i's window is src[idx[i]]
     lines: np.ndarray            # int64 [n]: input line numbers
     text: list[list[bytes]]      # passed-through fields, one list per output column
+    codes: np.ndarray | None = None   # a stateful model's rows: each row's series code (windows of 1)
+    fresh: list[int] = field(default_factory=list)   # ... and the codes new series got (their state resets)
     start: int = 0               # rows before this one were taken already
 
     def __len__(self) -> int:
         return len(self.idx) - self.start
 
-    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, list[list[bytes]]]:
-        """The next k rows: windows float32 (k, W, F) gathered into one array, line numbers, text."""
+    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, list[list[bytes]], np.ndarray | None, list[int]]:
+        """The next k rows: windows (k, W, F) gathered into one array, line numbers, text, series codes (a
+        stateful model's) and the codes to reset first (with the first rows taken)."""
         a, b = self.start, self.start + k
         self.start = b
-        return np.ascontiguousarray(self.src[self.idx[a:b]]), self.lines[a:b], [t[a:b] for t in self.text]
+        fresh, self.fresh = self.fresh, []
+        return (np.ascontiguousarray(self.src[self.idx[a:b]]), self.lines[a:b], [t[a:b] for t in self.text],
+                None if self.codes is None else self.codes[a:b], fresh)
 
 
 @dataclass
@@ -114,6 +119,8 @@ class SeriesState:
         self.clocks: list[_Clock] = []
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
+        self.row_codes = np.zeros(0, np.int64)   # the last ready() call: each row's series code
+        self.fresh: list[int] = []               # ... and the codes it gave to series new to it
 
     def _new(self, key: Hashable) -> int:
         empty: np.ndarray = np.empty((0, self.features), self.dtype)
@@ -129,12 +136,36 @@ class SeriesState:
             self.counts.append(0)
             self.clocks.append(_Clock())
         self.ids[key] = code
+        self.fresh.append(code)
         return code
 
     def _codes(self, series: Sequence[Hashable]) -> tuple[np.ndarray, list[int]]:
-        """Each row's series code, row by row in input order, so that --max-series evicts exactly the least
-        recently seen series whatever the block boundaries; and the codes evicted meanwhile (their rows
-        in this block still use them; they are freed once the block is done)."""
+        """Each row's series code; and the codes evicted meanwhile (their rows in this block still use them;
+        they are freed once the block is done). --max-series evicts exactly the least recently seen series,
+        whatever the block boundaries.
+
+        When no eviction can happen in this block (the usual case), codes come from one dict lookup per row
+        and the recency order is updated once per series, in order of each one's last row: that gives the
+        order a row-by-row pass would. Measured on 1M rows of 10,000 interleaved series, the row-by-row pass
+        (move_to_end per row) cost 0.4 us a row; this costs a fifth of that. Near the limit, row by row.
+        """
+        ids = self.ids
+        get = ids.get
+        codes = [get(k, -1) for k in series]
+        new = dict.fromkeys(k for k, c in zip(series, codes, strict=True) if c == -1) if -1 in codes else {}
+        if len(ids) + len(new) > self.max_series:
+            return self._codes_exact(series)
+        for k in new:
+            self._new(k)
+        out = np.array([ids[k] for k in series] if new else codes, np.int64)
+        rev = out[::-1]
+        uniq, first_rev = np.unique(rev, return_index=True)         # each series' last row, from the end
+        for code in uniq[np.argsort(-first_rev, kind="stable")].tolist():
+            ids.move_to_end(self.keys[code])
+        return out, []
+
+    def _codes_exact(self, series: Sequence[Hashable]) -> tuple[np.ndarray, list[int]]:
+        """_codes row by row: a new series past --max-series evicts the least recently seen one."""
         ids, out, gone = self.ids, np.empty(len(series), np.int64), []
         for i, key in enumerate(series):
             code = ids.get(key)
@@ -153,12 +184,18 @@ class SeriesState:
         rows in mask. `times` (seconds, with `lines`) are checked for gaps per series."""
         values = values.astype(self.dtype, copy=False)
         n = len(values)
+        self.fresh = []
         if series is None:
             code = self.ids.get(None)
-            return self._one(self._new(None) if code is None else code, values, lines, times)
+            code = self._new(None) if code is None else code
+            self.row_codes = np.full(n, code, np.int64)
+            return self._one(code, values, lines, times)
         codes, gone = self._codes(series)
+        self.row_codes = codes
         if (codes == codes[0]).all():
             out = self._one(int(codes[0]), values, lines, times)
+        elif self.window == 1 and times is None and not (self.fill != "stop" and np.isnan(values).any()):
+            out = self._each_row(codes, values)         # nothing per series to do but remember the last row
         else:
             order = np.argsort(codes, kind="stable")       # rows grouped by series, input order kept
             bounds = np.flatnonzero(np.diff(codes[order])) + 1
@@ -179,6 +216,17 @@ class SeriesState:
             self.free.append(code)
             self.tally.evicted += 1
         return out
+
+    def _each_row(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Window 1 (a stateful model's rows, or a whole file read by table.py), nothing to fill, no time:
+        every row is ready as it is; each series only remembers its last value and its count."""
+        n = len(codes)
+        uniq, first_rev, counts = np.unique(codes[::-1], return_index=True, return_counts=True)
+        last_rows = n - 1 - first_rev
+        for code, row, k in zip(uniq.tolist(), last_rows.tolist(), counts.tolist(), strict=True):
+            self.last[code] = values[row].copy()
+            self.counts[code] += k
+        return values[:, None, :], np.arange(n), np.ones(n, bool)
 
     def _one(self, code: int, values: np.ndarray, lines: np.ndarray | None,
              times: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

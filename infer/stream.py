@@ -16,18 +16,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from . import csvout
 from .columns import SAMPLE_LINES, Columns, is_number, resolve
-from .config import PredictConfig
+from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, PredictConfig
+from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
 from .reader import Block, LineReader
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
+from .stepstate import StepStore
 
 QUEUE_DEPTH = 4                # batches in flight: enough to keep the worker busy, little memory
 BUSY_POLL_S = 0.001            # how often a stalled input with pending rows checks for an idle worker
@@ -42,14 +44,17 @@ class Summary:
     rows: int = 0                # data rows parsed
     forecasts: int = 0
     skipped: int = 0
+    held_back: int = 0           # a stateful model's forecasts inside a series' warm-up
     notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Batch:
-    x: np.ndarray                # float32 [B, window, features]
+    x: np.ndarray                # [B, window, features] (a stateful model: [B, 1, features], one row each)
     lines: np.ndarray            # int64 [B]
     text: list[list[bytes]]
+    codes: np.ndarray | None = None            # a stateful model: each row's series code
+    fresh: list[int] = field(default_factory=list)   # ... and the series codes to reset before running
 
 
 @dataclass
@@ -131,6 +136,69 @@ class Workers:
             raise self.error
 
 
+class StepRunner:
+    """A stateful model's two-stage pipeline: one thread runs the batches through onnxruntime strictly in
+    order (each continues the state the last one left), another formats and writes them, so the next batch's
+    recurrent steps (which release the GIL) overlap this one's formatting. Same interface as Workers."""
+
+    def __init__(self, run: Callable[[Batch | bytes], Any], fmt: Callable[[Any], Done],
+                 write: Callable[[Done], None]) -> None:
+        self.run, self.fmt, self.write = run, fmt, write
+        self.error: BaseException | None = None
+        self.inbox: queue.Queue[Batch | bytes | None] = queue.Queue(QUEUE_DEPTH)
+        self.outbox: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+        self.next_in = self.next_out = 0
+        self.threads = [threading.Thread(target=self._model, name="seqinfer-step", daemon=True),
+                        threading.Thread(target=self._writer, name="seqinfer-write", daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _model(self) -> None:
+        while (item := self.inbox.get()) is not None:
+            try:
+                out = self.run(item) if self.error is None else None
+            except BaseException as e:  # noqa: BLE001 - re-raised on the main thread, in order
+                out = Done(b"", error=e)
+            self.outbox.put(out)
+        self.outbox.put(None)
+
+    def _writer(self) -> None:
+        while (out := self.outbox.get()) is not None:
+            if self.error is None and out is not None:
+                try:
+                    self.write(out if isinstance(out, Done) else self.fmt(out))
+                except BaseException as e:  # noqa: BLE001 - as above
+                    self.error = e
+            self.next_out += 1
+
+    def idle(self) -> bool:
+        return self.next_out == self.next_in
+
+    def put(self, item: Batch | bytes) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.inbox.put(item, timeout=0.05)
+                break
+            except queue.Full:
+                continue
+        self.next_in += 1
+
+    def close(self) -> None:
+        """Wait until everything queued is written; raise the first error if there was one."""
+        while self.threads[0].is_alive():
+            try:
+                self.inbox.put(None, timeout=0.05)
+                break
+            except queue.Full:
+                continue
+        for t in self.threads:
+            t.join()
+        if self.error is not None:
+            raise self.error
+
+
 class Engine:
     """Feeds parsed rows through the series state into batches; the worker runs and writes them."""
 
@@ -140,7 +208,20 @@ class Engine:
         meta = model.meta
         self.window = cfg.window or meta.window
         self.horizon = cfg.horizon or meta.horizon
-        check_rollout(meta, self.horizon)
+        self.store: StepStore | None = None       # a stateful model's per-series state
+        self.fresh: list[int] = []                # new series' codes not yet handed to a batch
+        self.warmup = 0
+        if meta.stateful:
+            self._stateful_checks(cfg, meta)
+            self.store, self.window = StepStore(model), 1      # a stateful model reads one row at a time
+            self.warmup = meta.warmup if cfg.warmup is None else cfg.warmup
+        else:
+            check_rollout(meta, self.horizon)
+            if cfg.state is not None:
+                raise ConfigError(f"--state: {model.path} is a windowed model: it carries no state (its "
+                                  f"window is rebuilt from the input); train with --stateful for one")
+        self.batch_size = cfg.batch_size or (STEP_BATCH_SIZE if self.store is not None else
+                                             DEFAULT_BATCH_SIZE)
         self.fmt = csvout.value_format(cfg.precision, meta.io_dtype)
         self.check = None
         if cfg.verify:
@@ -153,8 +234,43 @@ class Engine:
         self.npending = 0
         self.since = 0.0              # when the oldest pending row was read
         self.summary = Summary(provider=model.provider)
+        if self.store is not None and cfg.state is not None and Path(cfg.state).exists():
+            self._load_state(cfg.state)
+        # A stateful model's batches depend on each other (each continues the state the last one left): they
+        # run in order on one thread (StepRunner), formatting on another, parsing on this one.
         workers = 1 if cfg.verify else default_workers(model.provider) if cfg.workers is None else cfg.workers
-        self.worker = Workers(self._compute, self._write, workers)
+        self.worker: Workers | StepRunner = StepRunner(self._step_run, self._step_format, self._write) \
+            if self.store is not None else Workers(self._compute, self._write, workers)
+
+    def _stateful_checks(self, cfg: PredictConfig, meta: ModelMeta) -> None:
+        if cfg.horizon is not None and cfg.horizon != meta.horizon:
+            raise ConfigError(f"horizon: a stateful model forecasts its own {meta.horizon} step(s) from "
+                              f"every row; {cfg.horizon} is not available")
+        if cfg.window is not None:
+            raise ConfigError("window: a stateful model has no window: it carries its state from row to row")
+        if cfg.verify:
+            raise ConfigError("--verify compares windowed models with TorchScript; `seqinfer export` "
+                              "verifies a stateful model's step graph over thousands of steps")
+        if cfg.layout == "windows":
+            raise ConfigError("layout: windows needs a windowed model; a stateful one reads one row per step")
+
+    def _load_state(self, path: str) -> None:
+        """--state PATH at start: every series' state as the last run left it."""
+        assert self.store is not None
+        keys, last, states = self.store.load(path)
+        codes = np.array([self.state._new(k) for k in keys], np.int64)
+        self.state.fresh = []
+        for c, v in zip(codes.tolist(), last, strict=True):
+            self.state.last[c] = None if np.isnan(v).all() else v.astype(self.state.dtype)
+        self.store.put(codes, states)
+        self.report(f"state: {len(keys)} series from {path}")
+
+    def save_state(self) -> None:
+        """--state PATH: the state of every series, written atomically (after the forecasts are out)."""
+        if self.store is None or self.cfg.state is None:
+            return
+        self.store.save(self.cfg.state, dict(self.state.ids), self.state.last)
+        self.report(f"state: {len(self.state.ids)} series written to {self.cfg.state}")
 
     # --- main thread ----------------------------------------------------------------------------------
     def feed(self, block: Block, read_at: float) -> None:
@@ -212,19 +328,25 @@ class Engine:
             piece = Piece(src, np.arange(n), rows.lines, rows.text)
         else:
             src, idx, mask = self.state.ready(rows.values, rows.series, rows.lines, rows.times)
+            codes, fresh = None, []
+            if self.store is not None:         # stateful: the rows' series, and the new ones to reset
+                codes, fresh = self.state.row_codes[mask], self.fresh + self.state.fresh
             if mask.all():
-                piece = Piece(src, idx, rows.lines, rows.text)
+                piece = Piece(src, idx, rows.lines, rows.text, codes, fresh)
             else:
                 keep = np.flatnonzero(mask).tolist()
-                piece = Piece(src, idx, rows.lines[mask], [[col[i] for i in keep] for col in rows.text])
+                text = [[col[i] for i in keep] for col in rows.text]
+                piece = Piece(src, idx, rows.lines[mask], text, codes, fresh)
         if not len(piece):
+            self.fresh = piece.fresh           # no row left to carry them: the next piece does
             return
+        self.fresh = []
         if not self.npending:
             self.since = read_at
         self.pending.append(piece)
         self.npending += len(piece)
-        while self.npending >= self.cfg.batch_size:
-            self._submit(self.cfg.batch_size)
+        while self.npending >= self.batch_size:
+            self._submit(self.batch_size)
 
     def _submit(self, k: int) -> None:
         parts = []
@@ -239,8 +361,10 @@ class Engine:
         if len(parts) == 1:
             batch = Batch(*parts[0])
         else:
+            codes = None if parts[0][3] is None else np.concatenate([p[3] for p in parts])
             batch = Batch(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                          [sum((p[2][j] for p in parts), []) for j in range(len(parts[0][2]))])
+                          [sum((p[2][j] for p in parts), []) for j in range(len(parts[0][2]))], codes,
+                          [c for p in parts for c in p[4]])
         self.worker.put(batch)
 
     def flush(self) -> None:
@@ -254,11 +378,15 @@ class Engine:
         return self.since + self.cfg.max_latency_ms / 1e3 - time.monotonic()
 
     def close(self) -> None:
-        """Run and write everything read so far, then stop the worker (re-raising its error)."""
+        """Run and write everything read so far, then stop the worker (re-raising its error); then write the
+        state file (--state), so that it holds exactly the rows whose forecasts went out."""
         try:
-            self.flush()
+            try:
+                self.flush()
+            finally:
+                self.worker.close()
         finally:
-            self.worker.close()
+            self.save_state()
 
     def finish(self) -> Summary:
         self.close()
@@ -266,10 +394,14 @@ class Engine:
         if self.cols is None:
             raise DataError("empty input: no lines to read", source=self.source)
         if not s.forecasts:
+            need = f"{self.warmup} rows of warm-up" if self.store is not None else f"{self.window} values"
             s.notes.append("no forecasts: no data rows after the header" if not s.rows else
-                           f"no forecasts: a series needs {self.window} values before its first forecast "
+                           f"no forecasts: a series needs {need} before its first forecast "
                            f"(the longest had {self.state.longest()})")
         s.notes += self.state.tally.notes()
+        if s.held_back:
+            s.notes.append(f"warm-up: {s.held_back} forecast(s) held back, the first {self.warmup} row(s) of "
+                           f"each series (--warmup 0 shows them)")
         if s.skipped:
             s.notes.append(f"skipped {s.skipped} bad line(s)")
         if self.check is not None:
@@ -287,6 +419,28 @@ class Engine:
                 data = csvout.format_rows([t[:bad] for t in item.text], item.lines[:bad], y[:bad], self.fmt)
                 return Done(data, bad, self.check.error(bad, y, item.x, int(item.lines[bad])))
         return Done(csvout.format_rows(item.text, item.lines, y, self.fmt), len(y))
+
+    def _step_run(self, item: Batch | bytes) -> Any:
+        """A stateful model's batch through the model: every series' rows as one sequence, the state
+        carried (the step thread, in order)."""
+        if isinstance(item, bytes):
+            return Done(item)
+        assert self.store is not None and item.codes is not None
+        self.store.reset(item.fresh)
+        y, seen = self.store.run(item.codes, item.x[:, 0, :])       # (B, horizon), rows seen before
+        return item, y, seen
+
+    def _step_format(self, out: tuple[Batch, np.ndarray, np.ndarray]) -> Done:
+        """Its CSV lines (the writer thread); rows in a series' warm-up were run (they build its state) but
+        their forecasts are held back."""
+        item, y, seen = out
+        show = seen >= self.warmup
+        if show.all():
+            return Done(csvout.format_rows(item.text, item.lines, y, self.fmt), len(y))
+        self.summary.held_back += int((~show).sum())
+        keep = np.flatnonzero(show).tolist()
+        text = [[col[i] for i in keep] for col in item.text]
+        return Done(csvout.format_rows(text, item.lines[show], y[show], self.fmt), len(keep))
 
     def _write(self, done: Done) -> None:
         self.sink.write(done.data)

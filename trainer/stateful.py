@@ -59,8 +59,7 @@ class StatefulForecaster(Forecaster):
                 out.append(torch.zeros(batch, c.layers, c.hidden))
         return out
 
-    def forward(self, x: torch.Tensor,  # type: ignore[override]  # a step model also takes and gives a state
-                state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         z, level = self._encode_steps(x, state)                            # (B, T, F), (B, T, 1)
         f, new = self._core(z.to(self.head.weight.dtype), state)           # (B, T, H)
         y = level + f.to(x.dtype) * self.out_std + self.out_mean           # (B, T, H), raw

@@ -1,0 +1,154 @@
+"""The per-series state of a stateful model, and one step call over a micro-batch of rows.
+
+    store = StepStore(model)
+    y, seen = store.run(codes, values)      # rows in input order -> forecasts [n, horizon], rows seen before
+
+A series is a slot of contiguous arrays ([slots, layers, hidden] for h and c, [slots, features] for the last
+value), addressed by the series code that infer/state.py's SeriesState gives each row. A call gathers the
+slots of the series in the batch, runs every series' rows as one sequence (rows of several series padded to
+the longest, each stopping at its own length: the graph's seq_lens), and scatters the new state back: one
+recurrent step per new value. `seen` counts each series' earlier rows, for the warm-up.
+
+`save` / `load` keep the state across runs (`predict --state PATH`): one .npz, written to a temporary name
+and renamed, naming the model it belongs to (the sha256 of model.onnx): another model's file is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .session import Model
+
+STATE_FORMAT = "seqinfer-state/1"
+
+
+def model_id(model: Model) -> str:
+    """What a state file must match: the sha256 of the model file's bytes."""
+    return hashlib.sha256(model.path.read_bytes()).hexdigest()
+
+
+class StepStore:
+    """Per-series state arrays for `model` (a stateful seqinfer model), indexed by series code."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.names = list(model.meta.state)
+        self.spec = model.meta.state
+        self.arrays = {n: self._empty(n, 0) for n in self.names}
+        self.seen = np.zeros(0, np.int64)                      # rows run so far, per slot
+
+    def _empty(self, name: str, slots: int) -> np.ndarray:
+        s = self.spec[name]
+        dtype = np.dtype(s["dtype"])
+        fill = np.nan if s["init"] == "nan" else 0.0
+        return np.full((slots, *s["shape"]), fill, dtype)
+
+    def _grow(self, top: int) -> None:
+        have = len(self.seen)
+        if top < have:
+            return
+        size = max(top + 1, 2 * have, 64)
+        for n in self.names:
+            self.arrays[n] = np.concatenate([self.arrays[n], self._empty(n, size - have)])
+        self.seen = np.concatenate([self.seen, np.zeros(size - have, np.int64)])
+
+    def reset(self, codes: Sequence[int]) -> None:
+        """Slots handed to new series: back to the state of a series not seen yet."""
+        if not len(codes):
+            return
+        idx = np.asarray(codes, np.int64)
+        self._grow(int(idx.max()))
+        for n in self.names:
+            self.arrays[n][idx] = self._empty(n, 1)[0]
+        self.seen[idx] = 0
+
+    def run(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (series code [n], values [n, F]), in input order -> (forecasts [n, H], earlier rows each)."""
+        n = len(codes)
+        if n == 0:
+            return np.zeros((0, self.model.meta.horizon), self.model.dtype), np.zeros(0, np.int64)
+        self._grow(int(codes.max()))
+        if (codes == codes[0]).all():                           # one series: no grouping, no padding
+            slots, lens = codes[:1], np.array([n], np.int64)
+            x = values[None]
+            pos = np.arange(n)
+            row_of = np.zeros(n, np.int64)
+        else:
+            order = np.argsort(codes, kind="stable")            # rows grouped by series, input order kept
+            sorted_codes = codes[order]
+            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+            slots = sorted_codes[starts]
+            lens = np.diff(np.r_[starts, n])
+            group = np.repeat(np.arange(len(slots)), lens)      # each sorted row's group
+            within = np.arange(n) - np.repeat(starts, lens)     # its position in the group
+            x = np.zeros((len(slots), int(lens.max()), values.shape[1]), values.dtype)
+            x[group, within] = values[order]
+            pos, row_of = np.empty(n, np.int64), np.empty(n, np.int64)
+            pos[order], row_of[order] = within, group
+        state = [self.arrays[name][slots] for name in self.names]
+        y, new = self.model.step(np.ascontiguousarray(x), state, lens)
+        for name, s in zip(self.names, new, strict=True):
+            self.arrays[name][slots] = s
+        seen = self.seen[slots][row_of] + pos
+        self.seen[slots] += lens
+        return y[row_of, pos], seen
+
+    # --- across runs ------------------------------------------------------------------------------------
+    def save(self, path: str | Path, keys: dict[Hashable, int], last: list[np.ndarray | None]) -> None:
+        """Write the live series' state (keys: series id -> code; last: per code, the last value for
+        --fill previous) atomically: a temporary file, fsync, rename."""
+        path = Path(path)
+        items = sorted(keys.items(), key=lambda kv: kv[1])
+        codes = np.array([c for _, c in items], np.int64)
+        self._grow(int(codes.max()) if len(codes) else 0)
+        none = np.array([k is None for k, _ in items], bool)
+        ids = np.array([b"" if k is None else k if isinstance(k, bytes) else str(k).encode()
+                        for k, _ in items], dtype=np.bytes_)
+        f = self.model.meta.features
+        last_arr = np.array([np.full(f, np.nan) if last[c] is None else last[c] for c in codes.tolist()],
+                            np.float64).reshape(len(codes), f)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as out:
+            arrays: dict[str, np.ndarray] = {
+                "format": np.array(STATE_FORMAT), "model": np.array(model_id(self.model)), "ids": ids,
+                "unnamed": none, "seen": self.seen[codes], "last": last_arr,
+                **{f"state_{n}": self.arrays[n][codes] for n in self.names}}
+            np.savez(out, **arrays)  # type: ignore[arg-type]
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+
+    def load(self, path: str | Path) -> tuple[list[Hashable], np.ndarray, dict[str, np.ndarray]]:
+        """-> (series ids, their last values [S, F], their state arrays by name); the caller assigns codes
+        and calls `put`. ModelError when the file is not a state file of this model."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as e:
+            raise ModelError(f"--state {path}: not a seqinfer state file ({e})") from None
+        if str(data.get("format", "")) != STATE_FORMAT:
+            raise ModelError(f"--state {path}: not a seqinfer state file (format {STATE_FORMAT!r} expected)")
+        if str(data["model"]) != model_id(self.model):
+            raise ModelError(f"--state {path}: the state of a different model (model.onnx sha256 "
+                             f"{str(data['model'])[:12]}, this one {model_id(self.model)[:12]}); give the "
+                             f"model it was written with, or another --state file")
+        keys: list[Hashable] = [None if u else bytes(k)
+                                for k, u in zip(data["ids"], data["unnamed"], strict=True)]
+        states = {n: data[f"state_{n}"] for n in self.names}
+        states["__seen__"] = data["seen"]
+        return keys, data["last"], states
+
+    def put(self, codes: np.ndarray, states: dict[str, np.ndarray]) -> None:
+        """Place loaded state arrays at `codes`."""
+        if not len(codes):
+            return
+        self._grow(int(codes.max()))
+        for n in self.names:
+            self.arrays[n][codes] = states[n].astype(self.arrays[n].dtype)
+        self.seen[codes] = states["__seen__"]
+

@@ -1,0 +1,197 @@
+"""Stateful models through `seqinfer predict` and the Python API: one recurrent step per row, a state per
+series, a state that survives a restart. The reference is eager PyTorch over each whole series in one call.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from infer_support import SEQINFER, one_error, parse_csv, run_cli
+
+from seqinfer.export import ExportConfig, VerifyConfig, export_model
+from seqinfer.infer import Forecaster
+from seqinfer.trainer.checkpoint import save_checkpoint
+from seqinfer.trainer.model import ModelConfig
+from seqinfer.trainer.stateful import StatefulForecaster, forecast_series
+
+WARMUP, HORIZON = 5, 2
+GRID = VerifyConfig(batches=(1, 7), providers=("cpu",), inputs=("random",))
+
+
+def make_stateful(root: Path, kind: str, seed: int = 0) -> tuple[StatefulForecaster, Path]:
+    torch.manual_seed(seed)
+    net = StatefulForecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON, scaling="diff", stateful=True))
+    net.set_normalization(torch.zeros(1), torch.full((1,), 0.3), torch.zeros(HORIZON),
+                          torch.full((HORIZON,), 0.3))
+    root.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(root / "checkpoint.pt", net.eval(), data={"window": 10, "fingerprint": f"test-{seed}",
+                                                               "warmup": WARMUP, "norm_mean": [0.0],
+                                                               "norm_std": [1.0]})
+    result = export_model(root, ExportConfig(verify=GRID))
+    assert result.report.passed and result.meta.stateful and result.meta.warmup == WARMUP
+    return net, root
+
+
+@pytest.fixture(scope="module")
+def gru(tmp_path_factory: pytest.TempPathFactory) -> tuple[StatefulForecaster, Path]:
+    return make_stateful(tmp_path_factory.mktemp("stateful_gru"), "gru")
+
+
+def interleaved(n: int = 60, seed: int = 0) -> tuple[str, dict[str, list[tuple[int, float]]]]:
+    """`series,value` rows of three series with different lengths, interleaved irregularly."""
+    rng = np.random.default_rng(seed)
+    owners = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    lines, meant = ["series,value"], {}
+    for i, s in enumerate(owners):
+        v = round(float(3 * np.sin(i / 4) + (ord(s) - 97) * 10 + rng.normal(0, 0.1)), 4)
+        lines.append(f"{s},{v}")
+        meant.setdefault(s, []).append((len(lines), v))
+    return "\n".join(lines) + "\n", meant
+
+
+def eager(net: StatefulForecaster, meant: dict[str, list[tuple[int, float]]]) -> dict[int, np.ndarray]:
+    """line -> eager forecast, each series run whole from its first row."""
+    out = {}
+    for rows in meant.values():
+        y = forecast_series(net, np.array([v for _, v in rows], np.float64)[:, None])
+        out |= {line: yy for (line, _), yy in zip(rows, y, strict=True)}
+    return out
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_every_cell_exports_and_predicts_like_eager(tmp_path: Path, kind: str) -> None:
+    net, root = make_stateful(tmp_path, kind)
+    text, meant = interleaved()
+    r = run_cli(["predict", str(root), "--provider", "cpu", "--warmup", "0"], text)
+    assert r.returncode == 0, r.stderr.decode()
+    _, keys, y = parse_csv(r.stdout)
+    want = eager(net, meant)
+    assert [int(k[1]) for k in keys] == sorted(want)
+    np.testing.assert_allclose(y, np.array([want[int(k[1])] for k in keys]), atol=1e-5)
+
+
+def test_interleaved_series_carry_their_own_state_and_the_warmup_is_held_back(gru: tuple) -> None:
+    net, root = gru
+    text, meant = interleaved()
+    r = run_cli(["predict", str(root), "--provider", "cpu"], text)
+    assert r.returncode == 0, r.stderr.decode()
+    _, keys, y = parse_csv(r.stdout)
+    want = eager(net, meant)
+    shown = {line for rows in meant.values() for line, _ in rows[WARMUP:]}
+    assert [int(k[1]) for k in keys] == sorted(shown)                 # each series' first rows held back
+    owner = {line: s for s, rows in meant.items() for line, _ in rows}
+    assert [k[0] for k in keys] == [owner[int(k[1])] for k in keys]
+    np.testing.assert_allclose(y, np.array([want[int(k[1])] for k in keys]), atol=1e-5)
+    assert f"warm-up: {3 * WARMUP} forecast(s) held back" in r.stderr.decode()
+
+
+def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tmp_path: Path) -> None:
+    _, root = gru
+    text, _ = interleaved(n=200, seed=1)
+    lines = text.splitlines(keepends=True)
+    whole = run_cli(["predict", str(root), "--provider", "cpu"], text)
+    state = tmp_path / "state.npz"
+    halves = []
+    for part in (lines[:101], lines[:1] + lines[101:]):
+        r = run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)], "".join(part))
+        assert r.returncode == 0 and "state:" in r.stderr.decode(), r.stderr.decode()
+        halves.append(parse_csv(r.stdout))
+    _, keys, y = parse_csv(whole.stdout)
+    split_y = np.concatenate([halves[0][2], halves[1][2]])
+    split_series = [k[0] for k in halves[0][1] + halves[1][1]]
+    assert split_series == [k[0] for k in keys]
+    assert np.array_equal(split_y, y)                                 # bit-identical, as printed
+    assert not list(tmp_path.glob(".*tmp"))                            # written atomically, nothing left over
+
+
+def test_a_state_file_of_another_model_is_refused(gru: tuple, tmp_path: Path) -> None:
+    _, root = gru
+    _, other = make_stateful(tmp_path / "other", "gru", seed=3)
+    state = tmp_path / "state.npz"
+    text, _ = interleaved()
+    assert run_cli(["predict", str(other), "--provider", "cpu", "--state", str(state)], text).returncode == 0
+    r = run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)], text)
+    assert r.returncode == 2 and r.stdout == b""
+    assert "the state of a different model" in one_error(r.stderr)
+
+
+def test_a_bad_line_writes_the_forecasts_then_the_state_and_a_rerun_goes_on(gru: tuple,
+                                                                           tmp_path: Path) -> None:
+    _, root = gru
+    text, _ = interleaved(n=120, seed=2)
+    lines = text.splitlines(keepends=True)
+    whole = parse_csv(run_cli(["predict", str(root), "--provider", "cpu"], text).stdout)
+    state = tmp_path / "state.npz"
+    bad = lines[:71] + ["a,oops\n"] + lines[71:]
+    r = run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)], "".join(bad))
+    assert r.returncode == 2 and "<stdin>:72:2: 'oops' is not a number" in one_error(r.stderr)
+    first = parse_csv(r.stdout)
+    rest = run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)],
+                   "".join(lines[:1] + lines[71:]))
+    second = parse_csv(rest.stdout)
+    assert np.array_equal(np.concatenate([first[2], second[2]]), whole[2])
+
+
+def test_ctrl_c_writes_the_state_of_the_rows_forecast(gru: tuple, tmp_path: Path) -> None:
+    _, root = gru
+    state = tmp_path / "state.npz"
+    p = subprocess.Popen([*SEQINFER, "predict", str(root), "--provider", "cpu", "--state", str(state),
+                          "--warmup", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdin and p.stdout
+    p.stdin.write(b"value\n" + b"".join(b"%.3f\n" % np.sin(i / 3) for i in range(30)))
+    p.stdin.flush()
+    out = [p.stdout.readline() for _ in range(31)]                    # header + a forecast per row
+    assert out[-1].startswith(b"31,")
+    time.sleep(0.2)
+    os.kill(p.pid, signal.SIGINT)
+    assert p.wait(timeout=30) == 130
+    p.stdin.close()
+    api = Forecaster(root, provider="cpu")
+    api.load_state(state)
+    cont = api.step(None, [np.sin(30 / 3)])
+    fresh = Forecaster(root, provider="cpu")
+    fresh.step(None, [round(float(np.sin(i / 3)), 3) for i in range(30)])
+    np.testing.assert_allclose(cont, fresh.step(None, [np.sin(30 / 3)]), atol=1e-6)
+
+
+def test_python_api_step_equals_predict_and_refuses_misuse(gru: tuple) -> None:
+    net, root = gru
+    text, meant = interleaved()
+    rows = [ln.split(",") for ln in text.splitlines()[1:]]
+    f = Forecaster(root, provider="cpu")
+    y = f.step([s for s, _ in rows], [float(v) for _, v in rows])
+    want = eager(net, meant)
+    np.testing.assert_allclose(y, np.array([want[i + 2] for i in range(len(rows))]), atol=1e-5)
+    with pytest.raises(Exception, match="this model is stateful"):
+        f.predict(np.zeros((1, 10)))
+    with pytest.raises(Exception, match="NaN or inf"):
+        f.step(None, [float("nan")])
+
+
+def test_an_evicted_series_comes_back_with_a_fresh_state(gru: tuple) -> None:
+    """--max-series 2, rows arriving in three bursts: c evicts a; a, back, evicts b and is handed a's old
+    slot, which must start from a fresh state, not a's old one."""
+    net, root = gru
+    a1, b, c, a2 = ([round(float(np.sin(i / 3 + k)) + 5 * k, 4) for i in range(12)] for k in range(4))
+    bursts = ["series,value\n" + "".join(f"a,{v}\n" for v in a1) + "".join(f"b,{v}\n" for v in b),
+              "".join(f"c,{v}\n" for v in c), "".join(f"a,{v}\n" for v in a2)]
+    p = subprocess.Popen([*SEQINFER, "predict", str(root), "--provider", "cpu", "--warmup", "0",
+                          "--max-series", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdin is not None
+    for burst in bursts:
+        p.stdin.write(burst.encode())
+        p.stdin.flush()
+        time.sleep(0.5)                                  # each burst its own block
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0 and "--max-series: 2 series evicted" in err.decode(), err.decode()
+    _, keys, y = parse_csv(out)
+    want = np.concatenate([forecast_series(net, np.array(v)[:, None]) for v in (a1, b, c, a2)])
+    np.testing.assert_allclose(y, want, atol=1e-5)
