@@ -78,9 +78,9 @@ def train(
     batch_size: Annotated[int | None, typer.Option(help="[default: tuned per kind]")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: tuned per kind].")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden units [default: tuned per kind].")] = None,
-    stateful: Annotated[bool, typer.Option(
-        help="Train step models that carry their state: one recurrent step per new value in predict.")
-    ] = False,
+    stateful: Annotated[Literal["no", "yes", "both"], typer.Option(
+        help="Step models that carry their state (one recurrent step per new value in predict), in "
+             "OUT/<kind>-stateful/: yes, or both beside the windowed ones.")] = "no",
     stretch: Annotated[int | None, typer.Option(
         help="Stateful: steps per training stretch [default: 2 windows; rnn 4].")] = None,
     tbptt: Annotated[int | None, typer.Option(

@@ -32,6 +32,21 @@ STATEFUL_DEFAULTS: dict[str, dict[str, Any]] = {
 # against 4e-8 to 2.3e-7 for "global", and on every trending series it beat the naive forecast where
 # "global" lost by 4x to 650x. "window" won on an exponential trend only.
 DEFAULT_SCALING = "diff"
+STATEFUL_CHOICES = ("no", "yes", "both")
+STATEFUL_SUFFIX = "-stateful"        # a stateful model's name and folder: gru-stateful
+
+
+def run_names(kinds: tuple[str, ...] | list[str], stateful: str) -> list[str]:
+    """The models a run trains: each kind, its stateful twin, or both (windowed first)."""
+    return [k + s for k in kinds for s in {"no": ("",), "yes": (STATEFUL_SUFFIX,),
+                                           "both": ("", STATEFUL_SUFFIX)}[stateful]]
+
+
+def split_name(name: str) -> tuple[str, bool]:
+    """gru-stateful -> ("gru", True)."""
+    return name.removesuffix(STATEFUL_SUFFIX), name.endswith(STATEFUL_SUFFIX)
+
+
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "rnn": {"hidden": 32, "batch_size": 64, "lr": 0.01, "epochs": 80},
     "lstm": {"hidden": 32, "batch_size": 32, "lr": 0.01, "epochs": 72},
@@ -117,7 +132,7 @@ class TrainConfig:
     jobs: int | None = None          # kinds trained at once in separate processes; None: auto (CPU only)
     hidden: int | None = None        # model size
     scaling: str | None = None       # input transform: global | diff | window (trainer/model.py)
-    stateful: bool = False           # a step model carrying its state (trainer/stateful.py)
+    stateful: str = "no"             # no | yes | both: step models carrying their state (trainer/stateful.py)
     stretch: int | None = None       # stateful: steps per training stretch [default: 4 windows]
     tbptt: int | None = None         # stateful: steps per backward pass [default: a window]
     warmup: int | None = None        # stateful: steps without loss at a stretch's start [default: a window]
@@ -133,6 +148,8 @@ class TrainConfig:
         _check(self.patience >= 1, "train.patience", f"must be >= 1, got {self.patience}")
         _check(self.clip > 0, "train.clip", f"must be > 0, got {self.clip}")
         _check(self.layers >= 1, "train.layers", f"must be >= 1, got {self.layers}")
+        _check(self.stateful in STATEFUL_CHOICES, "train.stateful",
+               f"{self.stateful!r} is not one of {', '.join(STATEFUL_CHOICES)}")
         _check(self.scaling is None or self.scaling in SCALINGS, "train.scaling",
                f"{self.scaling!r} is not one of {', '.join(SCALINGS)}")
         _check(0.0 <= self.dropout < 1.0, "train.dropout", f"must be in [0, 1), got {self.dropout}")
@@ -140,16 +157,19 @@ class TrainConfig:
         ok = dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())
         _check(ok, "train.device", f"{dev!r} is not one of auto, cpu, cuda, cuda:N")
 
-    def resolved(self, kind: str, window: int = 80) -> dict[str, Any]:
+    def resolved(self, kind: str, window: int = 80, stateful: bool | None = None) -> dict[str, Any]:
         """This config as plain values with the kind's defaults filled in (a stateful model's stretch,
-        tbptt and warm-up default to multiples of the data's `window`)."""
+        tbptt and warm-up default to multiples of the data's `window`). `stateful`: which of a "both" run's
+        two models (default: the stateful one unless stateful is "no")."""
         _check(kind in KINDS, "model.kind", f"{kind!r} is not one of {', '.join(KINDS)}")
         out = asdict(self)
-        for k, v in (STATEFUL_DEFAULTS if self.stateful else KIND_DEFAULTS)[kind].items():
+        stateful = self.stateful != "no" if stateful is None else stateful
+        out["stateful"] = stateful
+        for k, v in (STATEFUL_DEFAULTS if stateful else KIND_DEFAULTS)[kind].items():
             if out[k] is None:
                 out[k] = max(1, round(v * window)) if k in ("stretch", "tbptt", "warmup") else v
         out["scaling"] = out["scaling"] or DEFAULT_SCALING
-        if not self.stateful:
+        if not stateful:
             for k in ("stretch", "tbptt", "warmup"):
                 out.pop(k)
 

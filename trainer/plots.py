@@ -59,7 +59,7 @@ def forecast_plot(path: Path, kind: str, truth: np.ndarray, pred: np.ndarray, co
 
 def comparison_plot(path: Path, results: Sequence[dict[str, Any]]) -> None:
     """Side by side: test MSE (model vs the naive and ETS baselines, log scale) and training seconds."""
-    kinds = [r["kind"].upper() for r in results]
+    kinds = [r.get("name", r["kind"]).upper() for r in results]
     x = np.arange(len(kinds))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
     ets = "ets" in results[0].get("baselines", {})

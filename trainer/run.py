@@ -15,7 +15,7 @@ import queue
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from seqinfer.infer.contract import CHECKPOINT_FILE
 
 from .baselines import baselines, origins, scores
 from .checkpoint import save_checkpoint
-from .config import KINDS, DataConfig, TrainConfig
+from .config import KINDS, DataConfig, TrainConfig, run_names, split_name
 from .data import Dataset, Windows, build, checkpoint_data
 from .evaluate import evaluate, rollout
 from .fit import FitOptions, History, fit, resolve_device, seed_everything
@@ -94,23 +94,27 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     return hist, ours, preds["test"]
 
 
-def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
+def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
               on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None
               ) -> dict[str, Any]:
-    """Fit one kind on a built dataset and write out/<kind>/{checkpoint.pt, metrics.json, *.png}.
-    `base`: baselines.baselines(ds, data), computed once per run (computed here when not given)."""
+    """Fit one model (a kind, or its stateful twin: gru-stateful) on a built dataset and write
+    out/<name>/{checkpoint.pt, metrics.json, *.png}. `base`: baselines.baselines(ds, data), computed once
+    per run (computed here when not given)."""
     base = base if base is not None else baselines(ds, data, data.season)
     t0 = time.perf_counter()
-    r = train.resolved(kind, data.window)
+    kind, stateful = split_name(name)
+    r = train.resolved(kind, data.window, stateful)
     device = resolve_device(train.device)
-    folder = Path(out) / kind
+    folder = Path(out) / name
+    if on_epoch is not None and name != kind:
+        report, on_epoch = on_epoch, lambda e: report(replace(e, kind=name))
     folder.mkdir(parents=True, exist_ok=True)
     features = ds.windows["train"].x.shape[2]       # the target, then the covariates (--value-col a,b)
     mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"],
                        dropout=r["dropout"], horizon=data.horizon, scaling=r["scaling"],
-                       stateful=train.stateful)
+                       stateful=stateful)
     seed_everything(train.seed)
-    model: Forecaster = StatefulForecaster(mcfg) if train.stateful else Forecaster(mcfg)
+    model: Forecaster = StatefulForecaster(mcfg) if stateful else Forecaster(mcfg)
     fit_scaling(model, ds)
     cdata = checkpoint_data(ds, data, mcfg.to_dict())
     dtype = np.dtype(cdata["io_dtype"]).type             # as the exported model will take the values
@@ -135,6 +139,7 @@ def train_one(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     wall = time.perf_counter() - t0
     result = {
         "kind": kind,
+        "name": name,
         "metrics": ours,
         "baseline": base["naive"],                    # the last value: the bar every model must clear
         "baselines": base,                            # naive, seasonal naive, ETS; the season; MASE's scale
@@ -214,7 +219,7 @@ def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: 
     results: dict[str, dict[str, Any]] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(events, threads)) as pool:
-        order = sorted(kinds, key=lambda k: -_COST.get(k, 0))
+        order = sorted(kinds, key=lambda k: -_COST.get(split_name(k)[0], 0) * (1 + split_name(k)[1]))
         futures: dict[Future[dict[str, Any]], str] = {
             pool.submit(_worker, k, ds, data, train, str(out), base): k for k in order}
         pending = set(futures)
@@ -247,7 +252,7 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
     ]
     for r in results:
         t, mark = r["metrics"]["test"], "" if r["beats_naive"] else " ⚠ loses to naive"
-        lines.append(f"| {r['kind']} ({r['model_config']['scaling']}){mark} | {t['mse']:.3e} | "
+        lines.append(f"| {r['name']} ({r['model_config']['scaling']}){mark} | {t['mse']:.3e} | "
                      f"{t['mae']:.3e} | {t['mase']:.3f} | {t['mse'] / naive_test:.3f} | "
                      f"{r['metrics']['val']['mse']:.3e} | {r['epochs']} ({r['best_epoch']}) | "
                      f"{r['train_seconds']:.1f} | {r['device']} |")
@@ -262,11 +267,11 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
     for r in results:
         t = r["metrics"]["test"]["mse"]
         if not r["beats_naive"]:
-            lines.append(f"- **{r['kind']} does not beat the naive forecast on validation**: do not deploy "
+            lines.append(f"- **{r['name']} does not beat the naive forecast on validation**: do not deploy "
                          f"it as is.")
         if "ets" in b and b["ets"]["test"]["mse"] < t:
             ets = b["ets"]["test"]["mse"]
-            lines.append(f"- ETS beats {r['kind']} on test: MSE {ets:.3e} against {t:.3e}.")
+            lines.append(f"- ETS beats {r['name']} on test: MSE {ets:.3e} against {t:.3e}.")
     season = "detected" if d["config"].get("season") is None else "given"
     lines += [f"- Season: {b['season'] or 'none'} ({season}); MASE = MAE / the training part's one-step "
               f"naive MAE ({b['mase_scale']:.4g}).",
@@ -278,9 +283,9 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
               progress: Progress | None = None) -> Report:
     """Train each kind, write out/<kind>/* and out/comparison.{md,png}; return the table and the results."""
     t0 = time.perf_counter()
-    kinds = list(dict.fromkeys(kinds))
+    kinds = run_names(list(dict.fromkeys(kinds)), train.stateful)
     for k in kinds:
-        train.resolved(k)                            # an unknown kind fails before any work
+        train.resolved(*split_name(k)[:1])           # an unknown kind fails before any work
     device = resolve_device(train.device)            # so does cuda on a machine without it
     ds = build(data)                                 # and bad data, once, in this process
     out = Path(out)
@@ -310,7 +315,7 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     results = [by_kind[k] for k in kinds]
     for r in results:
         if not r["beats_naive"]:
-            progress.log(f"WARNING: {r['kind']} does not beat the naive forecast on validation (MSE "
+            progress.log(f"WARNING: {r['name']} does not beat the naive forecast on validation (MSE "
                          f"{r['metrics']['val']['mse']:.3e}, naive {base['naive']['val']['mse']:.3e}): "
                          f"do not deploy it as is")
     seconds = time.perf_counter() - t0
