@@ -50,3 +50,20 @@ def count_rows(path: Path) -> int:
     """Data rows (the header excluded)."""
     with open(path, "rb") as f:
         return sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b"")) - 1
+
+
+def interleaved_file(n: int, series_count: int, data_dir: Path = DATA_DIR) -> Path:
+    """n rows of `series_count` series taking turns (`series,value`): the many-series stream."""
+    path = data_dir / f"interleaved_{n}x{series_count}.csv"
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        v = list(map("{:.6f}".format, series(n)))
+        ids = [f"s{i}" for i in range(series_count)]
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            f.write("series,value\n")
+            for i in range(0, n, 100_000):
+                rows = (f"{ids[j % series_count]},{v[j]}" for j in range(i, min(i + 100_000, n)))
+                f.write("\n".join(rows) + "\n")
+        tmp.rename(path)
+    return path

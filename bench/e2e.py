@@ -76,8 +76,10 @@ def parse_floor(data: Path, rows: int, window: int = 80) -> dict[str, Any]:
 
 
 def _parse_infer(data: Path, rows: int, window: int) -> dict[str, Any]:
-    from seqinfer.infer.parse import parse_block, resolve_columns, split_fields
-    from seqinfer.infer.reader import Block, LineReader
+    from seqinfer.infer.columns import resolve
+    from seqinfer.infer.config import ColumnSpec
+    from seqinfer.infer.parse import after_header, parse_block, sample
+    from seqinfer.infer.reader import LineReader
 
     t0 = time.perf_counter()
     total, cols = 0, None
@@ -86,13 +88,12 @@ def _parse_infer(data: Path, rows: int, window: int) -> dict[str, Any]:
         while (block := reader.read()) is not None:
             if not block.nlines:
                 continue
-            if cols is None:
-                cut = block.data.index(b"\n") + 1
-                first = split_fields(block.data[:cut].rstrip(b"\r\n"), str(data), block.first_line)
-                cols = resolve_columns(first, layout="auto", value_col=(), series_col=None, keep=(),
-                                       window=window, features=1)
-                block = Block(block.data[cut:], block.first_line + 1, block.nlines - 1)
-            parsed, errors = parse_block(block, cols, str(data), stop=True)
+            blocks = [block]
+            if cols is None:          # the columns from the first lines, as predict decides them
+                cols = resolve(sample(blocks, str(data)), ColumnSpec(), features=1, window=window,
+                               layout="auto", source=str(data))
+                blocks = after_header(blocks, cols)
+            parsed, errors = parse_block(blocks[0], cols, str(data), stop=True)
             if errors:
                 raise errors[0]
             total += len(parsed)

@@ -28,3 +28,7 @@ RSS_FLAT_RATIO = 1.10          # 10M-row peak within 10% of 1M-row peak counts a
 P99_OVER_MAX_LATENCY = 2.0
 FIRST_FORECAST_S = 0.5
 TRAIN_FRACTION = 0.2
+
+# Issue 12 targets: stateful predict end to end on this 2-core machine, and against windowed predict.
+STATEFUL_ROWS_PER_S = 1_000_000
+STATEFUL_OVER_WINDOWED = 8.0

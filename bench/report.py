@@ -87,6 +87,19 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"{row['kind']}: median test MSE over seeds 0-4 <= tutorial {row['ref_test_mse']:.1e}",
             f"{med:.2e} (spread {row['min']:.1e}-{row['max']:.1e})" if med is not None else "not run",
             None if med is None else med <= row["ref_test_mse"])
+    st = res.get("stateful", {})
+    for name in ("one series", "10,000 series"):
+        sec = st.get(name)
+        if not sec:
+            continue
+        rate, ratio = sec["stateful"].get("rows_per_s"), sec.get("ratio")
+        add(f"stateful predict, {name}: >= {R.STATEFUL_ROWS_PER_S:,} rows/s end to end",
+            f"{rate:,.0f} rows/s (limit: {sec['limit']})" if rate else
+            sec["stateful"].get("skipped", "not run"),
+            None if rate is None else rate >= R.STATEFUL_ROWS_PER_S)
+        add(f"stateful predict, {name}: >= {R.STATEFUL_OVER_WINDOWED:g}x windowed predict",
+            f"{ratio:.1f}x" if ratio else "not run",
+            None if ratio is None else ratio >= R.STATEFUL_OVER_WINDOWED)
     q = res.get("quality", {}).get("rows", [])
     if q:
         beatable = [r for r in q if r["series"] != "random_walk"]
@@ -201,7 +214,30 @@ def rest(res: dict[str, Any]) -> list[str]:
           "", "## 6. Start-up", "",
           f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
           f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
-    return L + quality_lines(res) + seeds_lines(res)
+    return L + stateful_lines(res) + quality_lines(res) + seeds_lines(res)
+
+
+def stateful_lines(res: dict[str, Any]) -> list[str]:
+    """Section 9: stateful against windowed predict, and the stateful stages (rows/s each, alone)."""
+    st = res.get("stateful", {})
+    if not st:
+        return []
+    L = [f"## 9. Stateful predict ({st['model']}), {st['rows']:,} rows", "",
+         "| input | stateful rows/s | windowed rows/s | ratio | peak RSS MB (stateful) | parse | state "
+         "| model | format | limit |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name in ("one series", "10,000 series"):
+        sec = st.get(name)
+        if not sec:
+            continue
+        s, w, g = sec["stateful"], sec["windowed"], sec["stages"]
+        stages = " | ".join(_fmt(g[k]["rows_per_s"]) for k in ("parse_s", "state_s", "model_s", "format_s"))
+        L.append(f"| {name} | {_fmt(s.get('rows_per_s'))} | {_fmt(w.get('rows_per_s'))} | "
+                 f"{_fmt(sec.get('ratio'), '.1f')}x | {_fmt(s.get('peak_rss_mb'), '.0f')} | {stages} | "
+                 f"{sec['limit']} |")
+    L += ["", "Stages: rows/s of each alone over the whole file (parse: reader and parser; state: the series "
+          "bookkeeping; model: gathering the state, onnxruntime, scattering it back; format: the output "
+          "CSV). predict runs them on three threads, so the slowest one is its limit.", ""]
+    return L
 
 
 def quality_lines(res: dict[str, Any]) -> list[str]:

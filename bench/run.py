@@ -26,6 +26,7 @@ from .accuracy import quality_section, seeds_section
 from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
+from .stateful import stateful_section
 from .training import KINDS, training_section
 
 
@@ -97,7 +98,8 @@ def e2e_section(m: Loaded, artifacts: Path, sz: Sizes, data_dir: Path) -> dict[s
 
 
 def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_dir: Path = D.DATA_DIR,
-        sections: tuple[str, ...] = ("training", "model", "e2e", "quality", "seeds")) -> dict[str, Any]:
+        sections: tuple[str, ...] = ("training", "model", "e2e", "stateful", "quality", "seeds")
+        ) -> dict[str, Any]:
     t0 = time.perf_counter()
     res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                            "commit": commit(), "load_avg": {"start": os.getloadavg()[0]},
@@ -114,9 +116,13 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
             for k, m in loaded.items():
                 log(f"model {k}: {m.source}")
                 res["model"][k] = bench_model(m, sz.batches, sz.budget_s, with_window=sz != QUICK)
+        m = loaded.get("lstm") or next(iter(loaded.values()))
         if "e2e" in sections:
-            m = loaded.get("lstm") or next(iter(loaded.values()))
             res["e2e"] = e2e_section(m, artifacts, sz, data_dir)
+        if "stateful" in sections:
+            log(f"stateful: predict on {sz.series_rows:,} rows, one series and {10_000:,} series")
+            res["stateful"] = stateful_section(model_arg(m, artifacts), data_dir, sz.series_rows,
+                                               sz.predict_timeout_s)
     if "quality" in sections:
         log("quality: seqinfer train on each series of bench/series.py")
         res["quality"] = quality_section(data_dir, quick=sz == QUICK)
@@ -183,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="where generated inputs are kept")
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--only", default="training,model,e2e,quality,seeds", help="comma list of sections")
+    ap.add_argument("--only", default="training,model,e2e,stateful,quality,seeds",
+                    help="comma list of sections")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--readme", type=Path, help="also rewrite this README's bench block (make bench does)")
     a = ap.parse_args(argv)

@@ -54,6 +54,8 @@ def test_e2e_floors_on_tiny_files(tmp_path: Path) -> None:
     cat = e2e.cat_floor(s, 300)
     assert cat["rc"] == 0 and cat["peak_rss_mb"] > 0
     p = e2e.parse_floor(w, 50, window=8)
+    assert p["reader"].startswith("infer's LineReader") and p["rows_parsed"] == 50, p
+    assert e2e.parse_floor(s, 300)["rows_parsed"] == 300
     assert p.get("rows_parsed", 50) == 50 and p.get("values", 400) == 400
 
 
@@ -124,3 +126,15 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "## 7. Forecast quality" in md and "## 8. The default sine over seeds" in md
     assert any(t["target"].startswith("every kind beats naive") for t in res["targets"])
+
+
+def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -> None:
+    res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
+              sections=("stateful",))
+    for name in ("one series", "10,000 series"):
+        sec = res["stateful"][name]
+        assert sec["stateful"]["rows_per_s"] > 0 and sec["windowed"]["rows_per_s"] > 0, sec
+        assert set(sec["stages"]) == {"parse_s", "state_s", "model_s", "format_s"}
+        assert sec["limit"] in ("parse", "state", "model", "format")
+    assert "## 9. Stateful predict" in (tmp_path / "out" / "latest.md").read_text()
+    assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 4
