@@ -36,6 +36,17 @@ def err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _needs_train_extras(command: str, e: ModuleNotFoundError) -> None:
+    """An inference-only install (`pip install seqinfer`) lacks torch, onnx, matplotlib and statsmodels:
+    say so in one line (exit 2) when a command's lazy import misses one of them. Other misses are bugs."""
+    top = (e.name or "").partition(".")[0]
+    if top in ("torch", "onnx", "matplotlib", "statsmodels"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"seqinfer {command} needs the training extras: pip install 'seqinfer[train]' "
+                          f"({top} is not installed)") from None
+
+
 # --- the CSV column options: one meaning in every command (infer/columns.py has the rules) -------------
 _VALUE_COL_HELP = ("Value column(s): header name or 1-based number; comma-separated for several values per "
                    "step [default: a header `value`, else the one numeric column that is not a time].")
@@ -100,8 +111,12 @@ def train(
     jobs: Annotated[int | None, typer.Option(help="Kinds trained at once [CPU: 1/core].")] = None,
 ) -> None:
     """Fit forecasters on the built-in sine (default) or a CSV; print the comparison table."""
-    from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
-    from seqinfer.trainer.run import train_all
+    try:
+        from seqinfer.trainer.config import DataConfig, TrainConfig, parse_kinds
+        from seqinfer.trainer.run import train_all
+    except ModuleNotFoundError as e:
+        _needs_train_extras("train", e)
+        raise
 
     if column is not None:
         if value_col is not None:
@@ -143,7 +158,11 @@ def export(
     provider: Annotated[list[str] | None, typer.Option(help=_PROVIDER_HELP)] = None,
 ) -> None:
     """Write model.ts and model.onnx beside the checkpoint, verified against PyTorch."""
-    from seqinfer.export import ExportConfig, ParityFailed, VerifyConfig, export_model
+    try:
+        from seqinfer.export import ExportConfig, ParityFailed, VerifyConfig, export_model
+    except ModuleNotFoundError as e:
+        _needs_train_extras("export", e)
+        raise
 
     vcfg = VerifyConfig.from_options(atol=atol, rtol=rtol, providers=provider)
     try:
@@ -169,8 +188,12 @@ def verify(
         "--json", help="Write the report here (default: parity.json beside the model).")] = None,
 ) -> None:
     """Compare exported models with the PyTorch reference over a grid of shapes."""
-    from seqinfer.export import VerifyConfig
-    from seqinfer.export import verify as verify_model
+    try:
+        from seqinfer.export import VerifyConfig
+        from seqinfer.export import verify as verify_model
+    except ModuleNotFoundError as e:
+        _needs_train_extras("verify", e)
+        raise
 
     report = verify_model(model_dir, VerifyConfig.from_options(atol=atol, rtol=rtol, providers=provider),
                           checkpoint=checkpoint, report_path=json_out)
@@ -323,8 +346,12 @@ def bench(
     if not (root / "bench" / "run.py").is_file():
         raise SeqinferError("bench: needs a source checkout (bench/ beside infer/); see `make bench`")
     sys.path.insert(0, str(root))
-    from bench.report import model_tables
-    from bench.run import bench_one
+    try:
+        from bench.report import model_tables
+        from bench.run import bench_one
+    except ModuleNotFoundError as e:
+        _needs_train_extras("bench", e)
+        raise
 
     res = bench_one(model, quick=quick)
     print("\n".join(model_tables({res["kind"]: res})))

@@ -91,8 +91,8 @@ class Columns:
         """For error messages: column 2 ('co2')."""
         return f"column {i + 1}" + (f" ({self.header[i]!r})" if self.header else "")
 
-    def describe(self) -> str:
-        """One line: what seqinfer understood of the file."""
+    def describe(self, header_is: str = "line 1") -> str:
+        """One line: what seqinfer understood of the file (`header_is`: where its names came from)."""
         if self.layout == "windows":
             parts = [f"layout=windows ({len(self.values)} values per row)"]
         else:
@@ -109,7 +109,7 @@ class Columns:
             parts.append("kept=" + ",".join(self.label(i) for i in self.keep))
         if self.ignored:
             parts.append("ignored=" + ",".join(self.label(i) for i in self.ignored))
-        return ", ".join(parts) + f" (header: {'line 1' if self.header else 'none'})"
+        return ", ".join(parts) + f" (header: {header_is if self.header else 'none'})"
 
 
 # --- the decision -------------------------------------------------------------------------------------------

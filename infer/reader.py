@@ -36,7 +36,7 @@ class LineReader:
 
     def __init__(self, stream: BinaryIO | int, source: str,
                  on_long_line: Callable[[DataError], None] | None = None,
-                 chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES) -> None:
+                 chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES, first_line: int = 1) -> None:
         self.source = source
         self.fd: int | None = None
         self.file: BinaryIO | None = None
@@ -50,7 +50,7 @@ class LineReader:
         self.on_long_line = on_long_line
         self.chunk_bytes, self.max_line = chunk_bytes, max_line
         self.carry = b""             # the incomplete last line so far
-        self.line = 1                # number of the next line to hand out
+        self.line = first_line       # number of the next line to hand out (Parquet's header: line 0)
         self.at_start = True         # BOM check pending
         self.discarding = False      # inside an over-long line that is being skipped
         self.too_long = False        # carry outgrew max_line: dealt with on the next read, after the block

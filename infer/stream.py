@@ -14,13 +14,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from . import csvout
+from .arrowio import ParquetCsv, is_parquet, to_parquet
 from .columns import SAMPLE_LINES, Columns, is_number, resolve
 from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, PredictConfig
 from .contract import ModelMeta
@@ -228,6 +229,7 @@ class Engine:
             from .verify import TorchCheck  # imports torch
             self.check = TorchCheck(model.path, self.horizon, meta.horizon)
         self.cols: Columns | None = None
+        self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
         self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series, dtype=model.dtype.type)
         self.pending: list[Piece] = []
@@ -310,9 +312,10 @@ class Engine:
         if stalled and len(lines) == 1 and not any(is_number(f) for f in lines[0]):
             return
         meta = self.model.meta
-        self.cols = resolve(lines, self.cfg.columns(), features=meta.features, window=self.window,
+        spec = replace(self.cfg.columns(), header="yes") if self.parquet else self.cfg.columns()
+        self.cols = resolve(lines, spec, features=meta.features, window=self.window,
                             layout=self.cfg.layout, source=self.source)
-        self.report(f"reading {self.cols.describe()}")
+        self.report(f"reading {self.cols.describe('the Parquet schema' if self.parquet else 'line 1')}")
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)
@@ -450,10 +453,13 @@ class Engine:
 
 
 def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: BinaryIO | int,
-               report: Report, source: str = "<stdin>") -> Summary:
-    """Stream forecasts for the CSV on `inp` to `out` with an open model; see the module docstring."""
+               report: Report, source: str = "<stdin>", first_line: int = 1) -> Summary:
+    """Stream forecasts for the CSV on `inp` to `out` with an open model; see the module docstring.
+    `first_line`: the number of the input's first line (0 for Parquet, whose header is not a row)."""
     engine = Engine(model, cfg, csvout.Sink(out), source, report)
-    reader = LineReader(inp, source, on_long_line=engine.skip if cfg.on_error == "skip" else None)
+    engine.parquet = first_line == 0             # a Parquet file: its schema holds the names
+    reader = LineReader(inp, source, on_long_line=engine.skip if cfg.on_error == "skip" else None,
+                        first_line=first_line)
     try:
         while True:
             due = engine.due()
@@ -495,21 +501,37 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
                + (f" (CUDA not used: {m.provider_note})" if m.provider_note else ""))
     source = "<stdin>"
     opened: list[IO[bytes]] = []
+    first_line, parquet_out, csv_out = 1, None, None
     try:
         if isinstance(inp, str | Path):
             source = str(inp)
-            try:
-                inp = open(inp, "rb")  # noqa: SIM115 - closed in finally
-            except OSError as e:
-                raise ConfigError(f"--input {source}: {e.strerror}") from None
-            opened.append(inp)
+            if is_parquet(inp):                  # read as the CSV it would be: one set of rules
+                if not Path(inp).is_file():
+                    raise ConfigError(f"--input {source}: No such file or directory")
+                inp, first_line = ParquetCsv(inp), 0  # type: ignore[assignment]
+            else:
+                try:
+                    inp = open(inp, "rb")  # noqa: SIM115 - closed in finally
+                except OSError as e:
+                    raise ConfigError(f"--input {source}: {e.strerror}") from None
+            opened.append(inp)  # type: ignore[arg-type]
         if isinstance(out, str | Path):
+            if is_parquet(out):                  # CSV to a temporary file, converted at the end
+                parquet_out = Path(out)
+                csv_out = parquet_out.with_name(f".{parquet_out.name}.csv.tmp")
+                out = csv_out
             try:
                 out = open(out, "wb")  # noqa: SIM115 - closed in finally
             except OSError as e:
                 raise ConfigError(f"--output {out}: {e.strerror}") from None
             opened.append(out)
-        return run_stream(m, cfg, inp, out, report, source)
+        return run_stream(m, cfg, inp, out, report, source, first_line)  # type: ignore[arg-type]
     finally:
         for f in opened:
             f.close()
+        if parquet_out is not None and csv_out is not None:
+            try:                                 # what went out before an error is kept, as with CSV
+                if csv_out.stat().st_size:
+                    to_parquet(csv_out, parquet_out, cfg.horizon or m.meta.horizon, m.meta.io_dtype)
+            finally:
+                csv_out.unlink(missing_ok=True)
