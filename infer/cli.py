@@ -326,6 +326,37 @@ def evaluate(
 
 
 @app.command()
+def score(
+    model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
+    input: Annotated[str, typer.Option("--input", "-i", help="Files: a glob ('data/*.parquet') or a "
+                                       "comma list; Parquet or CSV. One series: in time order.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="A new folder for the Parquet partitions.")],
+    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
+    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
+    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
+    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
+    scheduler: Annotated[str | None, typer.Option(
+        help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
+    workers: Annotated[int, typer.Option(help="Local cluster: worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(help="onnxruntime threads per worker process.")] = 1,
+    warmup: Annotated[int | None, typer.Option(
+        help="Stateful models: rows held back per series [default: the model's].")] = None,
+) -> None:
+    """Score partitioned Parquet/CSV data on a Dask cluster; one row per forecast, as Parquet partitions.
+
+    Example: seqinfer score artifacts/lstm --input 'data/*.parquet' --output forecasts/ --workers 4
+    """
+    from .config import ColumnSpec
+    from .score import ScoreConfig, run_score
+
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header)
+    n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
+                  scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
+    err(f"seqinfer: score: {n:,} forecasts written to {output}/")
+
+
+@app.command()
 def info(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
 ) -> None:

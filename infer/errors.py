@@ -28,6 +28,14 @@ class DataError(SeqinferError):
                 where += f":{column}"
         super().__init__(f"{where}: {what}")
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its parts (a Dask worker's error reaches the client intact, not re-prefixed)."""
+        return (_data_error, (self.what, self.source, self.line, self.column))
+
+
+def _data_error(what: str, source: str, line: int | None, column: int | str | None) -> DataError:
+    return DataError(what, source=source, line=line, column=column)
+
 
 class ModelError(SeqinferError):
     """A model file or checkpoint that is missing, corrupt, or not a seqinfer model."""

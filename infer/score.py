@@ -1,0 +1,365 @@
+"""`seqinfer score`: forecasts for partitioned Parquet or CSV data on a Dask cluster (or a local one).
+
+    from seqinfer.infer.score import score, score_files
+    out = score_files("artifacts/lstm", ["a.parquet", "b.parquet"], ColumnSpec(series_col="sensor"))
+    out.to_parquet("forecasts/")          # a dask DataFrame: series, time, file, row, yhat_1 .. yhat_H
+
+Every file is read by seqinfer's own reader (infer/arrowio.py, parse.py: the rules, missing values and
+errors of `predict`, naming file, row and column). Then:
+- many series: rows are grouped by series id (a shuffle on the series column) and ordered inside each
+  series by time (the time column read as seconds; else file order, then row), so every series is scored
+  whole in one task: no window crosses a series or loses rows at a partition edge;
+- one series (no series column): partitions stay in file order; a windowed model's partition gets the
+  previous `window - 1` values of the series first, so its windows are those of a single pass; a stateful
+  model's partitions run one after another, the state carried.
+Each worker process opens the model once (onnxruntime sessions do not pickle) with `threads` intra-op
+threads (default 1), so workers do not oversubscribe the cores. Needs `seqinfer[dask]`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .arrowio import ParquetCsv, is_parquet
+from .columns import Columns, resolve
+from .config import FILLS, ColumnSpec
+from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
+from .errors import ConfigError, DataError
+from .parse import after_header, parse_block, sample
+from .reader import LineReader
+from .session import Model, load_model
+
+TIME_COLUMN = "time"
+FILE_COLUMN = "file"
+_ORDER, _T = "_order", "_t"           # internal: file-then-row order, time in seconds
+_MODELS: dict[tuple[str, str, int], Model] = {}        # per worker process: the open model
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How `score` runs: missing values, the model's provider and threads per worker, the warm-up."""
+
+    fill: str = "stop"
+    provider: str = "cpu"
+    threads: int = 1                  # onnxruntime intra-op threads per worker process
+    warmup: int | None = None         # stateful models: rows held back per series [default: the model's]
+
+    def __post_init__(self) -> None:
+        if self.fill not in FILLS:
+            raise ConfigError(f"fill: {self.fill!r} is not one of {', '.join(FILLS)}")
+        if self.threads < 1:
+            raise ConfigError(f"threads: must be >= 1, got {self.threads}")
+
+
+def model_here(path: str, provider: str, threads: int) -> Model:
+    """The model, opened once per process (a worker's first task opens it)."""
+    key = (path, provider, threads)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(path, provider, threads)
+    return _MODELS[key]
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+def _blocks(path: str) -> tuple[list[Any], int]:
+    src = ParquetCsv(path) if is_parquet(path) else open(path, "rb")  # noqa: SIM115 - closed below
+    with contextlib.closing(src):
+        reader = LineReader(src, path, first_line=0 if is_parquet(path) else 1)  # type: ignore[arg-type]
+        blocks = []
+        while (b := reader.read()) is not None:
+            if b.nlines:
+                blocks.append(b)
+    return blocks, 0 if is_parquet(path) else 1
+
+
+def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
+    """The columns, from the first file, by predict's rules (a Parquet schema is its header)."""
+    blocks, _ = _blocks(path)
+    if not blocks:
+        raise DataError("empty file", source=path)
+    if is_parquet(path):
+        spec = replace(spec, header="yes")
+    return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path)
+
+
+def read_file(path: str, index: int, cols: Columns, missing_ok: bool) -> Any:
+    """One file -> a pandas frame: series, time (text), file, row, _order, _t, v0..v{F-1}; DataError names
+    the file, row and column of the first bad value."""
+    import pandas as pd
+
+    blocks, _ = _blocks(path)
+    if not blocks:
+        raise DataError("empty file", source=path)
+    first = [f.strip() for f in next(iter(__import__("csv").reader([blocks[0].data.split(b"\n", 1)[0]
+                                                                   .decode("utf-8", "replace")])))]
+    if cols.header is not None and tuple(first) != cols.header:
+        raise DataError(f"columns {first} differ from the first file's {list(cols.header)}", source=path)
+    lines, values, series, times, secs = [], [], [], [], []
+    for block in after_header(blocks, cols):
+        rows, errors = parse_block(block, cols, path, stop=True, missing_ok=missing_ok)
+        if errors:
+            raise errors[0]
+        lines.append(rows.lines)
+        values.append(rows.values)
+        series += [s.decode("utf-8", "replace") for s in rows.series] if rows.series is not None else \
+            [""] * len(rows)
+        at = cols.passed.index(cols.time[0]) if cols.time else None
+        times += [t.decode("utf-8", "replace") for t in rows.text[at]] if at is not None else [""] * len(rows)
+        secs.append(rows.times if rows.times is not None else np.full(len(rows), np.nan))
+    v = np.concatenate(values) if values else np.zeros((0, len(cols.values)))
+    row = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+    frame = pd.DataFrame({SERIES_COLUMN: pd.array(series, dtype="string"),
+                          TIME_COLUMN: pd.array(times, dtype="string"),
+                          FILE_COLUMN: pd.array([path] * len(row), dtype="string"),
+                          ROW_COLUMN: row.astype(np.int64), _ORDER: (np.int64(index) << 32) + row,
+                          _T: np.concatenate(secs) if secs else np.zeros(0)})
+    for j in range(v.shape[1]):
+        frame[f"v{j}"] = v[:, j]
+    return frame
+
+
+def _meta(features: int, horizon: int | None = None) -> Any:
+    import pandas as pd
+
+    cols: dict[str, Any] = {SERIES_COLUMN: pd.Series(dtype="string"), TIME_COLUMN: pd.Series(dtype="string"),
+                            FILE_COLUMN: pd.Series(dtype="string"), ROW_COLUMN: pd.Series(dtype="int64")}
+    if horizon is None:
+        cols |= {_ORDER: pd.Series(dtype="int64"), _T: pd.Series(dtype="float64")}
+        cols |= {f"v{j}": pd.Series(dtype="float64") for j in range(features)}
+    else:
+        cols |= {n: pd.Series(dtype="float64") for n in forecast_columns(horizon)}
+    return pd.DataFrame(cols)
+
+
+# --- scoring ----------------------------------------------------------------------------------------------
+def _ordered(frame: Any) -> Any:
+    """Rows of each series in time order (then file order, then row): the order predict would see them."""
+    keys = [SERIES_COLUMN, _T, _ORDER] if frame[_T].notna().any() else [SERIES_COLUMN, _ORDER]
+    return frame.sort_values(keys, kind="stable")
+
+
+def _fill(v: np.ndarray, fill: str, prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """--fill on one series' values [n, F] (NaN: missing) -> (values, rows kept)."""
+    missing = np.isnan(v).any(axis=1)
+    if not missing.any():
+        return v, np.ones(len(v), bool)
+    if fill == "drop":
+        return v[~missing], ~missing
+    out = v.copy()                                                    # previous
+    for f in range(v.shape[1]):
+        col = np.concatenate([[np.nan if prev is None else prev[f]], out[:, f]])
+        at = np.where(np.isnan(col), 0, np.arange(len(col)))
+        np.maximum.accumulate(at, out=at)
+        out[:, f] = col[at][1:]
+    kept = ~np.isnan(out).any(axis=1)
+    return out[kept], kept
+
+
+def _forecast_series(model: Model, v: np.ndarray, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """One whole series [n, F] -> (rows that get a forecast, forecasts [k, H])."""
+    n = len(v)
+    if model.meta.stateful:
+        from .stepstate import StepStore
+
+        y, seen = StepStore(model).run(np.zeros(n, np.int64), v.astype(model.dtype))
+        show = seen >= warmup
+        return np.flatnonzero(show), y[show]
+    w = model.meta.window
+    if n < w:
+        return np.zeros(0, np.int64), np.zeros((0, model.meta.horizon), model.dtype)
+    x = np.lib.stride_tricks.sliding_window_view(v.astype(model.dtype), w, axis=0).transpose(0, 2, 1)
+    return np.arange(w - 1, n), model.predict(np.ascontiguousarray(x))
+
+
+def _output(frame: Any, rows: np.ndarray, y: np.ndarray) -> Any:
+    out = frame.iloc[rows][[SERIES_COLUMN, TIME_COLUMN, FILE_COLUMN, ROW_COLUMN]].reset_index(drop=True)
+    for h, name in enumerate(forecast_columns(y.shape[1])):
+        out[name] = y[:, h].astype(np.float64)
+    return out
+
+
+def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, features: int) -> Any:
+    """A partition holding whole series -> their forecasts (one row per forecast)."""
+    import pandas as pd
+
+    model = model_here(model_path, cfg.provider, cfg.threads)
+    warmup = model.meta.warmup if cfg.warmup is None else cfg.warmup
+    vcols = [f"v{j}" for j in range(features)]
+    parts = []
+    for _, g in _ordered(frame).groupby(SERIES_COLUMN, sort=False):
+        v, kept = _fill(g[vcols].to_numpy(np.float64), cfg.fill)
+        g = g[kept]
+        rows, y = _forecast_series(model, v, warmup)
+        if len(rows):
+            parts.append(_output(g, rows, y))
+    return pd.concat(parts, ignore_index=True) if parts else _meta(features, model.meta.horizon)
+
+
+def _score_frames(frames: Any, model: str | Path, features: int, cfg: ScoreConfig, one_series: bool) -> Any:
+    """Internal frames (read_file's layout, a dask DataFrame) -> a dask DataFrame of forecasts."""
+    import dask.dataframe as dd
+    from dask import delayed
+
+    path = str(model)
+    meta_model = load_model(path, "cpu")
+    horizon, window, stateful = meta_model.meta.horizon, meta_model.meta.window, meta_model.meta.stateful
+    out_meta = _meta(features, horizon)
+    if not one_series:
+        grouped = frames.shuffle(on=SERIES_COLUMN)                  # every series whole in one partition
+        return grouped.map_partitions(score_series_partition, path, cfg, features, meta=out_meta)
+    parts, outs, carry = frames.to_delayed(), [], None
+    for part in parts:
+        res = delayed(_score_single, nout=2)(part, carry, path, cfg, features, window if not stateful else 0)
+        outs.append(res[0])
+        carry = res[1]
+    return dd.from_delayed(outs, meta=out_meta)
+
+
+def _score_single(frame: Any, carry: Any, model_path: str, cfg: ScoreConfig, features: int,
+                  overlap: int) -> tuple[Any, Any]:
+    """One partition of the one series, after those before it: a windowed model gets the previous
+    `window - 1` values first (carry: the series' tail); a stateful model its state (carry: the store)."""
+    from .stepstate import StepStore
+
+    model = model_here(model_path, cfg.provider, cfg.threads)
+    vcols = [f"v{j}" for j in range(features)]
+    frame = frame.sort_values(_ORDER, kind="stable")
+    prev = None if carry is None else carry["last"]
+    v, kept = _fill(frame[vcols].to_numpy(np.float64), cfg.fill, prev)
+    frame = frame[kept]
+    if model.meta.stateful:                   # the state travels as arrays (a session does not pickle)
+        store = StepStore(model)
+        if carry is not None:
+            store.put(np.zeros(1, np.int64), carry["state"])
+        warmup = model.meta.warmup if cfg.warmup is None else cfg.warmup
+        y, seen = store.run(np.zeros(len(v), np.int64), v.astype(model.dtype))
+        show = np.flatnonzero(seen >= warmup)
+        state = {n: store.arrays[n][:1].copy() for n in store.names} | {"__seen__": store.seen[:1].copy()}
+        return _output(frame, show, y[show]), {"state": state, "last": v[-1] if len(v) else prev}
+    tail = carry["tail"] if carry is not None else np.zeros((0, features))
+    both = np.concatenate([tail, v])
+    rows, y = _forecast_series(model, both, 0)
+    mine = rows >= len(tail)
+    out = _output(frame, rows[mine] - len(tail), y[mine])
+    return out, {"tail": both[len(both) - (overlap - 1):] if overlap > 1 else both[:0],
+                 "last": v[-1] if len(v) else prev}
+
+
+def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: ScoreConfig | None = None
+                ) -> tuple[Any, Columns]:
+    """Parquet or CSV files (in time order for one series) -> (forecasts as a dask DataFrame, the columns)."""
+    import dask.dataframe as dd
+
+    cfg = cfg or ScoreConfig()
+    if not files:
+        raise ConfigError("--input: no file matches")
+    m = load_model(model, "cpu")
+    features = m.meta.features
+    cols = decide(str(files[0]), spec, features, m.meta.window)
+    frames = dd.from_map(read_file, [str(f) for f in files], list(range(len(files))),
+                         args=(cols, cfg.fill != "stop"), meta=_meta(features), enforce_metadata=False)
+    return _score_frames(frames, model, features, cfg, one_series=cols.series is None), cols
+
+
+def score(ddf: Any, model: str | Path, spec: ColumnSpec | None = None, cfg: ScoreConfig | None = None) -> Any:
+    """A dask DataFrame of your rows (any columns) -> a dask DataFrame of forecasts: series, time, file
+    (the partition), row (within it), yhat_1..H. Columns chosen and read by predict's rules: each
+    partition is written out as CSV and read by seqinfer's reader, so types, missing values and errors
+    are the same as for a file."""
+    import pandas as pd
+
+    spec, cfg = spec or ColumnSpec(), cfg or ScoreConfig()
+    m = load_model(model, "cpu")
+    features = m.meta.features
+    head = ddf.head(50, npartitions=-1)
+    lines = [list(map(str, ddf.columns))] + [["" if pd.isna(x) else str(x) for x in r]
+                                             for r in head.itertuples(index=False)]
+    cols = resolve(lines, replace(spec, header="yes"), features=features, window=m.meta.window,
+                   layout="series", source="dataframe")
+    frames = ddf.map_partitions(_from_frame, cols, cfg.fill != "stop", meta=_meta(features),
+                                partition_info=True, enforce_metadata=False)
+    return _score_frames(frames, model, features, cfg, one_series=cols.series is None)
+
+
+def _from_frame(df: Any, cols: Columns, missing_ok: bool, partition_info: dict | None = None) -> Any:
+    """One partition of a user's frame -> read_file's layout, through CSV text and seqinfer's reader."""
+    import tempfile
+
+    index = (partition_info or {}).get("number", 0)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        df.to_csv(f, index=False)
+    try:
+        frame = read_file(f.name, index, cols, missing_ok)
+    finally:
+        Path(f.name).unlink(missing_ok=True)
+    frame[FILE_COLUMN] = f"partition {index}"
+    return frame
+
+
+def expand(pattern: str) -> list[str]:
+    """--input: a glob or a comma list of files, sorted (file order is time order for one series)."""
+    import glob
+
+    files: list[str] = []
+    for part in (p.strip() for p in pattern.split(",") if p.strip()):
+        hits = sorted(glob.glob(part))
+        files += hits if hits else ([part] if Path(part).is_file() else [])
+    return files
+
+
+def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnSpec, cfg: ScoreConfig,
+              scheduler: str | None = None, workers: int = 2, report: Any = None) -> int:
+    """`seqinfer score`: the files' forecasts as Parquet partitions in OUTPUT (a new folder), written to
+    a temporary folder beside it and renamed when complete; -> the number of forecasts."""
+    import os
+    import shutil
+    import sys
+
+    say = report or (lambda _: None)
+    out = Path(output)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"--output {out}: exists and is not empty (score writes a new folder)")
+    files = expand(pattern)
+    if not files:
+        raise ConfigError(f"--input {pattern!r}: no such file")
+    try:
+        from distributed import Client, LocalCluster, progress
+    except ModuleNotFoundError as e:
+        raise ConfigError(f"seqinfer score needs Dask: pip install 'seqinfer[dask]' ({e.name} is not "
+                          f"installed)") from None
+    logging.getLogger("distributed").setLevel(logging.ERROR)   # its shuffle notes are not the user's business
+    forecasts, cols = score_files(model, files, spec, cfg)
+    where = "the Parquet schema" if is_parquet(files[0]) else "line 1"
+    say(f"reading {cols.describe(where)}; {len(files)} file(s), "
+        + ("one series: partitions in file order" if cols.series is None else "grouped by series"))
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            client = stack.enter_context(Client(scheduler))
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                       processes=True, dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        say(f"score: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
+        job = client.compute([forecasts.to_parquet(str(tmp), compute=False, write_index=False),
+                              forecasts.map_partitions(len).sum()])
+        if sys.stderr.isatty():
+            progress(job)
+        try:
+            _, total = client.gather(job)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)          # nothing half-written may look complete
+            raise
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    return int(total)
+
+
+__all__ = ["ScoreConfig", "score", "score_files", "read_file", "FORECAST_PREFIX"]

@@ -1,0 +1,123 @@
+"""`seqinfer score` on a distributed.LocalCluster with 2 worker processes: the forecasts equal `seqinfer
+predict` on the same rows concatenated, row for row, with no row lost or duplicated; a bad partition
+fails the job naming file, row and column, and leaves no output that looks complete.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from infer_support import Fixture, one_error, run_cli
+from test_stateful import make_stateful
+
+from seqinfer.infer.config import ColumnSpec
+from seqinfer.infer.errors import ConfigError, DataError
+from seqinfer.infer.score import ScoreConfig, run_score, score
+
+distributed = pytest.importorskip("distributed", reason="seqinfer[dask] is not installed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> object:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c
+
+
+def predict_csv(model: Path, csv: Path) -> pd.DataFrame:
+    r = run_cli(["predict", str(model), "--provider", "cpu", "--input", str(csv)])
+    assert r.returncode == 0, r.stderr.decode()
+    return pd.read_csv(io.BytesIO(r.stdout), dtype={"series": str})
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 Parquet files of 40 interleaved series, each series split across files; the same rows as one CSV."""
+    root = tmp_path_factory.mktemp("many")
+    rng = np.random.default_rng(0)
+    n = 2400
+    df = pd.DataFrame({"sensor": [f"s{i}" for i in rng.integers(0, 40, n)],
+                       "ts": pd.date_range("2024-01-01", periods=n, freq="min").strftime("%Y-%m-%dT%H:%M:%S"),
+                       "value": np.round(np.sin(np.arange(n) / 9) + rng.normal(0, 0.1, n), 5)})
+    for i in range(3):
+        df.iloc[i * 800:(i + 1) * 800].to_parquet(root / f"part{i}.parquet", index=False)
+    df.to_csv(root / "all.csv", index=False)
+    return root
+
+
+def test_many_series_equal_predict_row_for_row(cluster: object, many: Path, lstm: Fixture,
+                                               tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    n = run_score(lstm.dir, str(many / "part*.parquet"), out, ColumnSpec(), ScoreConfig(),
+                  scheduler=cluster.scheduler_address)                        # type: ignore[attr-defined]
+    got = pd.read_parquet(out)
+    want = predict_csv(lstm.dir, many / "all.csv")
+    assert n == len(got) == len(want) and len(list(out.glob("*.parquet"))) == 3
+    assert not got.duplicated(["series", "time"]).any()
+    m = got.merge(want, left_on=["series", "time"], right_on=["series", "ts"], suffixes=("", "_p"))
+    assert len(m) == len(want)                                               # every forecast, once
+    np.testing.assert_allclose(m[["yhat_1", "yhat_2"]].to_numpy(), m[["yhat_1_p", "yhat_2_p"]].to_numpy(),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("stateful", [False, True], ids=["windowed", "stateful"])
+def test_one_long_series_over_partitions_equals_one_pass(cluster: object, lstm: Fixture, tmp_path: Path,
+                                                         stateful: bool) -> None:
+    model = make_stateful(tmp_path / "model", "gru")[1] if stateful else lstm.dir
+    v = np.round(np.sin(np.arange(1500) / 11) * 5 + np.arange(1500) * 0.01, 5)
+    sizes = [400, 7, 500, 3, 590]                           # a few tiny partitions: shorter than a window
+    edges = np.cumsum([0, *sizes])
+    for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
+        pd.DataFrame({"value": v[a:b]}).to_csv(tmp_path / f"p{i}.csv", index=False)
+    pd.DataFrame({"value": v}).to_csv(tmp_path / "all.csv", index=False)
+    out = tmp_path / "out"
+    files = ",".join(str(tmp_path / f"p{i}.csv") for i in range(len(sizes)))
+    run_score(model, files, out, ColumnSpec(), ScoreConfig(), scheduler=cluster.scheduler_address)  # type: ignore[attr-defined]
+    got = pd.read_parquet(out)
+    offset = dict(zip([str(tmp_path / f"p{i}.csv") for i in range(len(sizes))], edges, strict=False))
+    got["line"] = [offset[f] + r for f, r in zip(got["file"], got["row"], strict=True)]  # line in all.csv
+    want = predict_csv(model, tmp_path / "all.csv")
+    got = got.sort_values("line")
+    assert got["line"].tolist() == want["row"].tolist()
+    np.testing.assert_allclose(got[["yhat_1", "yhat_2"]].to_numpy(), want[["yhat_1", "yhat_2"]].to_numpy(),
+                               atol=1e-6)
+
+
+def test_a_bad_partition_fails_the_job_naming_file_row_and_column(cluster: object, many: Path, lstm: Fixture,
+                                                                   tmp_path: Path) -> None:
+    bad = pd.read_parquet(many / "part1.parquet")
+    bad["value"] = bad["value"].astype(str)
+    bad.loc[bad.index[17], "value"] = "oops"
+    for name in ("part0.parquet", "part2.parquet"):
+        (tmp_path / name).write_bytes((many / name).read_bytes())
+    bad.to_parquet(tmp_path / "part1.parquet", index=False)
+    out = tmp_path / "out"
+    with pytest.raises(DataError) as e:
+        run_score(lstm.dir, str(tmp_path / "part*.parquet"), out, ColumnSpec(), ScoreConfig(),
+                  scheduler=cluster.scheduler_address)                      # type: ignore[attr-defined]
+    assert str(e.value) == f"{tmp_path / 'part1.parquet'}:18:3: 'oops' is not a number (column 3 ('value'))"
+    assert not out.exists() and not list(tmp_path.glob(".out*"))            # nothing left looking complete
+
+
+def test_score_cli_and_the_python_api_on_a_dask_frame(many: Path, lstm: Fixture, tmp_path: Path) -> None:
+    import dask.dataframe as dd
+
+    r = run_cli(["score", str(lstm.dir), "--input", str(many / "part*.parquet"), "--output",
+                 str(tmp_path / "out"), "--workers", "2"], timeout=180)
+    assert r.returncode == 0, r.stderr.decode()
+    assert "series=sensor (header: the Parquet schema); 3 file(s), grouped by series" in r.stderr.decode()
+    assert "WARNING" not in r.stderr.decode()
+    cli = pd.read_parquet(tmp_path / "out")
+    ddf = dd.read_parquet(str(many / "part*.parquet"))
+    api = score(ddf, lstm.dir, ColumnSpec(series_col="sensor")).compute(scheduler="synchronous")
+    m = cli.merge(api, on=["series", "time"], suffixes=("", "_api"))
+    assert len(m) == len(cli) == len(api)
+    np.testing.assert_allclose(m["yhat_1"], m["yhat_1_api"], atol=1e-6)
+    again = run_cli(["score", str(lstm.dir), "--input", str(many / "part*.parquet"), "--output",
+                     str(tmp_path / "out")])
+    assert again.returncode == 2 and "exists and is not empty" in one_error(again.stderr)
+    with pytest.raises(ConfigError, match="no such file"):
+        run_score(lstm.dir, str(tmp_path / "nothing*.parquet"), tmp_path / "o2", ColumnSpec(), ScoreConfig())
