@@ -1,5 +1,7 @@
 """The .onnx file alone is enough: the Node.js and numpy-only examples give `seqinfer predict`'s forecasts,
-and read a CSV file by predict's rules (header, value, series id, time columns) from the same bytes.
+and read a CSV file by predict's rules (header, value, series id, time columns) from the same bytes. A
+stateful model's metadata is enough too: the Node.js example and docs/embedding.md's Python block drive its
+step graph with a state per series and give predict's forecasts.
 
 Run just these: .venv/bin/python -m pytest -q tests/test_embedding.py
 The Node.js tests install examples/node's pinned dependencies on first use (npm ci, CUDA download skipped)
@@ -14,6 +16,7 @@ import io
 import json
 import os
 import random
+import re
 import runpy
 import shutil
 import subprocess
@@ -27,20 +30,28 @@ import onnx
 import pytest
 import torch
 
+from seqinfer.export import ExportConfig, VerifyConfig, export_model
 from seqinfer.export.onnx_export import export_onnx
 from seqinfer.infer.columns import SAMPLE_LINES, resolve
 from seqinfer.infer.config import PredictConfig
 from seqinfer.infer.contract import (
     INPUT_NAME,
     META_PREFIX,
+    NEXT_SUFFIX,
     OUTPUT_NAME,
     ROW_COLUMN,
+    SEQ_LENS_NAME,
     SERIES_COLUMN,
+    STATE_C,
+    STATE_H,
+    STATE_PREV,
     ModelMeta,
     forecast_columns,
 )
 from seqinfer.infer.errors import ConfigError
+from seqinfer.trainer.checkpoint import save_checkpoint
 from seqinfer.trainer.model import Forecaster, ModelConfig
+from seqinfer.trainer.stateful import StatefulForecaster
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "examples" / "node"
@@ -487,11 +498,158 @@ def test_examples_decide_header_and_columns_like_predict(node_example: Path, win
                            f"first: {files[wrong[0]][:4]} -> {got[wrong[0]]}, predict: {want[wrong[0]]}")
 
 
+# --- stateful models: a state per series, carried from call to call ----------------------------------------
+STATE_WARMUP = 5          # the models' seqinfer.warmup: each series' first 5 forecasts are held back
+STATE_TOL = 1e-6          # forecasts of runs that cut the rows into other calls than predict's (see below)
+
+
+def make_stateful(root: Path, kind: str) -> Path:
+    """A small stateful model ("diff" scaling: a NaN prev for a new series), exported and verified as
+    tests/infer/test_stateful.py builds one."""
+    torch.manual_seed(0)
+    net = StatefulForecaster(ModelConfig(kind=kind, hidden=8, horizon=HORIZON, scaling="diff", stateful=True))
+    net.set_normalization(torch.zeros(1), torch.full((1,), 0.3), torch.zeros(HORIZON),
+                          torch.full((HORIZON,), 0.3))
+    save_checkpoint(root / "checkpoint.pt", net.eval(), data={"window": 10, "fingerprint": f"test-{kind}",
+                                                               "warmup": STATE_WARMUP, "norm_mean": [0.0],
+                                                               "norm_std": [1.0]})
+    grid = VerifyConfig(batches=(1, 7), providers=("cpu",), inputs=("random",))
+    result = export_model(root, ExportConfig(verify=grid))
+    assert result.report.passed and result.meta.stateful and result.meta.warmup == STATE_WARMUP
+    return root / "model.onnx"
+
+
+@pytest.fixture(scope="module")
+def stateful_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {kind: make_stateful(tmp_path_factory.mktemp(f"stateful-{kind}"), kind)
+            for kind in ("gru", "lstm")}
+
+
+def interleaved_rows(n: int, seed: int) -> list[tuple[str, str]]:
+    """(series, value) of three series of different lengths, interleaved irregularly."""
+    rng = np.random.default_rng(seed)
+    owners = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    return [(s, f"{3 * np.sin(i / 4) + 10 * 'abc'.index(s) + rng.normal(0, 0.1):.4f}")
+            for i, s in enumerate(owners)]
+
+
+MIXED = interleaved_rows(90, seed=0)
+STATEFUL_INPUTS = {
+    "one-series-header": lines("value", *values(40)),
+    "one-series-no-header": lines(*values(40)),
+    "interleaved-header": lines("series,value", *(f"{s},{v}" for s, v in MIXED)),
+    "interleaved-no-header": lines(*(f"{s},{v}" for s, v in MIXED)),
+    # a time column passed through, ids that need quoting, CRLF
+    "series,date,value-crlf": lines("series,date,value", *(
+        f'"id, {s}",2024-{1 + i // 28:02d}-{1 + i % 28:02d},{v}' for i, (s, v) in enumerate(MIXED)
+    )).replace("\n", "\r\n"),
+}
+
+
+def predict_stateful(path: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SEQINFER, "predict", str(path), "--provider", "cpu", *args], input=text,
+                          capture_output=True, text=True, cwd=ROOT, timeout=RUN_TIMEOUT_S)
+
+
+def node_stateful(node_example: Path, path: Path, text: str, *args: str,
+                  batch: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **({} if batch is None else {"BATCH": str(batch)})}
+    return subprocess.run(["node", str(node_example), str(path), *args], input=text, capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT_S, env=env)
+
+
+def assert_same_csv(got: str, want: str, tol: float, what: str) -> None:
+    """The same lines, fields and row numbers exactly; the forecasts within `tol` (0: the same bytes)."""
+    if tol == 0:
+        assert got == want, f"{what}: stdout differs\n--- got ---\n{got[:800]}--- predict ---\n{want[:800]}"
+        return
+    g, w = list(csv.reader(io.StringIO(got))), list(csv.reader(io.StringIO(want)))
+    n = len(forecast_columns(HORIZON))
+    assert [r[:-n] for r in g] == [r[:-n] for r in w], f"{what}: rows or columns differ"
+    assert g[0] == w[0], f"{what}: header differs"
+    err = np.abs(np.array([r[-n:] for r in g[1:]], float) - np.array([r[-n:] for r in w[1:]], float))
+    assert err.max(initial=0.0) <= tol, f"{what}: max abs difference {err.max():.3g} > {tol}"
+
+
+# Predict runs the rows of one input (one block, one batch here) as one call, every series' rows one padded
+# row of it; so does the Node.js example by default, and both print the same bytes. With BATCH=1 (one value
+# per call) or BATCH=7 (chunks that cut across series) the same steps run in other calls, which onnxruntime
+# may round differently in the last float32 bit: those are compared within STATE_TOL, all else exactly. Those
+# runs are what shows the state carried from call to call; the one-call run shows each series its own row.
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("name", STATEFUL_INPUTS)
+def test_node_example_runs_a_stateful_model_like_seqinfer_predict(node_example: Path, stateful_models: dict,
+                                                                  kind: str, name: str) -> None:
+    path, text = stateful_models[kind], STATEFUL_INPUTS[name]
+    p = predict_stateful(path, text)
+    assert p.returncode == 0, p.stderr
+    rows = len(text.splitlines()) - (0 if "no-header" in name else 1)
+    n_series = 1 if "one-series" in name else 3
+    assert len(p.stdout.splitlines()) == 1 + rows - n_series * STATE_WARMUP, "predict held back other rows"
+    for batch, tol in ((None, 0.0), (1, STATE_TOL), (7, STATE_TOL)):
+        r = node_stateful(node_example, path, text, batch=batch)
+        assert r.returncode == 0, r.stderr
+        assert_same_csv(r.stdout, p.stdout, tol, f"{kind}, {name}, BATCH={batch}")
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_node_example_takes_the_warmup_option_like_predict(node_example: Path, stateful_models: dict,
+                                                           kind: str) -> None:
+    """--warmup 0 shows the first rows' forecasts: those made from the state a new series starts with."""
+    path, text = stateful_models[kind], STATEFUL_INPUTS["interleaved-header"]
+    for warmup in ("0", "12"):
+        p = predict_stateful(path, text, "--warmup", warmup)
+        assert p.returncode == 0 and len(p.stdout.splitlines()) == 1 + len(MIXED) - 3 * int(warmup), p.stderr
+        for batch, tol in ((None, 0.0), (1, STATE_TOL)):
+            r = node_stateful(node_example, path, text, "--warmup", warmup, batch=batch)
+            assert r.returncode == 0, r.stderr
+            assert_same_csv(r.stdout, p.stdout, tol, f"{kind}, --warmup {warmup}, BATCH={batch}")
+
+
+def test_node_example_stops_a_stateful_run_like_predict(node_example: Path, stateful_models: dict) -> None:
+    rows = [f"{s},{v}" for s, v in MIXED]
+    text = lines("series,value", *rows[:60], "a,oops", *rows[60:])
+    p = predict_stateful(stateful_models["gru"], text)
+    r = node_stateful(node_example, stateful_models["gru"], text)
+    assert p.returncode == 2 and "<stdin>:62:" in p.stderr, p.stderr
+    assert len(p.stdout.splitlines()) > 40, "few forecasts before the bad line: a weak test"
+    assert (r.returncode, r.stdout) == (2, p.stdout), r.stderr
+    assert "line 62:" in r.stderr and "not a number" in r.stderr
+
+
+def test_embedding_doc_python_block_drives_a_stateful_model_like_predict(stateful_models: dict) -> None:
+    """docs/embedding.md's stateful Python block (numpy + onnxruntime only), run as written on (series, value)
+    rows, one value per call: predict's forecasts, within STATE_TOL (predict runs each series in one call)."""
+    doc = (ROOT / "docs" / "embedding.md").read_text()
+    section = doc[doc.index("\n## Stateful models"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None, "no Python block in the Stateful models section"
+    for kind, path in stateful_models.items():
+        code = block.group(1).replace('"model.onnx"', repr(str(path)))
+        scope: dict = {"rows": [(s, float(v)) for s, v in MIXED]}
+        exec(compile(code, "docs/embedding.md", "exec"), scope)  # noqa: S102 - the documented code, as written
+        p = predict_stateful(path, STATEFUL_INPUTS["interleaved-header"])
+        body = list(csv.reader(io.StringIO(p.stdout)))[1:]
+        assert [s for s, _ in scope["forecasts"]] == [r[0] for r in body], kind
+        got = np.array([y for _, y in scope["forecasts"]])
+        err = np.abs(got - np.array([r[-HORIZON:] for r in body], float))
+        assert len(body) > 60 and err.max() <= STATE_TOL, f"{kind}: max abs difference {err.max():.3g}"
+
+
+def test_python_example_points_a_stateful_model_elsewhere(stateful_models: dict) -> None:
+    r = subprocess.run([sys.executable, str(PY_EXAMPLE), str(stateful_models["gru"])],
+                       input=STATEFUL_INPUTS["one-series-header"], capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT_S)
+    assert (r.returncode, r.stdout) == (2, "") and "stateful" in r.stderr and "forecast.js" in r.stderr
+
+
 # --- the docs name the whole contract ----------------------------------------------------------------------
 def test_embedding_doc_names_every_metadata_key_and_tensor() -> None:
     doc = (ROOT / "docs" / "embedding.md").read_text()
     missing = [META_PREFIX + f.name for f in fields(ModelMeta) if META_PREFIX + f.name not in doc]
     assert not missing, f"docs/embedding.md does not mention {missing}"
     for word in (f'"{INPUT_NAME}"', f'"{OUTPUT_NAME}"', "float32", "batch", "seq", "horizon",
-                 ROW_COLUMN, SERIES_COLUMN, "ONNXRUNTIME_NODE_INSTALL=skip"):
+                 ROW_COLUMN, SERIES_COLUMN, "ONNXRUNTIME_NODE_INSTALL=skip", f'"{SEQ_LENS_NAME}"',
+                 *(f'"{n}"' for n in (STATE_H, STATE_C, STATE_PREV)),
+                 *(f'"{n}{NEXT_SUFFIX}"' for n in (STATE_H, STATE_C, STATE_PREV))):
         assert word in doc, f"docs/embedding.md does not mention {word}"

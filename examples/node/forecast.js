@@ -4,6 +4,7 @@
 //
 //   ONNXRUNTIME_NODE_INSTALL=skip npm ci        # once, in this folder (see README.md)
 //   node forecast.js model.onnx < series.csv > forecasts.csv
+//   node forecast.js stateful/model.onnx --warmup 0 < series.csv    # a stateful model: show the warm-up too
 //
 // Input: one observation per line, with or without a header: `value`, `series,value`, `time,value` or
 // `series,time,value`, columns in any order. Header and columns are decided from the first 50 lines by
@@ -12,15 +13,20 @@
 // For each series, once `window` values have been seen, every new value yields one forecast of the next
 // `horizon` values. Output: a header, then one line per forecast in input order: [series,] [time columns,] row,
 // yhat_1..yhat_H, where row is the 1-based line number of the input line (header counted).
-// Everything the program needs (window, horizon, input/output names) comes from the model file itself.
+// A stateful model (seqinfer.stateful) has no window: every row is one recurrent step of its series, whose
+// state is carried from call to call (stateful.js); a forecast per row once the series is past its warm-up
+// (its first seqinfer.warmup rows, or --warmup N), as `seqinfer predict` does.
+// Everything the program needs (window or state, horizon, tensor names) comes from the model file itself.
 
 const fs = require('node:fs');
 const readline = require('node:readline');
 const ort = require('onnxruntime-node');
 const { readOnnxMetadata } = require('./onnx-metadata.js');
+const { StateStore, ARRAYS, SEQ_LENS, NEXT_SUFFIX } = require('./stateful.js');
 
 const META_PREFIX = 'seqinfer.';
 const MAX_BATCH = 512;            // windows per session.run: one call per chunk of input, at most this many
+const MAX_STEP_BATCH = 4096;      // a stateful model's rows per session.run (the state is carried across calls)
 // What Python's float() accepts, as `seqinfer predict` parses: 1, -1.5e3, .5, 5., 1_000, inf, nan (any case).
 const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?\d)*)?|inf(inity)?|nan)$/i;
 
@@ -65,7 +71,23 @@ function readContract(bytes, path) {
     inputName: props[META_PREFIX + 'input_name'] ?? 'x',
     outputName: props[META_PREFIX + 'output_name'] ?? 'y',
     ioDtype: props[META_PREFIX + 'io_dtype'] ?? 'float32',     // float64 where float32 cannot hold the data
+    // A stateful model: the state tensors a new series starts from, and the rows whose forecasts are held back.
+    stateful: JSON.parse(props[META_PREFIX + 'stateful'] ?? 'false'),
+    state: JSON.parse(props[META_PREFIX + 'state'] ?? '{}'),
+    warmup: JSON.parse(props[META_PREFIX + 'warmup'] ?? '0'),
   };
+  if (meta.stateful) {
+    for (const [name, s] of Object.entries(meta.state)) {
+      if (!Array.isArray(s.shape) || !(s.dtype in ARRAYS) || !['zeros', 'nan'].includes(s.init)) {
+        throw new InputError(`${path}: metadata ${META_PREFIX}state: ${name} is ${JSON.stringify(s)}`);
+      }
+      s.size = s.shape.reduce((a, b) => a * b, 1);         // values per series
+    }
+    if (Object.keys(meta.state).length === 0) {
+      throw new InputError(`${path}: metadata ${META_PREFIX}stateful is true, but ${META_PREFIX}state ` +
+        'names no state tensor');
+    }
+  }
   if (meta.features !== 1) {
     throw new InputError(`${path}: this example reads one value per line; the model takes ${meta.features} ` +
       'features: use `seqinfer predict --value-col ...`');
@@ -348,8 +370,25 @@ class SeriesReader {
     if (h.count < this.window) return;
     const win = new Float64Array(this.window);             // oldest first
     for (let i = 0; i < this.window; i++) win[i] = h.values[(h.count + i) % this.window];
-    emit({ passed: this.cols.passed.map((j) => fields[j]), row: lineNo, window: win });
+    emit({ passed: this.cols.passed.map((j) => fields[j]), row: lineNo, key, window: win });
   }
+}
+
+/** The graph has what the metadata promises: x, every state tensor and seq_lens in; y and <name>_next out. */
+function checkStepSignature(session, meta, path) {
+  const names = Object.keys(meta.state);
+  const want = [[session.inputNames, [meta.inputName, ...names, SEQ_LENS]],
+    [session.outputNames, [meta.outputName, ...names.map((n) => n + NEXT_SUFFIX)]]];
+  const missing = want.flatMap(([have, need]) => need.filter((n) => !have.includes(n)));
+  if (missing.length) throw new InputError(`${path}: a stateful model without tensor(s) ${missing.join(', ')}`);
+}
+
+/** A stateful model's jobs, one row each: forecasts for those past their series' warm-up, with the jobs. */
+async function runSteps(session, store, jobs, warmup) {
+  const { y, seen } = await store.run(session, jobs.map((job) => ({ key: job.key, value: job.window[0] })));
+  const h = store.meta.horizon;
+  const shown = jobs.map((_, i) => i).filter((i) => seen[i] >= warmup);    // the warm-up builds the state only
+  return { jobs: shown.map((i) => jobs[i]), y: shown.map((i) => y.subarray(i * h, (i + 1) * h)) };
 }
 
 async function runBatch(session, meta, jobs) {
@@ -362,21 +401,36 @@ async function runBatch(session, meta, jobs) {
 }
 
 async function main() {
-  const path = process.argv[2];
-  if (!path || process.argv.length > 3) {
-    process.stderr.write('usage: node forecast.js MODEL.onnx < series.csv > forecasts.csv\n');
+  const [path, ...opts] = process.argv.slice(2);
+  const warmupArg = opts.length === 2 && opts[0] === '--warmup' && /^\d+$/.test(opts[1]) ? Number(opts[1]) : null;
+  if (!path || (opts.length && warmupArg === null)) {
+    process.stderr.write('usage: node forecast.js MODEL.onnx [--warmup N] < series.csv > forecasts.csv\n');
     process.exit(2);
   }
   const bytes = fs.readFileSync(path);
   const meta = readContract(bytes, path);
+  if (warmupArg !== null && !meta.stateful) {
+    throw new InputError('--warmup: a stateful model\'s option; this one is windowed (seqinfer.stateful)');
+  }
+  const warmup = warmupArg ?? meta.warmup;         // rows per series whose forecasts are held back
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: ['cpu'],
     intraOpNumThreads: Number(process.env.ORT_THREADS ?? 1),
   });
-  process.stderr.write(`forecast.js: ${meta.kind} model, window ${meta.window}, horizon ${meta.horizon}, ` +
-    `seqinfer ${meta.seqinferVersion}, onnxruntime-node ${ort.env.versions?.node ?? ''}\n`);
+  if (meta.stateful) checkStepSignature(session, meta, path);
+  const what = meta.stateful ? `stateful ${meta.kind} model, state ${Object.keys(meta.state).join('/')}, ` +
+    `warm-up ${warmup}` : `${meta.kind} model, window ${meta.window}`;
+  process.stderr.write(`forecast.js: ${what}, horizon ${meta.horizon}, seqinfer ${meta.seqinferVersion}, ` +
+    `onnxruntime-node ${ort.env.versions?.node ?? ''}\n`);
 
-  const reader = new SeriesReader(meta.window);
+  // A stateful model reads one row at a time (a window of 1, as predict does) and carries each series' state.
+  const reader = new SeriesReader(meta.stateful ? 1 : meta.window);
+  const store = meta.stateful ? new StateStore(meta) : null;
+  // BATCH=N: rows per session.run at most; BATCH=1 runs a stateful model one value per call, state carried.
+  const maxBatch = Number(process.env.BATCH ?? (meta.stateful ? MAX_STEP_BATCH : MAX_BATCH));
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new InputError(`BATCH=${process.env.BATCH}: must be an integer >= 1`);
+  }
   const yhat = Array.from({ length: meta.horizon }, (_, i) => `yhat_${i + 1}`);
   const digits = meta.ioDtype === 'float64' ? 17 : 9;       // as predict writes: %.9g, or %.17g
   const jobs = [];
@@ -397,14 +451,20 @@ async function main() {
   const drain = async () => {
     writeHeader();
     while (jobs.length > 0) {
-      const batch = jobs.splice(0, MAX_BATCH);
-      const y = await runBatch(session, meta, batch);
+      let batch = jobs.splice(0, maxBatch);
+      let forecasts;
+      if (store !== null) {
+        ({ jobs: batch, y: forecasts } = await runSteps(session, store, batch, warmup));
+      } else {
+        const y = await runBatch(session, meta, batch);
+        forecasts = batch.map((_, i) => y.subarray(i * meta.horizon, (i + 1) * meta.horizon));
+      }
       const out = batch.map((job, i) => {
-        const f = Array.from(y.subarray(i * meta.horizon, (i + 1) * meta.horizon), (v) => formatG(v, digits));
-        return [...job.passed.map(quote), job.row, ...f].join(',');
+        const f = Array.from(forecasts[i], (v) => formatG(v, digits));
+        return [...job.passed.map(quote), job.row, ...f].join(',') + '\n';
       });
-      process.stdout.write(out.join('\n') + '\n');
-      if (paused && !closed && jobs.length < MAX_BATCH) {
+      process.stdout.write(out.join(''));
+      if (paused && !closed && jobs.length < maxBatch) {
         paused = false;
         input.resume();
       }
@@ -433,7 +493,7 @@ async function main() {
   input.on('line', (line) => {
     if (inputError) return;
     read(() => reader.push(line, emit));
-    if (jobs.length >= 8 * MAX_BATCH && !paused) {      // keep memory flat when the model is the bottleneck
+    if (jobs.length >= 8 * maxBatch && !paused) {      // keep memory flat when the model is the bottleneck
       paused = true;
       input.pause();
     }

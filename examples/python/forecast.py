@@ -67,6 +67,10 @@ def load(path: str) -> tuple[ort.InferenceSession, dict]:
     # io_dtype: float32, or float64 for a model whose data float32 cannot hold; older files have float32
     for field, default in (("input_name", "x"), ("output_name", "y"), ("io_dtype", "float32")):
         meta[field] = props.get(META_PREFIX + field, default)
+    if json.loads(props.get(META_PREFIX + "stateful", "false")):
+        raise InputError(f"{path}: a stateful model (seqinfer.stateful): this example runs windowed ones; "
+                         f"`seqinfer predict` and examples/node/forecast.js run it, and docs/embedding.md "
+                         f"(Stateful models) shows the calls")
     if meta["features"] != 1:
         raise InputError(f"{path}: this example reads one value per line; the model takes "
                          f"{meta['features']} features: use `seqinfer predict --value-col ...`")
