@@ -1,5 +1,6 @@
 # seqinfer: `make train export` trains and exports all three kinds on the built-in sine; `make test` runs the suite.
-# Every target builds .venv first from constraints.txt, so a fresh clone needs only python3 (3.11+) and make.
+# Every target builds .venv first from constraints.txt with every extra (train, dask, dev), so a fresh clone
+# needs only python3 (3.11+) and make; `pip install seqinfer` alone is the inference-only install.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -15,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[train,dask,dev]'
 	touch $(STAMP)
 
 train: $(STAMP)
