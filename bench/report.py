@@ -214,7 +214,23 @@ def rest(res: dict[str, Any]) -> list[str]:
           "", "## 6. Start-up", "",
           f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
           f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
-    return L + stateful_lines(res) + quality_lines(res) + seeds_lines(res)
+    return L + stateful_lines(res) + scoring_lines(res) + quality_lines(res) + seeds_lines(res)
+
+
+def scoring_lines(res: dict[str, Any]) -> list[str]:
+    """Section 10: seqinfer score on 1 and 2 local workers against one predict process, same rows."""
+    sc = res.get("scoring", {})
+    if not sc:
+        return []
+    L = [f"## 10. Scoring on Dask: {sc['rows']:,} rows of {sc['series']:,} series in {sc['files']} Parquet "
+         "files", "", "| command | wall s | rows/s |", "|---|---:|---:|"]
+    for key, label in (("predict", "seqinfer predict (one process, the same rows as one CSV)"),
+                       ("score_1", "seqinfer score --workers 1"), ("score_2", "seqinfer score --workers 2")):
+        r = sc[key]
+        L.append(f"| {label} | {_fmt(r.get('wall_s'), '.1f')} | {_fmt(r.get('rows_per_s'))} |")
+    L += ["", f"2 workers over 1: {_fmt(sc.get('scaling_2_over_1'), '.2f')}x. Wall times include starting the "
+          "local cluster (a few seconds, once per job).", ""]
+    return L
 
 
 def stateful_lines(res: dict[str, Any]) -> list[str]:

@@ -26,6 +26,7 @@ from .accuracy import quality_section, seeds_section
 from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
+from .scoring import scoring_section
 from .stateful import stateful_section
 from .training import KINDS, training_section
 
@@ -98,7 +99,7 @@ def e2e_section(m: Loaded, artifacts: Path, sz: Sizes, data_dir: Path) -> dict[s
 
 
 def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_dir: Path = D.DATA_DIR,
-        sections: tuple[str, ...] = ("training", "model", "e2e", "stateful", "quality", "seeds")
+        sections: tuple[str, ...] = ("training", "model", "e2e", "stateful", "scoring", "quality", "seeds")
         ) -> dict[str, Any]:
     t0 = time.perf_counter()
     res: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -119,6 +120,10 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
         m = loaded.get("lstm") or next(iter(loaded.values()))
         if "e2e" in sections:
             res["e2e"] = e2e_section(m, artifacts, sz, data_dir)
+        if "scoring" in sections:
+            log(f"scoring: seqinfer score on 1 and 2 workers, {2 * sz.series_rows:,} rows")
+            res["scoring"] = scoring_section(model_arg(m, artifacts), data_dir, 2 * sz.series_rows,
+                                             sz.predict_timeout_s)
         if "stateful" in sections:
             log(f"stateful: predict on {sz.series_rows:,} rows, one series and {10_000:,} series")
             res["stateful"] = stateful_section(model_arg(m, artifacts), data_dir, sz.series_rows,
@@ -189,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="where generated inputs are kept")
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--only", default="training,model,e2e,stateful,quality,seeds",
+    ap.add_argument("--only", default="training,model,e2e,stateful,scoring,quality,seeds",
                     help="comma list of sections")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--readme", type=Path, help="also rewrite this README's bench block (make bench does)")

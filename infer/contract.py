@@ -27,7 +27,7 @@ STATE_C = "c"             # float32 [batch, layers, hidden]: the LSTM's cell sta
 STATE_PREV = "prev"       # the model's dtype [batch, features]: the last value seen ("diff" scaling); NaN
                           # for a series not seen yet (the graph then reads its first change as 0)
 NEXT_SUFFIX = "_next"
-SEQ_LENS_NAME = "seq_lens"   # int32 [batch]: valid steps per row of a padded batch (optional to feed: no)
+SEQ_LENS_NAME = "seq_lens"   # int32 [batch], required: valid steps per row (>= 1) of a padded batch
 STEP_OUTPUT_AXES = {0: BATCH_AXIS, 1: SEQ_AXIS}
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .arrowio import ParquetCsv, is_parquet
-from .columns import Columns, resolve
+from .columns import SAMPLE_LINES, Columns, resolve
 from .config import FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
@@ -39,6 +39,7 @@ TIME_COLUMN = "time"
 FILE_COLUMN = "file"
 _ORDER, _T = "_order", "_t"           # internal: file-then-row order, time in seconds
 _MODELS: dict[tuple[str, str, int], Model] = {}        # per worker process: the open model
+PREDICT_BATCH = 1024                  # windows per onnxruntime call (infer/config.py DEFAULT_BATCH_SIZE)
 
 
 @dataclass(frozen=True)
@@ -66,20 +67,22 @@ def model_here(path: str, provider: str, threads: int) -> Model:
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-def _blocks(path: str) -> tuple[list[Any], int]:
+def _blocks(path: str, enough: int | None = None) -> list[Any]:
+    """The file's lines as blocks (all, or the first blocks holding `enough` lines)."""
     src = ParquetCsv(path) if is_parquet(path) else open(path, "rb")  # noqa: SIM115 - closed below
     with contextlib.closing(src):
         reader = LineReader(src, path, first_line=0 if is_parquet(path) else 1)  # type: ignore[arg-type]
-        blocks = []
-        while (b := reader.read()) is not None:
+        blocks, lines = [], 0
+        while (b := reader.read()) is not None and (enough is None or lines < enough):
             if b.nlines:
                 blocks.append(b)
-    return blocks, 0 if is_parquet(path) else 1
+                lines += b.nlines
+    return blocks
 
 
 def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
     """The columns, from the first file, by predict's rules (a Parquet schema is its header)."""
-    blocks, _ = _blocks(path)
+    blocks = _blocks(path, SAMPLE_LINES)
     if not blocks:
         raise DataError("empty file", source=path)
     if is_parquet(path):
@@ -92,7 +95,7 @@ def read_file(path: str, index: int, cols: Columns, missing_ok: bool) -> Any:
     the file, row and column of the first bad value."""
     import pandas as pd
 
-    blocks, _ = _blocks(path)
+    blocks = _blocks(path)
     if not blocks:
         raise DataError("empty file", source=path)
     first = [f.strip() for f in next(iter(__import__("csv").reader([blocks[0].data.split(b"\n", 1)[0]
@@ -184,20 +187,37 @@ def _output(frame: Any, rows: np.ndarray, y: np.ndarray) -> Any:
 
 
 def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, features: int) -> Any:
-    """A partition holding whole series -> their forecasts (one row per forecast)."""
-    import pandas as pd
+    """A partition holding whole series -> their forecasts (one row per forecast). The windows of all its
+    series go through the model together, in calls of PREDICT_BATCH: measured on 400,000 rows of 1,000
+    series, one call per series (~320 windows) spent 12 s in onnxruntime, 4x what full batches take."""
+    from .stepstate import StepStore
 
     model = model_here(model_path, cfg.provider, cfg.threads)
     warmup = model.meta.warmup if cfg.warmup is None else cfg.warmup
     vcols = [f"v{j}" for j in range(features)]
-    parts = []
-    for _, g in _ordered(frame).groupby(SERIES_COLUMN, sort=False):
+    frame = _ordered(frame).reset_index(drop=True)         # labels = positions (partitions repeat labels)
+    values, keep, codes = [], [], []
+    for code, (_, g) in enumerate(frame.groupby(SERIES_COLUMN, sort=False)):
         v, kept = _fill(g[vcols].to_numpy(np.float64), cfg.fill)
-        g = g[kept]
-        rows, y = _forecast_series(model, v, warmup)
-        if len(rows):
-            parts.append(_output(g, rows, y))
-    return pd.concat(parts, ignore_index=True) if parts else _meta(features, model.meta.horizon)
+        values.append(v)
+        keep.append(g.index[kept])
+        codes.append(np.full(len(v), code, np.int64))
+    if not values:
+        return _meta(features, model.meta.horizon)
+    frame = frame.iloc[np.concatenate(keep)]
+    v = np.concatenate(values).astype(model.dtype)
+    if model.meta.stateful:                    # every series from a fresh state, all in one padded call
+        y, seen = StepStore(model).run(np.concatenate(codes), v)
+        show = np.flatnonzero(seen >= warmup)
+        return _output(frame, show, y[show])
+    w, starts, rows = model.meta.window, np.cumsum([0, *map(len, values)]), []
+    for a, b in zip(starts, starts[1:], strict=False):
+        rows.append(np.arange(a + w - 1, b))                       # each row whose window is in its series
+    ends = np.concatenate(rows)
+    x = np.lib.stride_tricks.sliding_window_view(v, w, axis=0).transpose(0, 2, 1)   # windows by end - w + 1
+    y = np.concatenate([model.predict(np.ascontiguousarray(x[ends[i:i + PREDICT_BATCH] - w + 1]))
+                        for i in range(0, len(ends), PREDICT_BATCH)] or [np.zeros((0, model.meta.horizon))])
+    return _output(frame, ends, y)
 
 
 def _score_frames(frames: Any, model: str | Path, features: int, cfg: ScoreConfig, one_series: bool) -> Any:

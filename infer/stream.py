@@ -218,8 +218,9 @@ class Engine:
             self.warmup = meta.warmup if cfg.warmup is None else cfg.warmup
         else:
             check_rollout(meta, self.horizon)
-            if cfg.state is not None:
-                raise ConfigError(f"--state: {model.path} is a windowed model: it carries no state (its "
+            if cfg.state is not None or cfg.warmup is not None:
+                opt = "state" if cfg.state is not None else "warmup"
+                raise ConfigError(f"--{opt}: {model.path} is a windowed model: it carries no state (its "
                                   f"window is rebuilt from the input); train with --stateful for one")
         self.batch_size = cfg.batch_size or (STEP_BATCH_SIZE if self.store is not None else
                                              DEFAULT_BATCH_SIZE)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .contract import TORCHSCRIPT_FILE
-from .errors import ModelError, ParityError
+from .errors import ConfigError, ModelError, ParityError
 
 VERIFY_ATOL = 1e-4   # |onnx - torch| <= atol + rtol * |torch|, on the forecasts' own scale
 VERIFY_RTOL = 1e-4
@@ -30,7 +30,11 @@ class TorchCheck:
 
     def __init__(self, onnx_path: Path, horizon: int, model_horizon: int,
                  atol: float = VERIFY_ATOL, rtol: float = VERIFY_RTOL) -> None:
-        import torch  # only here: --verify is the one reason infer/ may load torch
+        try:
+            import torch  # only here: --verify is the one reason infer/ may load torch
+        except ModuleNotFoundError:
+            raise ConfigError("--verify runs model.ts beside model.onnx and needs torch: pip install "
+                              "'seqinfer[train]'") from None
 
         self.torch: Any = torch
         self.path = torchscript_beside(onnx_path)
