@@ -228,8 +228,8 @@ def scoring_lines(res: dict[str, Any]) -> list[str]:
                        ("score_1", "seqinfer score --workers 1"), ("score_2", "seqinfer score --workers 2")):
         r = sc[key]
         L.append(f"| {label} | {_fmt(r.get('wall_s'), '.1f')} | {_fmt(r.get('rows_per_s'))} |")
-    L += ["", f"2 workers over 1: {_fmt(sc.get('scaling_2_over_1'), '.2f')}x. Wall times include starting the "
-          "local cluster (a few seconds, once per job).", ""]
+    L += ["", f"2 workers over 1: {_fmt(sc.get('scaling_2_over_1'), '.2f')}x. Wall times include starting "
+          "the local cluster (a few seconds, once per job).", ""]
     return L
 
 
