@@ -123,21 +123,21 @@ def test_covariates_train_export_predict_and_no_rollout_past_the_horizon(tmp_pat
 
 
 def test_stateful_train_export_predict_through_a_pipe(tmp_path: Path) -> None:
-    """seqinfer train --stateful both: the windowed and the stateful GRU side by side in comparison.md; the
+    """seqinfer train --stateful both: the windowed and the stateful RNN side by side in comparison.md; the
     stateful one exports (verified over thousands of steps) and predict gives eager's forecasts per row."""
     from seqinfer.trainer.stateful import StatefulForecaster, forecast_series
 
-    r = sh(f"seqinfer train --model gru --stateful both --out art --length 400 --window {WINDOW} "
+    r = sh(f"seqinfer train --model rnn --stateful both --out art --length 400 --window {WINDOW} "
            "--epochs 3 --hidden 8 --threads 1", tmp_path)
     table = (tmp_path / "art" / "comparison.md").read_text()
-    assert "| gru (diff)" in table and "| gru-stateful (diff)" in table and "gru-stateful" in r.stdout
-    sh("seqinfer export art/gru-stateful", tmp_path)
+    assert "| rnn (diff)" in table and "| rnn-stateful (diff)" in table and "rnn-stateful" in r.stdout
+    sh("seqinfer export art/rnn-stateful", tmp_path)
     values = [f"{np.sin(t / 3):.4f}" for t in range(60)]
     printf = "printf '" + "\\n".join(["value", *values]) + "\\n'"
-    out = sh(f"{printf} | seqinfer predict art/gru-stateful --warmup 3 | cat", tmp_path)
+    out = sh(f"{printf} | seqinfer predict art/rnn-stateful --warmup 3 | cat", tmp_path)
     rows = list(csv.reader(io.StringIO(out.stdout)))
     assert rows[0] == ["row", "yhat_1"] and [int(row[0]) for row in rows[1:]] == list(range(5, 62))
-    net, ckpt = load_checkpoint(tmp_path / "art" / "gru-stateful")
-    assert isinstance(net, StatefulForecaster) and ckpt["data"]["warmup"] == WINDOW
+    net, ckpt = load_checkpoint(tmp_path / "art" / "rnn-stateful")
+    assert isinstance(net, StatefulForecaster) and ckpt["data"]["warmup"] == 3 * WINDOW    # rnn: 3 windows
     want = forecast_series(net, np.array(values, np.float64)[:, None])[3:, 0]
     np.testing.assert_allclose([float(row[1]) for row in rows[1:]], want, atol=1e-5)

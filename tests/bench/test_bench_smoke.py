@@ -113,7 +113,7 @@ def test_seqinfer_bench_command_on_one_model_and_on_a_folder_without_one(tmp_pat
 
 
 def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> None:
-    """Quick: one quality series and the tiny sine for seeds 0-1, 2 epochs; every figure read back."""
+    """Quick: one quality series and the tiny sine for seed 0, the rnn alone, 1 epoch; figures read back."""
     res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
               sections=("quality", "seeds"))
     q = res["quality"]["rows"]
@@ -122,7 +122,8 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     assert q[0]["season"] == 12 and "--value-col value --window 24" in q[0]["command"]
     s = res["seeds"]["rows"]
     assert [r["kind"] for r in s] == ["rnn", "lstm", "gru"]
-    assert all(len(r["mse"]) == 2 and all(v > 0 for v in r["mse"]) and r["median"] > 0 for r in s)
+    assert len(s[0]["mse"]) == 1 and all(v > 0 for v in s[0]["mse"]) and s[0]["median"] > 0
+    assert s[1]["median"] is None                          # quick: only the rnn trains
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "## 7. Forecast quality" in md and "## 8. The default sine over seeds" in md
     assert any(t["target"].startswith("every kind beats naive") for t in res["targets"])
