@@ -68,6 +68,14 @@ def run_cli(args: list[str], stdin: str | bytes = b"",
     return subprocess.run([*SEQINFER, *args], input=data, capture_output=True, timeout=timeout, env=env)
 
 
+def default_sigint() -> None:
+    """preexec_fn for a child that a test sends Ctrl-C: SIGINT as a terminal delivers it. A test run from a
+    background job inherits SIGINT ignored (POSIX: `cmd &` in a script), and so would the child."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def one_error(stderr: bytes | str) -> str:
     """The one error line of a failed run: the last line on stderr, every other line a `seqinfer:` note
     (what was read, the provider, counts), no traceback, no library warning."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from infer_support import SEQINFER, Fixture, one_error, parse_csv, run_cli, sine
+from infer_support import SEQINFER, Fixture, default_sigint, one_error, parse_csv, run_cli, sine
 
 GOOD = [f"{v:.6f}" for v in sine(20)]
 READING = "seqinfer: reading value=column 1, time=none, series=none (header: none)\n"
@@ -152,7 +152,7 @@ def test_closed_stdout_ends_quietly(lstm: Fixture, tmp_path: Path) -> None:
 def start_predict_on_good_lines(lstm: Fixture) -> subprocess.Popen[bytes]:
     """A predict process that has been sent every GOOD line and is still waiting for more input."""
     p = subprocess.Popen([*SEQINFER, "predict", str(lstm.dir), "--provider", "cpu"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint)
     assert p.stdin
     p.stdin.write(("\n".join(GOOD) + "\n").encode())
     p.stdin.flush()

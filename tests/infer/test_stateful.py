@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from infer_support import SEQINFER, one_error, parse_csv, run_cli
+from infer_support import SEQINFER, default_sigint, one_error, parse_csv, run_cli
 
 from seqinfer.export import ExportConfig, VerifyConfig, export_model
 from seqinfer.infer import Forecaster
@@ -143,7 +143,7 @@ def test_ctrl_c_writes_the_state_of_the_rows_forecast(gru: tuple, tmp_path: Path
     state = tmp_path / "state.npz"
     p = subprocess.Popen([*SEQINFER, "predict", str(root), "--provider", "cpu", "--state", str(state),
                           "--warmup", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=subprocess.PIPE, preexec_fn=default_sigint)
     assert p.stdin and p.stdout
     p.stdin.write(b"value\n" + b"".join(b"%.3f\n" % np.sin(i / 3) for i in range(30)))
     p.stdin.flush()
