@@ -352,7 +352,7 @@ def readme_block(res: dict[str, Any]) -> str:
          f"torch {mi['torch']}, onnxruntime {mi['onnxruntime']}. Every ratio is taken within that one run. "
          "The whole report is in [bench/results/latest.md](bench/results/latest.md) "
          "(chart: [latest.png](bench/results/latest.png)).", "",
-         "| target (issue 5) | measured | status |", "|---|---|---|"]
+         "| target | measured | status |", "|---|---|---|"]
     L += [f"| {t['target']} | {t['measured']} | {t['status']} |" for t in res["targets"]]
     models = res.get("model", {})
     if models:
@@ -365,8 +365,9 @@ def readme_block(res: dict[str, Any]) -> str:
             ratios = (f"{r['seqinfer_over_eager']:.2f}x" for r in m["rows"])
             L.append(f"| {kind} | " + " | ".join(ratios) + " |")
     L += ["", *ceiling_lines(res)][:-1] if res.get("ceiling") else []
-    if res.get("quality") or res.get("seeds"):
-        L += [""] + [ln for ln in quality_lines(res) + seeds_lines(res)][:-1]
+    more = stateful_lines(res) + scoring_lines(res) + quality_lines(res) + seeds_lines(res)
+    if more:                                          # under the README's own "## Figures": smaller headings
+        L += [""] + [("###" + ln[2:]) if ln.startswith("## ") else ln for ln in more][:-1]
     L.append(README_END)
     return "\n".join(L)
 
