@@ -104,7 +104,8 @@ def train(
              "from the last value), window (per-window level and scale).")] = None,
     layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 1,
     dropout: Annotated[float, typer.Option(help="Dropout between recurrent layers.")] = 0.0,
-    patience: Annotated[int, typer.Option(help="Early stopping: epochs without a better val loss.")] = 20,
+    patience: Annotated[int | None, typer.Option(
+        help="Early stopping: epochs without a better val loss [default: 20; stateful: off].")] = None,
     seed: Annotated[int, typer.Option(help="Seed for init and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
     threads: Annotated[int, typer.Option(help="Torch threads per training process.")] = 1,

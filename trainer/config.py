@@ -22,17 +22,18 @@ FILLS = ("stop", "previous", "drop", "interpolate")     # infer/table.py TABLE_F
 # did best with a longer warm-up and stretch (4, 1/2, 3: 1.9e-9; windowed 1.1e-9; 4.1e-9 with the others').
 STATEFUL_DEFAULTS: dict[str, dict[str, Any]] = {
     "rnn": {"hidden": 32, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 4.0, "tbptt": 0.5,
-            "warmup": 3.0},
+            "warmup": 3.0, "patience": 300},
     "lstm": {"hidden": 32, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 2.0, "tbptt": 0.25,
-             "warmup": 1.0},
+             "warmup": 1.0, "patience": 300},
     "gru": {"hidden": 64, "batch_size": 8, "lr": 0.01, "epochs": 300, "stretch": 2.0, "tbptt": 0.25,
-            "warmup": 1.0},
+            "warmup": 1.0, "patience": 300},
 }
 # "diff" by measurement (bench/accuracy.py): on the sine it reached test MSE 1.1e-9 (rnn) to 2.1e-9 (gru)
 # against 4e-8 to 2.3e-7 for "global", and on every trending series it beat the naive forecast where
 # "global" lost by 4x to 650x. "window" won on an exponential trend only.
 DEFAULT_SCALING = "diff"
 STATEFUL_CHOICES = ("no", "yes", "both")
+DEFAULT_PATIENCE = 20
 STATEFUL_SUFFIX = "-stateful"        # a stateful model's name and folder: gru-stateful
 
 
@@ -124,7 +125,8 @@ class TrainConfig:
     epochs: int | None = None        # most epochs; early stopping may end sooner
     batch_size: int | None = None
     lr: float | None = None          # peak of the one-cycle schedule
-    patience: int = 20               # epochs without a better validation loss before stopping
+    patience: int | None = None      # epochs without a better validation loss before stopping [20; stateful:
+                                     # off, their validation loss is noisy until the schedule has cooled]
     clip: float = 1.0                # gradient-norm clip
     seed: int = 0
     device: str = "auto"             # auto | cpu | cuda | cuda:N
@@ -145,7 +147,8 @@ class TrainConfig:
             v = getattr(self, name)
             _check(v is None or v >= 1, f"train.{name}", f"must be >= 1, got {v}")
         _check(self.lr is None or self.lr > 0, "train.lr", f"must be > 0, got {self.lr}")
-        _check(self.patience >= 1, "train.patience", f"must be >= 1, got {self.patience}")
+        _check(self.patience is None or self.patience >= 1, "train.patience",
+               f"must be >= 1, got {self.patience}")
         _check(self.clip > 0, "train.clip", f"must be > 0, got {self.clip}")
         _check(self.layers >= 1, "train.layers", f"must be >= 1, got {self.layers}")
         _check(self.stateful in STATEFUL_CHOICES, "train.stateful",
@@ -169,6 +172,7 @@ class TrainConfig:
             if out[k] is None:
                 out[k] = max(1, round(v * window)) if k in ("stretch", "tbptt", "warmup") else v
         out["scaling"] = out["scaling"] or DEFAULT_SCALING
+        out["patience"] = out["patience"] or DEFAULT_PATIENCE
         if not stateful:
             for k in ("stretch", "tbptt", "warmup"):
                 out.pop(k)

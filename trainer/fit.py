@@ -60,6 +60,53 @@ class History:
         return len(self.train_loss)
 
 
+class Stopper:
+    """Early stopping that keeps the best weights: `epoch()` after every epoch (True: stop now), then
+    `finish()` restores the best weights and returns the History. Shared by fit and fit_stateful."""
+
+    def __init__(self, model: Forecaster, epochs: int, patience: int,
+                 on_epoch: Callable[[Epoch], None] | None) -> None:
+        self.model, self.epochs, self.patience, self.on_epoch = model, epochs, patience, on_epoch
+        self.hist = History()
+        self.best, self.best_state, self.waited = math.inf, copy.deepcopy(model.state_dict()), 0
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def epoch(self, epoch: int, train_loss: float, val_loss: float) -> bool:
+        h = self.hist
+        h.train_loss.append(train_loss)
+        h.val_loss.append(val_loss)
+        if val_loss < self.best:
+            self.best, self.best_state, self.waited = val_loss, copy.deepcopy(self.model.state_dict()), 0
+            h.best_epoch = epoch
+        else:
+            self.waited += 1
+        if self.on_epoch is not None:
+            self.on_epoch(Epoch(self.model.config.kind, epoch, self.epochs, train_loss, val_loss,
+                                time.perf_counter() - self.t0))
+        if not math.isfinite(train_loss) or self.waited >= self.patience:
+            h.stopped_early = epoch < self.epochs
+            return True
+        return False
+
+    def finish(self) -> History:
+        self.model.load_state_dict(self.best_state)
+        self.model.eval()
+        self.hist.seconds = time.perf_counter() - self.t0
+        self.hist.cpu_seconds = time.process_time() - self.c0
+        return self.hist
+
+
+def one_cycle_lr(max_lr: float, progress: float) -> float:
+    """PyTorch's OneCycleLR (defaults, pct_start 0.15) as a function of training progress in [0, 1]: cosine
+    up from max_lr / 25 over the first 15%, then cosine down to max_lr / 2.5e5. For loops whose number of
+    steps is not known in advance (fit_stateful: the stretches are cut anew every epoch)."""
+    start, end = max_lr / 25, max_lr / 25 / 1e4
+    if progress < 0.15:
+        return start + (max_lr - start) * (1 - math.cos(math.pi * progress / 0.15)) / 2
+    p = min(1.0, (progress - 0.15) / 0.85)
+    return end + (max_lr - end) * (1 + math.cos(math.pi * p)) / 2
+
+
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -87,9 +134,7 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
     # One cycle: warm up for 15% of the steps, then cosine down to lr/1e4 for the precise last digits.
     sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=opt.lr, total_steps=opt.epochs * steps,
                                                 pct_start=0.15)
-    hist = History()
-    best, best_state, waited = math.inf, copy.deepcopy(model.state_dict()), 0
-    t0, c0 = time.perf_counter(), time.process_time()
+    stop = Stopper(model, opt.epochs, opt.patience, on_epoch)
     for epoch in range(1, opt.epochs + 1):
         model.train()
         perm = torch.randperm(n, generator=gen).to(z.device)
@@ -105,21 +150,6 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
             sched.step()
             total += loss.detach() * len(idx)                      # no sync with the device per batch
         model.eval()
-        hist.train_loss.append(total.item() / n)
-        hist.val_loss.append(mse_normalized(model, zv, yv))
-        if hist.val_loss[-1] < best:
-            best, best_state, waited = hist.val_loss[-1], copy.deepcopy(model.state_dict()), 0
-            hist.best_epoch = epoch
-        else:
-            waited += 1
-        if on_epoch is not None:
-            on_epoch(Epoch(model.config.kind, epoch, opt.epochs, hist.train_loss[-1], hist.val_loss[-1],
-                           time.perf_counter() - t0))
-        if not math.isfinite(hist.train_loss[-1]) or waited >= opt.patience:
-            hist.stopped_early = epoch < opt.epochs
+        if stop.epoch(epoch, total.item() / n, mse_normalized(model, zv, yv)):
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    hist.seconds = time.perf_counter() - t0
-    hist.cpu_seconds = time.process_time() - c0
-    return hist
+    return stop.finish()

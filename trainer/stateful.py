@@ -16,12 +16,8 @@ loss, so the model learns from a state that has seen some history, as it will ha
 """
 from __future__ import annotations
 
-import copy
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +25,7 @@ from torch import nn
 
 from seqinfer.infer.contract import STATE_PREV, state_spec
 
-from .fit import History, seed_everything
+from .fit import History, Stopper, one_cycle_lr, seed_everything
 from .model import Forecaster, ModelConfig
 from .progress import Epoch
 
@@ -135,46 +131,29 @@ def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: 
         for v in train:
             z, t = model.step_targets(torch.from_numpy(np.asarray(v, np.float64))[None])
             series.append((z[0].float().numpy(), t[0].float().numpy()))
-    per_epoch = max(1, math.ceil(sum(len(z) for z, _ in series) / opts.stretch / opts.batch_size))
-    chunks = math.ceil((opts.stretch + opts.warmup) / opts.tbptt)
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=opts.lr, pct_start=0.15,
-                                                total_steps=opts.epochs * (per_epoch + 1) * chunks)
-    hist = History()
-    best, best_state, waited = math.inf, copy.deepcopy(model.state_dict()), 0
-    t0, c0 = time.perf_counter(), time.process_time()
+    stop = Stopper(model, opts.epochs, opts.patience, on_epoch)
     for epoch in range(1, opts.epochs + 1):
         model.train()
         pieces = [p for z, t in series for p in _stretches(z, t, opts, rng)]
         order = rng.permutation(len(pieces))
         total, count = 0.0, 0
-        for i in range(0, len(order), opts.batch_size):
+        starts = range(0, len(order), opts.batch_size)
+        for k, i in enumerate(starts):
             batch = [pieces[j] for j in order[i:i + opts.batch_size]]
-            loss_sum, n = _train_batch(model, batch, opts, optim, sched)
+            progress = (epoch - 1 + k / len(starts)) / opts.epochs   # the one-cycle schedule, by progress
+            span = 1 / opts.epochs / len(starts)
+            loss_sum, n = _train_batch(model, batch, opts, optim, opts.lr, progress, span)
             total, count = total + loss_sum, count + n
         model.eval()
-        hist.train_loss.append(total / max(count, 1))
-        hist.val_loss.append(score_val())
-        if hist.val_loss[-1] < best:
-            best, best_state, waited = hist.val_loss[-1], copy.deepcopy(model.state_dict()), 0
-            hist.best_epoch = epoch
-        else:
-            waited += 1
-        if on_epoch is not None:
-            on_epoch(Epoch(model.config.kind, epoch, opts.epochs, hist.train_loss[-1], hist.val_loss[-1],
-                           time.perf_counter() - t0))
-        if not math.isfinite(hist.train_loss[-1]) or waited >= opts.patience:
-            hist.stopped_early = epoch < opts.epochs
+        if stop.epoch(epoch, total / max(count, 1), score_val()):
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    hist.seconds = time.perf_counter() - t0
-    hist.cpu_seconds = time.process_time() - c0
-    return hist
+    return stop.finish()
 
 
 def _train_batch(model: StatefulForecaster, batch: list[tuple[np.ndarray, np.ndarray]], opts: StatefulOptions,
-                 optim: torch.optim.Optimizer, sched: Any) -> tuple[float, int]:
+                 optim: torch.optim.Optimizer, max_lr: float, progress: float, span: float
+                 ) -> tuple[float, int]:
     """Stretches padded to one length, run in chunks of opts.tbptt steps with the state carried, detached."""
     longest = max(len(z) for z, _ in batch)
     f, h = batch[0][0].shape[1], batch[0][1].shape[1]
@@ -187,6 +166,8 @@ def _train_batch(model: StatefulForecaster, batch: list[tuple[np.ndarray, np.nda
     state = [s.to(dev) for s in model.initial_state(len(batch))[:2 if model.is_lstm else 1]]  # z: changes
     total, count = 0.0, 0
     for a in range(0, longest, opts.tbptt):
+        for group in optim.param_groups:        # `span`: this batch's share of training, spread over chunks
+            group["lr"] = one_cycle_lr(max_lr, progress + span * a / longest)
         f_out, state = model._core(zt[:, a:a + opts.tbptt], state)                 # (B, k, H)
         target = tt[:, a:a + opts.tbptt]
         mask = ~torch.isnan(target)
@@ -198,7 +179,6 @@ def _train_batch(model: StatefulForecaster, batch: list[tuple[np.ndarray, np.nda
             optim.step()
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
-        sched.step()
         state = [s.detach() for s in state]
     return total, count
 
