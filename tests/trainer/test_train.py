@@ -168,3 +168,19 @@ def test_cli_train_column_is_a_deprecated_0_based_alias_of_value_col(tmp_path: P
     assert new.returncode == 0 and "deprecated" not in new.stderr, new.stderr
     m = [json.loads((tmp_path / d / "rnn" / "metrics.json").read_text())["metrics"] for d in ("old", "new")]
     assert m[0] == m[1]                                     # the same column, the same model
+
+
+def test_stateful_training_on_many_short_series(tmp_path: Path) -> None:
+    """40 series of 200 rows: more stretches per epoch than one per stretch length (the cut moves every
+    epoch); the learning-rate schedule must not run past its end (it did: 'Tried to step 799 times')."""
+    from seqinfer.trainer.config import DataConfig as D
+    from seqinfer.trainer.config import TrainConfig as T
+    from seqinfer.trainer.run import train_all
+
+    f = tmp_path / "many.csv"
+    rows = (f"s{i % 40},{np.sin(i / 120) + i % 40:.4f}\n" for i in range(8000))
+    f.write_text("series,value\n" + "".join(rows))
+    report = train_all(["rnn"], D(path=str(f), window=10), T(stateful="yes", epochs=2, hidden=4, jobs=1),
+                       tmp_path / "art")
+    m = report.results[0]
+    assert m["name"] == "rnn-stateful" and m["epochs"] == 2 and m["metrics"]["test"]["mse"] > 0
