@@ -55,6 +55,10 @@ _TIME_COL_HELP = ("Time column, passed through and checked for gaps [default: a 
                   "holding dates].")
 _HEADER_HELP = ("auto: line 1 is a header when a field of it is not a number while the lines below hold "
                 "numbers there; yes / no force it (a first line `0` from pandas needs yes).")
+ValueCol = Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)]
+SeriesCol = Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)]
+TimeCol = Annotated[str | None, typer.Option(help=_TIME_COL_HELP)]
+Header = Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
 
@@ -66,10 +70,10 @@ def train(
     out: Annotated[Path, typer.Option(help="Artifacts folder; each kind writes OUT/<kind>/.")] = Path(
         "artifacts"),
     data: Annotated[Path | None, typer.Option(help="CSV file; default: the built-in sine.")] = None,
-    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
-    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
-    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
-    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    value_col: ValueCol = None,
+    series_col: SeriesCol = None,
+    time_col: TimeCol = None,
+    header: Header = "auto",
     fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
         help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
     column: Annotated[str | None, typer.Option(
@@ -212,12 +216,12 @@ def predict(
     layout: Annotated[Literal["auto", "series", "windows"], typer.Option(
         help="series: one observation per row; windows: one whole window per row; auto: windows when a "
              "row's numeric columns make exactly one window, else series.")] = "auto",
-    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
-    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
-    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
+    value_col: ValueCol = None,
+    series_col: SeriesCol = None,
+    time_col: TimeCol = None,
     keep: Annotated[list[str] | None, typer.Option(
         help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
-    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    header: Header = "auto",
     fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
@@ -287,10 +291,10 @@ def _names(*specs: str | None) -> tuple[str, ...]:
 def evaluate(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
     input: Annotated[Path, typer.Option("--input", "-i", help="The CSV to backtest on.")],
-    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
-    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
-    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
-    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    value_col: ValueCol = None,
+    series_col: SeriesCol = None,
+    time_col: TimeCol = None,
+    header: Header = "auto",
     fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
         help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
     season: Annotated[int | None, typer.Option(
@@ -332,10 +336,10 @@ def score(
     input: Annotated[str, typer.Option("--input", "-i", help="Files: a glob ('data/*.parquet') or a "
                                        "comma list; Parquet or CSV. One series: in time order.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="A new folder for the Parquet partitions.")],
-    value_col: Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)] = None,
-    series_col: Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)] = None,
-    time_col: Annotated[str | None, typer.Option(help=_TIME_COL_HELP)] = None,
-    header: Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)] = "auto",
+    value_col: ValueCol = None,
+    series_col: SeriesCol = None,
+    time_col: TimeCol = None,
+    header: Header = "auto",
     fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
