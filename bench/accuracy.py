@@ -1,11 +1,12 @@
-"""Sections 7 and 8: forecast quality on real-shaped series against naive and ETS, and the sine's spread
-over seeds.
+"""Sections 7, 8 and 11: forecast quality on real-shaped series against naive and ETS, the sine's spread
+over seeds, and stateful models against windowed ones on the same series.
 
     python -m bench.run --only quality,seeds
 
-Quality: for every series of bench/series.py, `seqinfer train` exactly as a user runs it (the file, its
-value column, a window that fits, default everything else), then each kind's test MSE over the naive
-forecast's, beside ETS's, from metrics.json. Seeds: `seqinfer train --model all --seed S` on the default
+Quality: for every series of bench/series.py (and the built-in sine, clean and noisy), `seqinfer train
+--stateful both` as a user runs it (the file, its value column, a window that fits, default everything else),
+then each kind's test MSE over the naive forecast's, beside ETS's, from metrics.json, and each stateful
+model's test MSE over its windowed twin's. Seeds: `seqinfer train --model all --seed S` on the default
 sine for S = 1..4 (seed 0 is the training section's run), each kind's test MSE per seed, median and spread.
 """
 from __future__ import annotations
@@ -18,37 +19,38 @@ from typing import Any
 
 from .e2e import run_measured, seqinfer_cmd
 from .reference import TUTORIAL
-from .series import write_all
+from .series import sines, write_all
 
 KINDS = ("rnn", "lstm", "gru")
+STATEFUL = "-stateful"        # the folder suffix of a stateful twin (trainer/config.py STATEFUL_SUFFIX)
 SEEDS = (0, 1, 2, 3, 4)
 
 
 def _train(args: list[str], out: str, timeout_s: float, quick: bool = False) -> dict[str, Any]:
-    """`seqinfer train` every kind (quick: the rnn alone, a smoke run) into `out`; their metrics."""
+    """`seqinfer train` every kind (quick: the rnn alone, a smoke run) into `out`; their metrics, by model
+    name (rnn, rnn-stateful, ...)."""
     cmd = seqinfer_cmd() + ["train", "--model", "rnn" if quick else "all", "--out", out, *args]
     r = run_measured(cmd, None, timeout=timeout_s)
     res: dict[str, Any] = {"wall_s": r["wall_s"], "rc": r["rc"]}
     if r["rc"] != 0:
         res["skipped"] = f"train exited {r['rc']}: {' | '.join(r['stderr_tail'])}"
         return res
-    for kind in KINDS:
-        p = Path(out) / kind / "metrics.json"
+    for name in [k + s for k in KINDS for s in ("", STATEFUL)]:
+        p = Path(out) / name / "metrics.json"
         if p.is_file():
-            res[kind] = json.loads(p.read_text())
+            res[name] = json.loads(p.read_text())
     return res
 
 
 def quality_section(data_dir: Path, quick: bool = False, timeout_s: float = 900.0) -> dict[str, Any]:
-    """Each kind's test MSE / naive, and ETS's, on every quality series (quick: one series, 2 epochs)."""
-    specs = write_all(data_dir / "series")
+    """Each kind's test MSE / naive, and ETS's, on every quality series, windowed and stateful (quick: one
+    series, 1 epoch)."""
+    specs = write_all(data_dir / "series") + sines()
     if quick:
         specs = [s for s in specs if s.name == "linear_trend"]
     rows = []
     for s in specs:
-        args = ["--data", str(data_dir / "series" / s.file), "--value-col", s.value_col,
-                "--window", str(s.window)] + (["--fill", s.fill] if s.fill else []) + (
-            ["--epochs", "1"] if quick else [])
+        args = s.args(data_dir / "series") + ["--stateful", "both"] + (["--epochs", "1"] if quick else [])
         with tempfile.TemporaryDirectory(prefix="seqinfer-bench-quality-") as td:
             r = _train(args, td, timeout_s, quick)
         row: dict[str, Any] = {"series": s.name, "what": s.what, "window": s.window, "wall_s": r["wall_s"],
@@ -60,10 +62,16 @@ def quality_section(data_dir: Path, quick: bool = False, timeout_s: float = 900.
             naive = b["naive"]["test"]["mse"]
             row["naive_mse"] = naive
             row["season"] = b["season"]
+            row["beatable"] = s.beatable
             row["ets_over_naive"] = b["ets"]["test"]["mse"] / naive if "ets" in b else None
             for k in KINDS:
-                if k in r:
-                    row[f"{k}_over_naive"] = r[k]["metrics"]["test"]["mse"] / naive
+                w, st = r.get(k), r.get(k + STATEFUL)
+                if w:
+                    row[f"{k}_over_naive"] = w["metrics"]["test"]["mse"] / naive
+                if w and st:
+                    row[f"{k}_stateful_over_naive"] = st["metrics"]["test"]["mse"] / naive
+                    row[f"{k}_stateful_over_windowed"] = (st["metrics"]["test"]["mse"]
+                                                          / w["metrics"]["test"]["mse"])
         rows.append(row)
     return {"rows": rows}
 

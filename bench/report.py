@@ -1,6 +1,7 @@
 """Turn one run's results into the targets table, latest.md and latest.png."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             None if ratio is None else ratio >= R.STATEFUL_OVER_WINDOWED)
     q = res.get("quality", {}).get("rows", [])
     if q:
-        beatable = [r for r in q if r["series"] != "random_walk"]
+        beatable = [r for r in q if r.get("beatable", r["series"] != "random_walk")]
         ratios = [(r.get(f"{k}_over_naive"), r["series"], k) for r in beatable
                   for k in ("rnn", "lstm", "gru")]
         weakest = max(((v, s, k) for v, s, k in ratios if v is not None), default=None)
@@ -110,7 +111,20 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"every kind beats naive (test MSE) on the {len(beatable)} trending/seasonal series",
             f"worst {weakest[0]:.3f} of naive ({weakest[2]} on {weakest[1]})" if weakest else "not run",
             None if weakest is None or not done else weakest[0] < 1.0)
+        for k in ("rnn", "lstm", "gru"):
+            rel = [(r[f"{k}_stateful_over_windowed"], r["series"]) for r in q
+                   if r.get(f"{k}_stateful_over_windowed") is not None]
+            if not rel:
+                continue
+            stworst, geo = max(rel), _geomean([v for v, _ in rel])
+            add(f"{k}-stateful: test MSE <= windowed {k}'s on every series",
+                f"on {sum(v <= 1 for v, _ in rel)} of {len(rel)}; geomean {geo:.2f}x, "
+                f"worst {stworst[0]:.2f}x ({stworst[1]})", stworst[0] <= 1.0)
     return out
+
+
+def _geomean(vals: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in vals) / len(vals))
 
 
 def _fmt(x: Any, spec: str = ",.0f") -> str:
@@ -214,7 +228,13 @@ def rest(res: dict[str, Any]) -> list[str]:
           "", "## 6. Start-up", "",
           f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
           f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
-    return L + stateful_lines(res) + scoring_lines(res) + quality_lines(res) + seeds_lines(res)
+    return L + later_lines(res)
+
+
+def later_lines(res: dict[str, Any]) -> list[str]:
+    """Sections 9, 10, 7, 8 and 11, in latest.md and in the README's block alike."""
+    return (stateful_lines(res) + scoring_lines(res) + quality_lines(res) + seeds_lines(res)
+            + stateful_quality_lines(res))
 
 
 def scoring_lines(res: dict[str, Any]) -> list[str]:
@@ -240,7 +260,8 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
         return []
     L = [f"## 9. Stateful predict ({st['model']}), {st['rows']:,} rows", "",
          "| input | stateful rows/s | windowed rows/s | ratio | peak RSS MB (stateful) | parse | state "
-         "| model | format | limit |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+         "| model | format | limit | LSTM op alone |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for name in ("one series", "10,000 series"):
         sec = st.get(name)
         if not sec:
@@ -249,10 +270,13 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
         stages = " | ".join(_fmt(g[k]["rows_per_s"]) for k in ("parse_s", "state_s", "model_s", "format_s"))
         L.append(f"| {name} | {_fmt(s.get('rows_per_s'))} | {_fmt(w.get('rows_per_s'))} | "
                  f"{_fmt(sec.get('ratio'), '.1f')}x | {_fmt(s.get('peak_rss_mb'), '.0f')} | {stages} | "
-                 f"{sec['limit']} |")
+                 f"{sec['limit']} | {_fmt(sec.get('op_ceiling_steps_per_s'))} |")
     L += ["", "Stages: rows/s of each alone over the whole file (parse: reader and parser; state: the series "
           "bookkeeping; model: gathering the state, onnxruntime, scattering it back; format: the output "
-          "CSV). predict runs them on three threads, so the slowest one is its limit.", ""]
+          "CSV). predict runs them on three threads, so the slowest one is its limit. LSTM op alone: "
+          "steps/s of onnxruntime's LSTM operator by itself (hidden 32, one thread, no transform or head) at "
+          "the shapes predict gives it (one series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x "
+          "7), the ceiling of any stateful predict on this machine.", ""]
     return L
 
 
@@ -273,6 +297,29 @@ def quality_lines(res: dict[str, Any]) -> list[str]:
     L += ["", "**Bold**: ahead of ETS on that series. The random walk is the honest exception: there the "
           "naive forecast is the optimal one, and nothing beats it by more than noise.", ""]
     return L
+
+
+def stateful_quality_lines(res: dict[str, Any]) -> list[str]:
+    """Section 11: each stateful model's test MSE over its windowed twin's, on the quality series."""
+    kinds = ("rnn", "lstm", "gru")
+    q = [r for r in res.get("quality", {}).get("rows", [])
+         if any(r.get(f"{k}_stateful_over_windowed") is not None for k in kinds)]
+    if not q:
+        return []
+    L = ["## 11. Stateful against windowed: test MSE of the stateful model / its windowed twin's (below 1: "
+         "stateful better)", "",
+         "The same runs as section 7 (`seqinfer train --stateful both`, one seed); in brackets the stateful "
+         "model's test MSE / naive's.", "",
+         "| series | rnn | lstm | gru |", "|---|---:|---:|---:|"]
+    for r in q:
+        cells = [f"{r[f'{k}_stateful_over_windowed']:.2f} ({_fmt(r.get(f'{k}_stateful_over_naive'), '.3g')})"
+                 if r.get(f"{k}_stateful_over_windowed") is not None else "-" for k in kinds]
+        L.append(f"| {r['series']} | " + " | ".join(cells) + " |")
+    rel = [[r[f"{k}_stateful_over_windowed"] for r in q if r.get(f"{k}_stateful_over_windowed") is not None]
+           for k in kinds]
+    geo = [_geomean(v) if v else None for v in rel]
+    L.append("| geometric mean | " + " | ".join(_fmt(g, ".2f") for g in geo) + " |")
+    return L + [""]
 
 
 def _ratio(v: float | None, ets: float | None) -> str:
@@ -365,7 +412,7 @@ def readme_block(res: dict[str, Any]) -> str:
             ratios = (f"{r['seqinfer_over_eager']:.2f}x" for r in m["rows"])
             L.append(f"| {kind} | " + " | ".join(ratios) + " |")
     L += ["", *ceiling_lines(res)][:-1] if res.get("ceiling") else []
-    more = stateful_lines(res) + scoring_lines(res) + quality_lines(res) + seeds_lines(res)
+    more = later_lines(res)
     if more:                                          # under the README's own "## Figures": smaller headings
         L += [""] + [("###" + ln[2:]) if ln.startswith("## ") else ln for ln in more][:-1]
     L.append(README_END)

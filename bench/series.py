@@ -24,6 +24,14 @@ class SeriesSpec:
     what: str
     fill: str = ""           # a --fill the file needs (CO2 has gaps)
     beatable: bool = True    # False: naive is the optimal forecast here (a random walk), nothing beats it
+    sine: tuple[str, ...] = ()   # no file: the built-in sine, with these options
+
+    def args(self, data_dir: Path) -> list[str]:
+        """`seqinfer train`'s data options for this series."""
+        if not self.file:
+            return list(self.sine)
+        return ["--data", str(data_dir / self.file), "--value-col", self.value_col,
+                "--window", str(self.window)] + (["--fill", self.fill] if self.fill else [])
 
 
 def _write(path: Path, header: str, rows: list[str]) -> None:
@@ -79,6 +87,14 @@ def real(out: Path) -> list[SeriesSpec]:
     _write(out / "elnino.csv", "month,temp", rows)
     specs.append(SeriesSpec("elnino", "elnino.csv", "temp", 24, "monthly Pacific sea temperature, seasonal"))
     return specs
+
+
+def sines() -> list[SeriesSpec]:
+    """The built-in sine, clean and with noise (sigma 0.1 on an amplitude of 1): the stateful issue's
+    yardstick beside the trending series."""
+    return [SeriesSpec("sine", "", "", 80, "built-in sine (the default data)"),
+            SeriesSpec("noisy_sine", "", "", 80, "built-in sine, Gaussian noise sigma 0.1",
+                       sine=("--noise", "0.1"))]
 
 
 def write_all(out: str | Path) -> list[SeriesSpec]:

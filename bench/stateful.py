@@ -8,7 +8,9 @@ stateful LSTM (hidden 32, diff scaling) stand-in, since speed does not depend on
 Stages, each timed alone in this process over the whole file: parse (infer's reader and parser), state (the
 per-series bookkeeping: codes, recency), model (gathering each series' state, onnxruntime, scattering it
 back), format (the output CSV). predict runs parse on one thread, the model on a second and formatting on
-a third, so the slowest stage, not their sum, is its limit.
+a third, so the slowest stage, not their sum, is its limit. The op ceiling: onnxruntime's LSTM operator alone
+(hidden 32, one thread, random weights, no transform, no head), fed the shapes predict gives it here (one
+series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x 7 steps): no predict can beat it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,42 @@ from . import data as D
 from . import e2e
 
 SERIES = 10_000
+OP_SHAPES = {"one series": (1, 65_536), f"{SERIES:,} series": (SERIES, 7)}    # (batch, steps) per call
+
+
+def op_ceiling(batch: int, steps: int, hidden: int = 32, budget_s: float = 2.0) -> float:
+    """Steps per second of onnxruntime's LSTM operator alone at (batch, steps), one thread."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from seqinfer.export.onnx_graph import IR_VERSION
+    from seqinfer.infer.session import session_options
+
+    rng = np.random.default_rng(0)
+    w = {"W": rng.normal(0, 0.1, (1, 4 * hidden, 1)), "R": rng.normal(0, 0.1, (1, 4 * hidden, hidden)),
+         "B": np.zeros((1, 8 * hidden))}
+    shapes: dict[str, list[str | int | None]] = {"x": ["s", "b", 1], "h0": [1, "b", hidden],
+                                                 "c0": [1, "b", hidden]}
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in shapes.items()]
+    outs = ["y", "hn", "cn"]
+    node = helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], outs, hidden_size=hidden)
+    graph = helper.make_graph(
+        [node], "lstm_op", io, [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outs],
+        [helper.make_tensor(n, TensorProto.FLOAT, a.shape, a.astype(np.float32).ravel())
+         for n, a in w.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = IR_VERSION
+    sess = ort.InferenceSession(model.SerializeToString(), session_options(1),
+                                providers=["CPUExecutionProvider"])
+    feed = {"x": rng.normal(size=(steps, batch, 1)).astype(np.float32),
+            "h0": np.zeros((1, batch, hidden), np.float32), "c0": np.zeros((1, batch, hidden), np.float32)}
+    sess.run(None, feed)
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < budget_s:
+        sess.run(None, feed)
+        n += 1
+    return n * batch * steps / (time.perf_counter() - t)
 
 
 def stand_in(tmp: Path, kind: str = "lstm", hidden: int = 32) -> Path:
@@ -96,5 +134,6 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float) 
             st = stages(model, path)
             sec["stages"] = {k: {"s": v, "rows_per_s": rows / v} for k, v in st.items()}
             sec["limit"] = max(st, key=lambda k: st[k]).removesuffix("_s")
+            sec["op_ceiling_steps_per_s"] = op_ceiling(*OP_SHAPES[name])
             res[name] = sec
     return res

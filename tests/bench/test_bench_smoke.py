@@ -119,6 +119,8 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     q = res["quality"]["rows"]
     assert [r["series"] for r in q] == ["linear_trend"]
     assert all(r["naive_mse"] > 0 and r["rnn_over_naive"] > 0 and r["ets_over_naive"] > 0 for r in q), q
+    assert q[0]["rnn_stateful_over_windowed"] == pytest.approx(
+        q[0]["rnn_stateful_over_naive"] / q[0]["rnn_over_naive"], rel=1e-12)
     assert q[0]["season"] == 12 and "--value-col value --window 24" in q[0]["command"]
     s = res["seeds"]["rows"]
     assert [r["kind"] for r in s] == ["rnn", "lstm", "gru"]
@@ -126,7 +128,10 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     assert s[1]["median"] is None                          # quick: only the rnn trains
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "## 7. Forecast quality" in md and "## 8. The default sine over seeds" in md
+    assert "## 11. Stateful against windowed" in md and "| linear_trend | " in md.split("## 11.")[1]
     assert any(t["target"].startswith("every kind beats naive") for t in res["targets"])
+    assert [t["target"] for t in res["targets"] if "-stateful" in t["target"]] == [
+        "rnn-stateful: test MSE <= windowed rnn's on every series"]
 
 
 def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -> None:
@@ -137,5 +142,6 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
         assert sec["stateful"]["rows_per_s"] > 0 and sec["windowed"]["rows_per_s"] > 0, sec
         assert set(sec["stages"]) == {"parse_s", "state_s", "model_s", "format_s"}
         assert sec["limit"] in ("parse", "state", "model", "format")
+        assert sec["op_ceiling_steps_per_s"] > 10_000, sec          # onnxruntime's LSTM op alone
     assert "## 9. Stateful predict" in (tmp_path / "out" / "latest.md").read_text()
     assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 4
