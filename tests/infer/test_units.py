@@ -215,6 +215,15 @@ def test_writer_matches_the_reference_format() -> None:
     assert fixed == format_forecast([], 3, list(y[0]), precision=2) == "3,0.10,0.00\n"
 
 
+def test_output_rows_formatted_in_chunks_keep_order_and_count() -> None:
+    """Past FORMAT_CHUNK rows the formatting runs in pieces (each lets other threads take the GIL)."""
+    n = 2 * csvout.FORMAT_CHUNK + 7
+    y = np.arange(2 * n, dtype=np.float32).reshape(n, 2) / 8
+    text = [[b"s%d" % (i % 3) for i in range(n)]]
+    got = csvout.format_rows(text, np.arange(n) + 2, y, csvout.value_format(None)).decode()
+    assert got == "".join(format_forecast([f"s{i % 3}"], i + 2, list(y[i])) for i in range(n))
+
+
 
 def test_python_api_reads_a_file_like_predict(tmp_path) -> None:  # noqa: ANN001
     from seqinfer.infer import ColumnSpec, read_table
