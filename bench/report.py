@@ -291,7 +291,7 @@ def quality_lines(res: dict[str, Any]) -> list[str]:
          "| series | what | rnn | lstm | gru | ETS | season |", "|---|---|---:|---:|---:|---:|---:|"]
     for r in q:
         cells = [_ratio(r.get(f"{k}_over_naive"), r.get("ets_over_naive")) for k in ("rnn", "lstm", "gru")]
-        ets = _fmt(r.get("ets_over_naive"), ".3f")
+        ets = _ratio(r.get("ets_over_naive"), None)
         tail = f" | {ets} | {r.get('season') or '-'} |" + (f" {r['skipped']}" if "skipped" in r else "")
         L.append(f"| {r['series']} | {r['what']} | " + " | ".join(cells) + tail)
     L += ["", "**Bold**: ahead of ETS on that series. The random walk is the honest exception: there the "
@@ -325,7 +325,8 @@ def stateful_quality_lines(res: dict[str, Any]) -> list[str]:
 def _ratio(v: float | None, ets: float | None) -> str:
     if v is None:
         return "-"
-    return f"**{v:.3f}**" if ets is not None and v < ets else f"{v:.3f}"
+    text = f"{v:.3f}" if v >= 0.001 else f"{v:.1e}"              # the clean sine: 1e-7 of naive
+    return f"**{text}**" if ets is not None and v < ets else text
 
 
 def seeds_lines(res: dict[str, Any]) -> list[str]:
