@@ -61,6 +61,10 @@ TimeCol = Annotated[str | None, typer.Option(help=_TIME_COL_HELP)]
 Header = Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
+# A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
+TableFill = Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
+    help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))]
+StreamFill = Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))]
 
 
 # --- train (owner: trainer) ------------------------------------------------------------------------------
@@ -74,8 +78,7 @@ def train(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
-    fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
-        help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
+    fill: TableFill = "stop",
     column: Annotated[str | None, typer.Option(
         help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
     length: Annotated[int, typer.Option(help="Sine: number of points.")] = 2000,
@@ -222,7 +225,7 @@ def predict(
     keep: Annotated[list[str] | None, typer.Option(
         help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
     header: Header = "auto",
-    fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
+    fill: StreamFill = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
     ] = DEFAULT_MAX_SERIES,
@@ -295,8 +298,7 @@ def evaluate(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
-    fill: Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
-        help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))] = "stop",
+    fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
     plot: Annotated[Path, typer.Option(help="Where to draw the forecasts.")] = Path("forecast.png"),
@@ -340,7 +342,7 @@ def score(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
-    fill: Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))] = "stop",
+    fill: StreamFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Local cluster: worker processes.")] = 2,

@@ -125,15 +125,10 @@ class Workers:
     def close(self) -> None:
         """Wait until everything queued is written; raise the first error if there was one."""
         for t in self.threads:
-            while t.is_alive():
-                try:
-                    self.queue.put(None, timeout=0.05)
-                    break
-                except queue.Full:
-                    continue
+            _send_end(self.queue, t)
         for t in self.threads:
             t.join()
-        if self.error is not None:
+        if self.error is not None:             # read after the joins: the threads set it
             raise self.error
 
 
@@ -188,16 +183,22 @@ class StepRunner:
 
     def close(self) -> None:
         """Wait until everything queued is written; raise the first error if there was one."""
-        while self.threads[0].is_alive():
-            try:
-                self.inbox.put(None, timeout=0.05)
-                break
-            except queue.Full:
-                continue
+        _send_end(self.inbox, self.threads[0])
         for t in self.threads:
             t.join()
-        if self.error is not None:
+        if self.error is not None:             # read after the joins: the threads set it
             raise self.error
+
+
+def _send_end(q: queue.Queue[Any], thread: threading.Thread) -> None:
+    """Queue the end marker for `thread` unless it has already stopped (a full queue is retried, so a
+    thread that died meanwhile cannot leave us waiting)."""
+    while thread.is_alive():
+        try:
+            q.put(None, timeout=0.05)
+            return
+        except queue.Full:
+            continue
 
 
 class Engine:
