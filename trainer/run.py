@@ -28,7 +28,7 @@ from seqinfer.infer.contract import CHECKPOINT_FILE
 from .baselines import baselines, origins, scores
 from .checkpoint import save_checkpoint
 from .config import KINDS, DataConfig, TrainConfig, run_names, split_name
-from .data import Dataset, Windows, build, checkpoint_data
+from .data import Dataset, Windows, build, checkpoint_data, load_series
 from .evaluate import evaluate, rollout
 from .fit import FitOptions, History, fit, resolve_device, seed_everything
 from .model import Forecaster, ModelConfig
@@ -287,12 +287,13 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     for k in kinds:
         train.resolved(*split_name(k)[:1])           # an unknown kind fails before any work
     device = resolve_device(train.device)            # so does cuda on a machine without it
-    ds = build(data)                                 # and bad data, once, in this process
+    progress = progress or Progress(kinds)
+    series = load_series(data)                       # and bad data, once, in this process
+    for note in series.notes:                        # what the reader understood of the CSV, and counted,
+        progress.log(f"{series.source}: {note}")     # said before a split too short for the window fails
+    ds = build(data, series)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    progress = progress or Progress(kinds)
-    for note in ds.series.notes:                     # what the reader understood of the CSV, and counted
-        progress.log(f"{ds.series.source}: {note}")
     base = baselines(ds, data, data.season)
     season = f"season {base['season']}" if base["season"] else "no season found"
     progress.log(f"baselines: naive, seasonal naive ({season}), ETS: {base['seconds']:.1f} s")

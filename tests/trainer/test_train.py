@@ -151,6 +151,15 @@ def test_cli_train_user_errors_are_one_line(tmp_path: Path) -> None:
     r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--window", "0"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "data.window" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    short = tmp_path / "short.csv"                       # read fine, but too short for the window
+    short.write_text("date,load\n" + "".join(f"2024-01-{d:02d},{d}.5\n" for d in range(1, 31)))
+    r = subprocess.run([*SEQINFER, "train", "--data", str(short), "--window", "20", "--out",
+                        str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    said = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(said) == 2, r.stderr
+    assert said[0] == (f"{short}: reading value=load, time=date (passed through, iso), series=none "
+                       "(header: line 1)")
+    assert said[1].startswith(f"seqinfer: error: {short}: the test split has no window"), said
 
 
 def test_cli_train_column_is_a_deprecated_0_based_alias_of_value_col(tmp_path: Path) -> None:
