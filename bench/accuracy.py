@@ -17,12 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from seqinfer.trainer.config import KINDS
+from seqinfer.trainer.config import STATEFUL_SUFFIX as STATEFUL
+
 from .e2e import run_measured, seqinfer_cmd
 from .reference import TUTORIAL
 from .series import sines, write_all
 
-KINDS = ("rnn", "lstm", "gru")
-STATEFUL = "-stateful"        # the folder suffix of a stateful twin (trainer/config.py STATEFUL_SUFFIX)
 SEEDS = (0, 1, 2, 3, 4)
 
 

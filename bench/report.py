@@ -275,9 +275,15 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
           "bookkeeping; model: gathering the state, onnxruntime, scattering it back; format: the output "
           "CSV). predict runs them on three threads, so the slowest one is its limit. LSTM op alone: "
           "steps/s of onnxruntime's LSTM operator by itself (hidden 32, one thread, no transform or head) at "
-          "the shapes predict gives it (one series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x "
-          "7), the ceiling of any stateful predict on this machine.", ""]
+          f"the shapes predict gives it{_op_shapes(st)}, the ceiling of any stateful predict on this "
+          "machine.", ""]
     return L
+
+
+def _op_shapes(st: dict[str, Any]) -> str:
+    shapes = [f"{name}: batch {sec['op_shape'][0]:,} x {sec['op_shape'][1]:,} steps"
+              for name, sec in st.items() if isinstance(sec, dict) and "op_shape" in sec]
+    return f" ({'; '.join(shapes)})" if shapes else ""
 
 
 def quality_lines(res: dict[str, Any]) -> list[str]:

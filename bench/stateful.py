@@ -9,8 +9,8 @@ Stages, each timed alone in this process over the whole file: parse (infer's rea
 per-series bookkeeping: codes, recency), model (gathering each series' state, onnxruntime, scattering it
 back), format (the output CSV). predict runs parse on one thread, the model on a second and formatting on
 a third, so the slowest stage, not their sum, is its limit. The op ceiling: onnxruntime's LSTM operator alone
-(hidden 32, one thread, random weights, no transform, no head), fed the shapes predict gives it here (one
-series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x 7 steps): no predict can beat it.
+(hidden 32, one thread, random weights, no transform, no head), fed the shapes predict gives it here
+(op_shapes): no predict can beat it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ from . import data as D
 from . import e2e
 
 SERIES = 10_000
-OP_SHAPES = {"one series": (1, 65_536), f"{SERIES:,} series": (SERIES, 7)}    # (batch, steps) per call
+
+
+def op_shapes() -> dict[str, tuple[int, int]]:
+    """(batch, steps) of predict's onnxruntime calls on each file: one STEP_BATCH_SIZE-row batch is one
+    series' sequence, or every series' share of it."""
+    from seqinfer.infer.config import STEP_BATCH_SIZE
+
+    return {"one series": (1, STEP_BATCH_SIZE), f"{SERIES:,} series": (SERIES, -(-STEP_BATCH_SIZE // SERIES))}
 
 
 def op_ceiling(batch: int, steps: int, hidden: int = 32, budget_s: float = 2.0) -> float:
@@ -134,6 +141,7 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float) 
             st = stages(model, path)
             sec["stages"] = {k: {"s": v, "rows_per_s": rows / v} for k, v in st.items()}
             sec["limit"] = max(st, key=lambda k: st[k]).removesuffix("_s")
-            sec["op_ceiling_steps_per_s"] = op_ceiling(*OP_SHAPES[name])
+            sec["op_shape"] = op_shapes()[name]
+            sec["op_ceiling_steps_per_s"] = op_ceiling(*sec["op_shape"])
             res[name] = sec
     return res

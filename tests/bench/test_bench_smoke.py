@@ -143,5 +143,8 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
         assert set(sec["stages"]) == {"parse_s", "state_s", "model_s", "format_s"}
         assert sec["limit"] in ("parse", "state", "model", "format")
         assert sec["op_ceiling_steps_per_s"] > 10_000, sec          # onnxruntime's LSTM op alone
-    assert "## 9. Stateful predict" in (tmp_path / "out" / "latest.md").read_text()
+        assert sec["op_shape"][0] == (1 if name == "one series" else 10_000)
+    md = (tmp_path / "out" / "latest.md").read_text()
+    assert "## 9. Stateful predict" in md
+    assert "(one series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x 7 steps)" in md
     assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 4
