@@ -11,6 +11,7 @@ max_latency_ms. On any error the rows before it are run and written first; then 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ import numpy as np
 from . import csvout
 from .arrowio import ParquetCsv, is_parquet, to_parquet
 from .columns import SAMPLE_LINES, Columns, is_number, resolve
-from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, PredictConfig
+from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, PredictConfig
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
@@ -144,6 +145,8 @@ class StepRunner:
         self.inbox: queue.Queue[Batch | bytes | None] = queue.Queue(QUEUE_DEPTH)
         self.outbox: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
         self.next_in = self.next_out = 0
+        self.switch = sys.getswitchinterval()      # restored by close()
+        sys.setswitchinterval(STEP_SWITCH_INTERVAL_S)
         self.threads = [threading.Thread(target=self._model, name="seqinfer-step", daemon=True),
                         threading.Thread(target=self._writer, name="seqinfer-write", daemon=True)]
         for t in self.threads:
@@ -183,9 +186,12 @@ class StepRunner:
 
     def close(self) -> None:
         """Wait until everything queued is written; raise the first error if there was one."""
-        _send_end(self.inbox, self.threads[0])
-        for t in self.threads:
-            t.join()
+        try:
+            _send_end(self.inbox, self.threads[0])
+            for t in self.threads:
+                t.join()
+        finally:
+            sys.setswitchinterval(self.switch)
         if self.error is not None:             # read after the joins: the threads set it
             raise self.error
 

@@ -195,3 +195,39 @@ def test_an_evicted_series_comes_back_with_a_fresh_state(gru: tuple) -> None:
     _, keys, y = parse_csv(out)
     want = np.concatenate([forecast_series(net, np.array(v)[:, None]) for v in (a1, b, c, a2)])
     np.testing.assert_allclose(y, want, atol=1e-5)
+
+
+def test_the_step_pipeline_lowers_the_switch_interval_while_it_runs_and_restores_it() -> None:
+    """A stateful predict runs with a short GIL switch interval (config.STEP_SWITCH_INTERVAL_S) and gives
+    the caller's back when it ends, also when a batch failed."""
+    import sys
+
+    from seqinfer.infer.config import STEP_SWITCH_INTERVAL_S
+    from seqinfer.infer.stream import Done, StepRunner
+
+    before = sys.getswitchinterval()
+    assert before != STEP_SWITCH_INTERVAL_S
+    written: list[bytes] = []
+
+    def run(item: object) -> object:
+        if item == b"bad":
+            raise ValueError("bad batch")
+        return item
+
+    def write(done: Done) -> None:                     # as Engine._write: a failed batch raises there
+        written.append(done.data)
+        if done.error is not None:
+            raise done.error
+
+    for items, error in (([b"a", b"b"], None), ([b"a", b"bad"], ValueError)):
+        runner = StepRunner(run, lambda out: Done(out, 1), write)
+        assert sys.getswitchinterval() == pytest.approx(STEP_SWITCH_INTERVAL_S)
+        for item in items:
+            runner.put(item)
+        if error is None:
+            runner.close()
+        else:
+            with pytest.raises(error):
+                runner.close()
+        assert sys.getswitchinterval() == pytest.approx(before)
+    assert written[:3] == [b"a", b"b", b"a"]
