@@ -84,10 +84,10 @@ def to_parquet(csv_path: str | Path, out: str | Path, horizon: int, dtype: str) 
     import pyarrow.parquet as pq
 
     from .contract import ROW_COLUMN, forecast_columns
+    from .parse import split_fields
 
     with open(csv_path, "rb") as f:
-        header = f.readline().decode().rstrip("\n")
-    names = next(iter(__import__("csv").reader([header])))
+        names = split_fields(f.readline().rstrip(b"\n"), str(csv_path), 1)
     floats = pa.float64() if dtype == "float64" else pa.float32()
     types = {n: pa.string() for n in names} | {ROW_COLUMN: pa.int64()} | {
         n: floats for n in forecast_columns(horizon)}

@@ -28,10 +28,10 @@ import numpy as np
 
 from .arrowio import ParquetCsv, is_parquet
 from .columns import SAMPLE_LINES, Columns, resolve
-from .config import FILLS, ColumnSpec
+from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
-from .parse import after_header, parse_block, sample
+from .parse import after_header, parse_block, sample, split_fields
 from .reader import LineReader
 from .session import Model, load_model
 
@@ -39,7 +39,6 @@ TIME_COLUMN = "time"
 FILE_COLUMN = "file"
 _ORDER, _T = "_order", "_t"           # internal: file-then-row order, time in seconds
 _MODELS: dict[tuple[str, str, int], Model] = {}        # per worker process: the open model
-PREDICT_BATCH = 1024                  # windows per onnxruntime call (infer/config.py DEFAULT_BATCH_SIZE)
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,7 @@ def read_file(path: str, index: int, cols: Columns, missing_ok: bool) -> Any:
     blocks = _blocks(path)
     if not blocks:
         raise DataError("empty file", source=path)
-    first = [f.strip() for f in next(iter(__import__("csv").reader([blocks[0].data.split(b"\n", 1)[0]
-                                                                   .decode("utf-8", "replace")])))]
+    first = [f.strip() for f in split_fields(blocks[0].data.split(b"\n", 1)[0], path, blocks[0].first_line)]
     if cols.header is not None and tuple(first) != cols.header:
         raise DataError(f"columns {first} differ from the first file's {list(cols.header)}", source=path)
     lines, values, series, times, secs = [], [], [], [], []
@@ -163,20 +161,16 @@ def _fill(v: np.ndarray, fill: str, prev: np.ndarray | None = None) -> tuple[np.
     return out[kept], kept
 
 
-def _forecast_series(model: Model, v: np.ndarray, warmup: int) -> tuple[np.ndarray, np.ndarray]:
-    """One whole series [n, F] -> (rows that get a forecast, forecasts [k, H])."""
-    n = len(v)
-    if model.meta.stateful:
-        from .stepstate import StepStore
-
-        y, seen = StepStore(model).run(np.zeros(n, np.int64), v.astype(model.dtype))
-        show = seen >= warmup
-        return np.flatnonzero(show), y[show]
+def _windowed(model: Model, v: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Values [n, F] and the rows whose window ends there -> forecasts [len(ends), H], in calls of
+    DEFAULT_BATCH_SIZE windows."""
     w = model.meta.window
-    if n < w:
-        return np.zeros(0, np.int64), np.zeros((0, model.meta.horizon), model.dtype)
-    x = np.lib.stride_tricks.sliding_window_view(v.astype(model.dtype), w, axis=0).transpose(0, 2, 1)
-    return np.arange(w - 1, n), model.predict(np.ascontiguousarray(x))
+    if not len(ends):
+        return np.zeros((0, model.meta.horizon), model.dtype)
+    x = np.lib.stride_tricks.sliding_window_view(v.astype(model.dtype, copy=False), w, axis=0)
+    x = x.transpose(0, 2, 1)                                                        # windows by end - w + 1
+    return np.concatenate([model.predict(np.ascontiguousarray(x[ends[i:i + DEFAULT_BATCH_SIZE] - w + 1]))
+                           for i in range(0, len(ends), DEFAULT_BATCH_SIZE)])
 
 
 def _output(frame: Any, rows: np.ndarray, y: np.ndarray) -> Any:
@@ -188,7 +182,7 @@ def _output(frame: Any, rows: np.ndarray, y: np.ndarray) -> Any:
 
 def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, features: int) -> Any:
     """A partition holding whole series -> their forecasts (one row per forecast). The windows of all its
-    series go through the model together, in calls of PREDICT_BATCH: measured on 400,000 rows of 1,000
+    series go through the model together, in calls of DEFAULT_BATCH_SIZE: measured on 400,000 rows of 1,000
     series, one call per series (~320 windows) spent 12 s in onnxruntime, 4x what full batches take."""
     from .stepstate import StepStore
 
@@ -214,10 +208,7 @@ def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, featur
     for a, b in zip(starts, starts[1:], strict=False):
         rows.append(np.arange(a + w - 1, b))                       # each row whose window is in its series
     ends = np.concatenate(rows)
-    x = np.lib.stride_tricks.sliding_window_view(v, w, axis=0).transpose(0, 2, 1)   # windows by end - w + 1
-    y = np.concatenate([model.predict(np.ascontiguousarray(x[ends[i:i + PREDICT_BATCH] - w + 1]))
-                        for i in range(0, len(ends), PREDICT_BATCH)] or [np.zeros((0, model.meta.horizon))])
-    return _output(frame, ends, y)
+    return _output(frame, ends, _windowed(model, v, ends))
 
 
 def _score_frames(frames: Any, model: str | Path, features: int, cfg: ScoreConfig, one_series: bool) -> Any:
@@ -263,9 +254,8 @@ def _score_single(frame: Any, carry: Any, model_path: str, cfg: ScoreConfig, fea
         return _output(frame, show, y[show]), {"state": state, "last": v[-1] if len(v) else prev}
     tail = carry["tail"] if carry is not None else np.zeros((0, features))
     both = np.concatenate([tail, v])
-    rows, y = _forecast_series(model, both, 0)
-    mine = rows >= len(tail)
-    out = _output(frame, rows[mine] - len(tail), y[mine])
+    ends = np.arange(max(len(tail), model.meta.window - 1), len(both))   # windows ending in this partition
+    out = _output(frame, ends - len(tail), _windowed(model, both, ends))
     return out, {"tail": both[len(both) - (overlap - 1):] if overlap > 1 else both[:0],
                  "last": v[-1] if len(v) else prev}
 
