@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import replace
 from pathlib import Path
 
+from .config import ColumnSpec
 from .errors import DataError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -75,6 +77,11 @@ def _csv(batch: object, header: bool) -> bytes:
             continue
         return out.getvalue()
     raise AssertionError("pyarrow wrote no CSV in 'needed' quoting")
+
+
+def header_rule(spec: ColumnSpec, parquet: bool) -> tuple[ColumnSpec, str]:
+    """A Parquet file's schema is its header: (the spec to decide the columns with, where the names are)."""
+    return (replace(spec, header="yes"), "the Parquet schema") if parquet else (spec, "line 1")
 
 
 def to_parquet(csv_path: str | Path, out: str | Path, horizon: int, dtype: str) -> None:

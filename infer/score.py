@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrowio import ParquetCsv, is_parquet
+from .arrowio import ParquetCsv, header_rule, is_parquet
 from .columns import SAMPLE_LINES, Columns, resolve
 from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
@@ -84,8 +84,7 @@ def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
     blocks = _blocks(path, SAMPLE_LINES)
     if not blocks:
         raise DataError("empty file", source=path)
-    if is_parquet(path):
-        spec = replace(spec, header="yes")
+    spec, _ = header_rule(spec, is_parquet(path))
     return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path)
 
 
@@ -344,7 +343,7 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
                           f"installed)") from None
     logging.getLogger("distributed").setLevel(logging.ERROR)   # its shuffle notes are not the user's business
     forecasts, cols = score_files(model, files, spec, cfg)
-    where = "the Parquet schema" if is_parquet(files[0]) else "line 1"
+    _, where = header_rule(spec, is_parquet(files[0]))
     say(f"reading {cols.describe(where)}; {len(files)} file(s), "
         + ("one series: partitions in file order" if cols.series is None else "grouped by series"))
     tmp = out.with_name(f".{out.name}.partial")

@@ -15,14 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from . import csvout
-from .arrowio import ParquetCsv, is_parquet, to_parquet
+from .arrowio import ParquetCsv, header_rule, is_parquet, to_parquet
 from .columns import SAMPLE_LINES, Columns, is_number, resolve
 from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, PredictConfig
 from .contract import ModelMeta
@@ -320,10 +320,10 @@ class Engine:
         if stalled and len(lines) == 1 and not any(is_number(f) for f in lines[0]):
             return
         meta = self.model.meta
-        spec = replace(self.cfg.columns(), header="yes") if self.parquet else self.cfg.columns()
+        spec, where = header_rule(self.cfg.columns(), self.parquet)
         self.cols = resolve(lines, spec, features=meta.features, window=self.window,
                             layout=self.cfg.layout, source=self.source)
-        self.report(f"reading {self.cols.describe('the Parquet schema' if self.parquet else 'line 1')}")
+        self.report(f"reading {self.cols.describe(where)}")
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)
