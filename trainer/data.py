@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,12 +61,20 @@ def sine(cfg: DataConfig) -> Series:
     return Series(values=[y[:, None]], ids=[""], source="sine", column="sin")
 
 
-def load_series(cfg: DataConfig) -> Series:
-    """The built-in sine, or the CSV read by the reader `seqinfer predict` uses (infer/table.py)."""
+def load_series(cfg: DataConfig, report: Callable[[str], None] | None = None) -> Series:
+    """The built-in sine, or the CSV read by the reader `seqinfer predict` uses (infer/table.py).
+    `report` hears how the columns were read as soon as they are decided, before a bad line can fail
+    the read; the notes keep it too."""
     if cfg.path is None:
         return sine(cfg)
     said: list[str] = []
-    t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=said.append)
+
+    def hear(msg: str) -> None:
+        said.append(msg)
+        if report is not None:
+            report(msg)
+
+    t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=hear)
     column = ",".join(t.columns.label(i) for i in t.columns.values)
     return Series(values=t.values, ids=t.ids, source=cfg.path, column=column, filled=t.filled,
                   lines=t.lines, notes=tuple(said + t.notes))

@@ -288,9 +288,16 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
         train.resolved(*split_name(k)[:1])           # an unknown kind fails before any work
     device = resolve_device(train.device)            # so does cuda on a machine without it
     progress = progress or Progress(kinds)
-    series = load_series(data)                       # and bad data, once, in this process
-    for note in series.notes:                        # what the reader understood of the CSV, and counted,
-        progress.log(f"{series.source}: {note}")     # said before a split too short for the window fails
+    said: list[str] = []                             # and bad data, once, in this process
+    log = progress.log
+
+    def hear(note: str) -> None:                     # how the reader took the CSV's columns: said before a
+        said.append(note)                            # bad line fails the read
+        log(f"{data.path}: {note}")
+
+    series = load_series(data, report=hear)
+    for note in series.notes[len(said):]:            # what it counted: said before a split too short for
+        progress.log(f"{series.source}: {note}")     # the window fails
     ds = build(data, series)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -146,8 +146,10 @@ def test_cli_train_user_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text("v\n1\n2\nx\n")
     r = subprocess.run([*SEQINFER, "train", "--data", str(bad), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2
-    assert r.stderr.strip() == f"seqinfer: error: {bad}:4:1: 'x' is not a number (column 1 ('v'))"
+    said = r.stderr.strip().splitlines()                # how it read the file, then the bad line (as predict)
+    assert r.returncode == 2 and len(said) == 2, r.stderr
+    assert said[0] == f"{bad}: reading value=v, time=none, series=none (header: line 1)"
+    assert said[1] == f"seqinfer: error: {bad}:4:1: 'x' is not a number (column 1 ('v'))"
     r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--window", "0"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "data.window" in r.stderr and len(r.stderr.strip().splitlines()) == 1
