@@ -129,10 +129,7 @@ class Forecaster:
         """The series' state from `path` (written by save_state or predict --state); other series stay."""
         state, store = self._step_state()
         keys, last, arrays = store.load(path)
-        codes = np.array([state.ids.get(k, -1) if k in state.ids else state._new(k) for k in keys], np.int64)
-        for c, row in zip(codes.tolist(), last, strict=True):
-            state.last[c] = None if np.isnan(row).all() else row.astype(state.dtype)
-        store.put(codes, arrays)
+        store.put(state.restore(keys, last), arrays)
 
     def predict(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Raw windows [B, window] (one feature) or [B, window, features] -> float32 [B, horizon].

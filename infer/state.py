@@ -114,8 +114,8 @@ class SeriesState:
         self.ids: OrderedDict[Hashable, int] = OrderedDict()   # series id -> code, least recently seen first
         self.keys: list[Hashable] = []              # code -> series id
         self.tails: list[np.ndarray] = []        # per series: float32 [<= window-1, F]
-        self.last: list[np.ndarray | None] = []  # per series: its last value [F], for --fill previous
-        self.counts: list[int] = []              # values seen per series
+        self.last = np.empty((0, features), dtype)   # per code: its last value [F] (NaN: none yet), for
+        self.counts = np.zeros(0, np.int64)          # --fill previous and --state; and values seen per code
         self.clocks: list[_Clock] = []
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
@@ -126,15 +126,17 @@ class SeriesState:
         empty: np.ndarray = np.empty((0, self.features), self.dtype)
         if self.free:
             code = self.free.pop()
-            self.keys[code], self.tails[code], self.last[code] = key, empty, None
-            self.counts[code], self.clocks[code] = 0, _Clock()
+            self.keys[code], self.tails[code], self.clocks[code] = key, empty, _Clock()
         else:
             code = len(self.tails)
             self.keys.append(key)
             self.tails.append(empty)
-            self.last.append(None)
-            self.counts.append(0)
             self.clocks.append(_Clock())
+            if code == len(self.counts):                         # grow the per-code arrays, doubling
+                more = max(64, code)
+                self.last = np.concatenate([self.last, np.empty((more, self.features), self.dtype)])
+                self.counts = np.concatenate([self.counts, np.zeros(more, np.int64)])
+        self.last[code], self.counts[code] = np.nan, 0
         self.ids[key] = code
         self.fresh.append(code)
         return code
@@ -212,7 +214,7 @@ class SeriesState:
             out = self._view(big), idx[mask], mask
         for code in gone:                               # evicted: free the memory, reuse the code
             self.tails[code] = np.empty((0, self.features), self.dtype)
-            self.last[code], self.clocks[code] = None, _Clock()
+            self.last[code], self.clocks[code] = np.nan, _Clock()
             self.free.append(code)
             self.tally.evicted += 1
         return out
@@ -223,9 +225,8 @@ class SeriesState:
         n = len(codes)
         uniq, first_rev, counts = np.unique(codes[::-1], return_index=True, return_counts=True)
         last_rows = n - 1 - first_rev
-        for code, row, k in zip(uniq.tolist(), last_rows.tolist(), counts.tolist(), strict=True):
-            self.last[code] = values[row].copy()
-            self.counts[code] += k
+        self.last[uniq] = values[last_rows]
+        self.counts[uniq] += counts
         return values[:, None, :], np.arange(n), np.ones(n, bool)
 
     def _one(self, code: int, values: np.ndarray, lines: np.ndarray | None,
@@ -252,7 +253,7 @@ class SeriesState:
         keep = self.window - 1
         self.tails[code] = buf[-keep:].copy() if keep else buf[:0].copy()
         if len(values):
-            self.last[code] = values[-1].copy()
+            self.last[code] = values[-1]
         self.counts[code] += len(values)
         if kept is not None:                       # rows left out get no window
             all_starts = np.full(len(kept), -1, np.int64)
@@ -270,7 +271,7 @@ class SeriesState:
         prev = self.last[code]
         filled = values.copy()
         for f in range(self.features):                          # forward fill, per feature
-            col = np.concatenate([[np.nan if prev is None else prev[f]], filled[:, f]])
+            col = np.concatenate([[prev[f]], filled[:, f]])
             at = np.where(np.isnan(col), 0, np.arange(len(col)))
             np.maximum.accumulate(at, out=at)
             filled[:, f] = col[at][1:]
@@ -312,4 +313,13 @@ class SeriesState:
                 self.tally.gap_worst = (float(ratio[i]), int(at[i]), series_name(self.keys[code]))
 
     def longest(self) -> int:
-        return max(self.counts, default=0)
+        return int(self.counts.max(initial=0))
+
+    def restore(self, keys: list[Hashable], last: np.ndarray) -> np.ndarray:
+        """Series read back from a --state file (keys, last values [S, F], NaN where none): their codes.
+        A series already here keeps its code; the others are new (not `fresh`: their state is loaded)."""
+        codes = np.array([self.ids[k] if k in self.ids else self._new(k) for k in keys], np.int64)
+        self.fresh = []
+        if len(codes):
+            self.last[codes] = last
+        return codes

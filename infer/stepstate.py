@@ -99,9 +99,9 @@ class StepStore:
         return y[row_of, pos], seen
 
     # --- across runs ------------------------------------------------------------------------------------
-    def save(self, path: str | Path, keys: dict[Hashable, int], last: list[np.ndarray | None]) -> None:
+    def save(self, path: str | Path, keys: dict[Hashable, int], last: np.ndarray) -> None:
         """Write the live series' state (keys: series id -> code; last: per code, the last value for
-        --fill previous) atomically: a temporary file, fsync, rename."""
+        --fill previous, NaN where none) atomically: a temporary file, fsync, rename."""
         path = Path(path)
         items = sorted(keys.items(), key=lambda kv: kv[1])
         codes = np.array([c for _, c in items], np.int64)
@@ -109,9 +109,7 @@ class StepStore:
         none = np.array([k is None for k, _ in items], bool)
         ids = np.array([b"" if k is None else k if isinstance(k, bytes) else str(k).encode()
                         for k, _ in items], dtype=np.bytes_)
-        f = self.model.meta.features
-        last_arr = np.array([np.full(f, np.nan) if last[c] is None else last[c] for c in codes.tolist()],
-                            np.float64).reshape(len(codes), f)
+        last_arr = last[codes].astype(np.float64)
         tmp = path.with_name(f".{path.name}.tmp")
         with open(tmp, "wb") as out:
             arrays: dict[str, np.ndarray] = {

@@ -268,11 +268,7 @@ class Engine:
         """--state PATH at start: every series' state as the last run left it."""
         assert self.store is not None
         keys, last, states = self.store.load(path)
-        codes = np.array([self.state._new(k) for k in keys], np.int64)
-        self.state.fresh = []
-        for c, v in zip(codes.tolist(), last, strict=True):
-            self.state.last[c] = None if np.isnan(v).all() else v.astype(self.state.dtype)
-        self.store.put(codes, states)
+        self.store.put(self.state.restore(keys, last), states)
         self.report(f"state: {len(keys)} series from {path}")
 
     def save_state(self) -> None:

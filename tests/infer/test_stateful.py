@@ -91,15 +91,23 @@ def test_interleaved_series_carry_their_own_state_and_the_warmup_is_held_back(gr
     assert f"warm-up: {3 * WARMUP} forecast(s) held back" in r.stderr.decode()
 
 
-def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fill", ["stop", "previous"])
+def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tmp_path: Path,
+                                                                  fill: str) -> None:
     _, root = gru
     text, _ = interleaved(n=200, seed=1)
     lines = text.splitlines(keepends=True)
-    whole = run_cli(["predict", str(root), "--provider", "cpu"], text)
+    if fill == "previous":            # values missing right after the split: filled from the state file's
+        for i in (101, 102, 103, 150):                   # last values, as in one run
+            lines[i] = lines[i].split(",")[0] + ",\n"
+        text = "".join(lines)
+    opts = ["--provider", "cpu", "--fill", fill]
+    whole = run_cli(["predict", str(root), *opts], text)
+    assert whole.returncode == 0, whole.stderr.decode()
     state = tmp_path / "state.npz"
     halves = []
     for part in (lines[:101], lines[:1] + lines[101:]):
-        r = run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)], "".join(part))
+        r = run_cli(["predict", str(root), *opts, "--state", str(state)], "".join(part))
         assert r.returncode == 0 and "state:" in r.stderr.decode(), r.stderr.decode()
         halves.append(parse_csv(r.stdout))
     _, keys, y = parse_csv(whole.stdout)
