@@ -36,7 +36,8 @@ from .errors import ConfigError
 from .timecol import TimeFormat, detect, is_index_name, is_time_name
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
-MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing"})
+MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing",
+                     "\\n"})  # \N: NULL in PostgreSQL COPY and MySQL dumps
 SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
 VALUE_NAMES = ("value", "y", "target")
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
@@ -298,7 +299,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_col is not None:
         fmt = kinds[gap_col][1] or (TimeFormat("number") if kinds[gap_col][0] in ("number", "empty")
                                     else None)
-        if fmt is not None and not fmt.gap_check:
+        if fmt is None or not fmt.gap_check:       # a time written in a form seqinfer does not read
             gap_col = None
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt)
 

@@ -196,7 +196,7 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
         field = fields[c]
         if is_missing(field):
             if not missing_ok:
-                shown = f"({field.strip()!r})" if field.strip() else "(empty field)"
+                shown = f"('{field.strip()}')" if field.strip() else "(empty field)"   # \N not as '\\N'
                 raise DataError(f"missing value {shown} in {cols.name(c)}; --fill previous or --fill drop "
                                 f"goes on past it", source=source, line=number, column=c + 1)
             out.append(math.nan)

@@ -22,8 +22,9 @@ TIME_PREFIXES = ("date_", "time_", "timestamp_")
 # What pandas writes for an unnamed index column (df.to_csv() with index=True): a row key, passed through.
 INDEX_NAMES = frozenset({"", "index", "unnamed: 0", "unnamed:_0"})
 
-_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_ZONE = re.compile(r"(Z|([+-])(\d{2}):?(\d{2}))$")
+# A zone: Z, +02:00, +0200, or PostgreSQL's +00 / +05:30; `date`'s ` +0000` has a space before it.
+_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?( ?(Z|[+-]\d{2}(:?\d{2})?))?$")
+_ZONE = re.compile(r" ?(Z|([+-])(\d{2})(?::?(\d{2}))?)$")
 _YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
 _XYZ = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
 _QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
@@ -126,7 +127,7 @@ def _iso(text: list[str]) -> np.ndarray:
         if m is not None:
             t = t[:m.start()]
             if m[2]:
-                shift[i] = (1 if m[2] == "+" else -1) * (int(m[3]) * 3600 + int(m[4]) * 60)
+                shift[i] = (1 if m[2] == "+" else -1) * (int(m[3]) * 3600 + int(m[4] or 0) * 60)
         plain.append(t)
     return _dates(plain) - shift
 

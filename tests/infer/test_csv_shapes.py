@@ -242,3 +242,22 @@ def test_header_names_that_need_quotes_are_quoted_in_the_output(lstm: Fixture) -
     text = 'site,"note, x",value\n' + "".join(f"a,ok,{x}\n" for x in v)
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--keep", "2"], text)
     assert r.stdout.decode().splitlines()[0] == 'series,"note, x",row,yhat_1,yhat_2'
+
+
+# --- shapes from real exports that once went wrong ----------------------------------------------------------
+def test_database_dump_backslash_n_is_a_missing_value(lstm: Fixture) -> None:
+    """PostgreSQL COPY and MySQL write NULL as \\N; every field quoted, timestamptz with a `+00` zone."""
+    v = values()
+    cells = [("\\N" if i == 20 else f'"{x}"') for i, x in enumerate(v)]
+    hours = [i if i < 30 else i + 5 for i in range(N)]                   # 5 hours missing before row 30
+    text = '"id","ts","value"\n' + "".join(
+        f'"7","2020-01-0{1 + h // 24} {h % 24:02d}:00:00+00",{c}\n'
+        for h, c in zip(hours, cells, strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and ":22:3: missing value ('\\N')" in one_error(r.stderr), r.stderr.decode()
+    err, _, cols = predict(lstm, text, "--fill", "previous")
+    assert "time=ts (passed through, iso), series=id" in err
+    assert "1 gap(s)" in err and "ends at line 32" in err
+    meant = [(i + 2, v[i - 1] if i == 20 else x) for i, x in enumerate(v)]
+    check(lstm, cols, {"7": meant})
+
