@@ -240,8 +240,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     def shown(cols: Sequence[int]) -> str:
         return ", ".join(f"{j + 1} ({header[j]!r})" if header else str(j + 1) for j in cols)
 
-    # Rule 4, strong signs: the header says time, or the values are dates.
-    strong_time = [j for j in free if (header and (is_time_name(header[j]) or is_index_name(header[j])))
+    # Rule 4, strong signs: the header says time, or the values are dates. An unnamed column is pandas'
+    # index only when it holds something: a spreadsheet's trailing `,,` columns are empty, and ignored.
+    strong_time = [j for j in free if (header and (is_time_name(header[j]) or (is_index_name(header[j])
+                                                                             and kinds[j][0] != "empty")))
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:

@@ -261,3 +261,15 @@ def test_database_dump_backslash_n_is_a_missing_value(lstm: Fixture) -> None:
     meant = [(i + 2, v[i - 1] if i == 20 else x) for i, x in enumerate(v)]
     check(lstm, cols, {"7": meant})
 
+
+def test_spreadsheet_trailing_empty_columns_are_ignored(lstm: Fixture) -> None:
+    """Excel's "Save as CSV" of a sheet with formatted empty columns: `Date,Sales,,` and `3/21/2021,5.1,,`."""
+    v = values()
+    days = [np.datetime64("2021-03-01") + i for i in range(N)]
+    mdy = [f"{int(str(d)[5:7])}/{int(str(d)[8:10])}/{str(d)[:4]}" for d in days]
+    text = "\ufeffDate,Sales,,\r\n" + "".join(f"{d},{x},,\r\n" for d, x in zip(mdy, v, strict=True))
+    err, rows, cols = predict(lstm, text.encode())
+    assert "value=Sales, time=Date (passed through, m/d/y), series=none, ignored=column 3,column 4" in err
+    assert rows[0] == ["Date", "row", "yhat_1", "yhat_2"]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
