@@ -16,8 +16,8 @@ The rules, in order (README "Your CSV file"):
 4. A time column: its header says time (date, time, timestamp, ds, year, ..._at), or its values are dates or
    datetimes (ISO, YYYYMMDD, d/m/y, m/d/y, y/m/d, 1959Q1), or, when that settles which number is the value,
    increasing integers (1700, 1701, ...). Time columns are passed through to the output, never series ids.
-5. The series id: a text column (a, store_17), or a column whose header says id (series, id, unique_id,
-   ..._id). Two candidates are an ambiguity.
+5. The series id: a text column (a, store_17; not a TRUE/FALSE flag), or a column whose header says id
+   (series, id, unique_id, ..._id). Two candidates are an ambiguity.
 6. The value: a header column named `value` (or `y`, `target`), else the numeric columns that are not time,
    as many as the model has features.
 7. Anything still ambiguous is a ConfigError that names the columns and the option to add. Columns left
@@ -40,6 +40,7 @@ MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n
                      "\\n"})  # \N: NULL in PostgreSQL COPY and MySQL dumps
 SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
 VALUE_NAMES = ("value", "y", "target")
+BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 
@@ -177,6 +178,12 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
     return ("date", fmt) if fmt is not None else ("text", None)
 
 
+def _flags(cells: list[str]) -> bool:
+    """A column of TRUE/FALSE (yes/no, PostgreSQL's t/f): a flag beside the value, not a series id."""
+    vals = [c.strip().lower() for c in cells if not is_missing(c)]
+    return bool(vals) and all(v in BOOLEANS for v in vals)
+
+
 def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
     """Integers rising strictly from row to row (within each series, when there is a series column)."""
     if not cells or not all(_INT.match(c) for c in cells):
@@ -247,7 +254,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
-        ids = [j for j in free if j not in strong_time and (kinds[j][0] == "text" or hname(j) in SERIES_NAMES
+        ids = [j for j in free if j not in strong_time and ((kinds[j][0] == "text" and not _flags(cells[j]))
+                                                              or hname(j) in SERIES_NAMES
                                                               or hname(j).endswith("_id"))]
         if len(ids) > 1:
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "

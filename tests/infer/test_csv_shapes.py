@@ -273,3 +273,13 @@ def test_spreadsheet_trailing_empty_columns_are_ignored(lstm: Fixture) -> None:
     assert rows[0] == ["Date", "row", "yhat_1", "yhat_2"]
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
+
+
+def test_a_true_false_column_is_not_a_series_id(lstm: Fixture) -> None:
+    v = values()
+    text = "date,value,holiday\n" + "".join(
+        f"2020-01-{i + 1:02d},{x},{'TRUE' if i % 7 == 0 else 'FALSE'}\n" for i, x in enumerate(v[:28]))
+    err, _, cols = predict(lstm, text)
+    assert "value=value, time=date (passed through, iso), series=none, ignored=holiday" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v[:28])]})
+
