@@ -43,6 +43,8 @@ VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+# A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell format).
+_FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?\s*[%)]?$")
 
 
 def is_missing(field: str) -> bool:
@@ -184,6 +186,12 @@ def _flags(cells: list[str]) -> bool:
     return bool(vals) and all(v in BOOLEANS for v in vals)
 
 
+def _formatted(cells: list[str]) -> str | None:
+    """The first cell of a column of numbers formatted for reading (1,234.5  12.5%  $5), else None."""
+    cell = next((c.strip() for c in cells if not is_number(c) and not is_missing(c)), "")
+    return cell if _FORMATTED.match(cell) else None
+
+
 def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
     """Integers rising strictly from row to row (within each series, when there is a series column)."""
     if not cells or not all(_INT.match(c) for c in cells):
@@ -254,9 +262,12 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
-        ids = [j for j in free if j not in strong_time and ((kinds[j][0] == "text" and not _flags(cells[j]))
-                                                              or hname(j) in SERIES_NAMES
-                                                              or hname(j).endswith("_id"))]
+        def id_like(j: int) -> bool:
+            if hname(j) in SERIES_NAMES or hname(j).endswith("_id"):
+                return True
+            return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None
+
+        ids = [j for j in free if j not in strong_time and id_like(j)]
         if len(ids) > 1:
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
                               f"--series-col (and pass others through with --keep)")
@@ -264,11 +275,22 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     groups = cells[series] if series is not None else None
     free = [j for j in free if j != series]
 
+    def formatted(j: int) -> None:
+        """A column of 1,234.5 or 12.5% or $5: say so, rather than that it holds text."""
+        cell = _formatted(cells[j])
+        if cell is not None:
+            raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
+                              f"(thousands separators, % and currency signs are not read): export the plain "
+                              f"numbers (in a spreadsheet: Number format, no 1000 separator)")
+
     want = features or max(1, len(values))
     weak_time: list[int] = []
     if not values:
         cands = [j for j in free if j not in strong_time and kinds[j][0] == "number"] or \
             [j for j in free if j not in strong_time and kinds[j][0] == "empty"]
+        if not cands:
+            for j in free:
+                formatted(j)
         if n == 1:
             cands, strong_time = [0], []
         win = (window or 0) * want
@@ -288,6 +310,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                           f"{len(values)} column(s) given")
     for j in values:
         if kinds[j][0] in ("text", "date"):
+            formatted(j)
             bad = next(c for c in cells[j] if not is_number(c) and not is_missing(c))
             raise ConfigError(f"{source}: the value column {shown([j])} holds text ({bad!r}); choose the "
                               f"value column with --value-col")

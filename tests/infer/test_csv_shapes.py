@@ -283,3 +283,15 @@ def test_a_true_false_column_is_not_a_series_id(lstm: Fixture) -> None:
     assert "value=value, time=date (passed through, iso), series=none, ignored=holiday" in err
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v[:28])]})
 
+
+
+@pytest.mark.parametrize("cell", ['"1,234.5"', "12.5%", '"$1,234.50"'])
+def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -> None:
+    text = "date,value\n" + "".join(f"2020-01-{i + 1:02d},{cell}\n" for i in range(20))
+    shown = cell.strip('"')
+    for args in ([], ["--value-col", "value"]):
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *args], text)
+        assert r.returncode == 2
+        err = one_error(r.stderr)
+        assert f"column 2 ('value') holds {shown!r}" in err and "plain numbers" in err, err
+
