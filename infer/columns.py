@@ -27,6 +27,7 @@ The rules, in order (README "Your CSV file"):
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -221,10 +222,18 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     first = [f.strip() for f in lines[0]]
     n = len(first)
     for sep, name in ((";", "';'"), ("\t", "tabs")):
-        if n == 1 and sep in first[0] and all(sep in ",".join(r) for r in lines):
+        if n == 1 and 2 * sum(sep in ",".join(r) for r in lines) > len(lines):
+            above = "" if sep in first[0] else \
+                f"; line 1 has no {name}: remove the comment or title lines above the header"
             raise ConfigError(f"{source}: the lines are separated by {name}, not commas; seqinfer reads "
                               f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}, "
-                              f"decimal=',').to_csv(out, index=False))")
+                              f"decimal=',').to_csv(out, index=False)){above}")
+    # A data logger's preamble (`# Logger v1.2`, a title) above the header: line 1 alone has fewer fields.
+    below = Counter(len(r) for r in lines[1:]).most_common(1)
+    if (n == 1 or first[0].startswith("#")) and below and below[0][0] > n and 2 * below[0][1] >= len(lines):
+        raise ConfigError(f"{source}: line 1 has {n} field(s), the lines below {below[0][0]}: comment or "
+                          f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +K FILE "
+                          f"for a header on line K)")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
     named = [s for _, specs in spec.options() for s in specs if not s.strip().isdigit()]
     if spec.header == "auto":

@@ -295,3 +295,15 @@ def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -
         err = one_error(r.stderr)
         assert f"column 2 ('value') holds {shown!r}" in err and "plain numbers" in err, err
 
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_comment_lines_above_the_header_are_an_error_that_says_so(lstm: Fixture, sep: str) -> None:
+    """A data logger's preamble: `# Logger v1.2`, `# site: roof`, then the header."""
+    text = "# Logger v1.2\n# site: roof\n" + f"Timestamp{sep}Temp\n" + "".join(
+        f"2021-01-01 00:{i:02d}:00{sep}{x}\n" for i, x in enumerate(values()))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2
+    err = one_error(r.stderr)
+    want = "separated by tabs" if sep == "\t" else "line 1 has 1 field(s), the lines below 2"
+    assert want in err and "above the header" in err, err
