@@ -7,9 +7,11 @@ import os
 import numpy as np
 import onnxruntime as ort
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from infer_support import Fixture
 
-from seqinfer.infer import csvout
+from seqinfer.infer import csvout, parse
 from seqinfer.infer.columns import resolve
 from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import format_forecast
@@ -177,6 +179,46 @@ def test_bulk_and_careful_parse_agree() -> None:
     assert errors == [] and fast.series == slow.series == [b"a", b"b", b"a"]
     assert fast.values.tolist() == slow.values.tolist() == [[1.5], [-0.002], [7.0]]
     assert fast.lines.tolist() == [2, 3, 4]
+
+
+NUMBERS = ["1.5", "-2e-3", "+.5", "5.", "1E+05", "00012", "-0", " 7", "7 ", "\t1", "0.30000000000000004",
+           "3.4028235e38", "1e-400"]
+ODD = ["1_000", "\u0661", "", "NA", "nan", "inf", "-Infinity", "1e39", "3.4028235677973366e38", "x", "0x10",
+       "1d5", "\\N"]
+LAYOUTS = {"series,value": 2, "value": 1, "time,series,value": 3, "1,2,3": 3}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layout=st.sampled_from(sorted(LAYOUTS)), n=st.integers(1, 40), data=st.data(),
+       stop=st.booleans(), missing_ok=st.booleans())
+def test_arrow_and_python_parse_agree(monkeypatch: pytest.MonkeyPatch, layout: str, n: int,
+                                      data: st.DataObject, stop: bool, missing_ok: bool) -> None:
+    """Big blocks go through pyarrow's reader, small ones through Python's: the same rows, values and errors
+    for every spelling, with the odd wrong field count or blank line."""
+    c, k = cols(layout), LAYOUTS[layout]
+    nums = data.draw(st.lists(st.sampled_from(NUMBERS), min_size=n * k, max_size=n * k))
+    if data.draw(st.booleans()):                                # one odd spelling somewhere
+        nums[data.draw(st.integers(0, n * k - 1))] = data.draw(st.sampled_from(ODD))
+    rows = []
+    for i in range(n):
+        f = nums[i * k:(i + 1) * k]
+        if layout == "series,value":
+            f[0] = data.draw(st.sampled_from(["a", "b", " a", "NA", ""]))
+        if layout == "time,series,value":
+            f[:2] = [f"2024-01-{1 + i % 28:02d}", "s"]
+        rows.append(",".join(f))
+    bad = data.draw(st.sampled_from([None, None, "extra", "short", "blank"]))
+    if bad is not None:
+        at = data.draw(st.integers(0, n - 1))
+        rows[at] = {"extra": rows[at] + ",1", "short": rows[at].rpartition(",")[0], "blank": ""}[bad]
+    block = Block(("\n".join(rows) + "\n").encode(), 2, n)
+    got = []
+    for smallest in (0, 1 << 40):                               # every block to pyarrow, then none
+        monkeypatch.setattr(parse, "ARROW_MIN_BYTES", smallest)
+        r, errors = parse_block(block, c, "t", stop=stop, missing_ok=missing_ok)
+        got.append((r.lines.tolist(), r.values.tobytes(), r.series, r.text,
+                    None if r.times is None else r.times.tobytes(), [str(e) for e in errors]))
+    assert got[0] == got[1]
 
 
 def test_careful_parse_stops_or_skips() -> None:
