@@ -55,6 +55,7 @@ class LineReader:
         self.discarding = False      # inside an over-long line that is being skipped
         self.too_long = False        # carry outgrew max_line: dealt with on the next read, after the block
         self.eof = False
+        self.blank = b""             # blank lines at the end of what was read: dropped at EOF, else handed on
 
     def wait(self, timeout: float | None) -> bool:
         """True when a read would not block (or at EOF); False when `timeout` seconds passed first."""
@@ -79,7 +80,7 @@ class LineReader:
         data = self._read_raw()
         if not data:
             self.eof = True
-            if self.discarding or not self.carry:
+            if self.discarding or not self.carry.strip():      # blank lines at the very end are no rows
                 return None
             return self._block(self.carry + b"\n", b"")
         if self.at_start:
@@ -103,6 +104,15 @@ class LineReader:
         return block
 
     def _block(self, lines: bytes, rest: bytes) -> Block:
+        """Whole lines -> a Block, except blank lines at its end: they wait for a line that is not blank
+        (then a blank line is an error where it is), and at EOF they are dropped (an editor's or a
+        spreadsheet's blank lines after the last row)."""
+        lines, self.blank = self.blank + lines, b""
+        if not self.eof:
+            end = len(lines.rstrip(b" \t\r\n"))
+            cut = lines.find(b"\n", end) + 1 if end else 0
+            if len(lines) - cut <= self.max_line:        # memory stays bounded, as for one line
+                lines, self.blank = lines[:cut], lines[cut:]
         n = lines.count(b"\n")
         block = Block(lines, self.line, n)
         self.line += n

@@ -194,3 +194,14 @@ def test_tiny_and_exponent_values_are_data_not_a_header(lstm: Fixture) -> None:
     x = np.array([float(v) for v in values], np.float32)
     np.testing.assert_allclose(y, lstm.eager(np.stack([x[i - 16:i] for i in range(16, 21)])),
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("end", ["\n\n", "\r\n\r\n  \r\n", "\n\n\n\n"])
+def test_blank_lines_at_the_end_are_no_error(lstm: Fixture, end: str) -> None:
+    """Editors and spreadsheets leave blank lines at the end of a file; a blank line between rows stays an
+    error (test_bad_line_stops_after_earlier_forecasts)."""
+    plain = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(GOOD) + "\n")
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(GOOD) + end)
+    assert r.returncode == 0 and r.stdout == plain.stdout, r.stderr.decode()
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n\n")
+    assert r.returncode == 2 and "empty input: no lines to read" in one_error(r.stderr)
