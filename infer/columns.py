@@ -104,7 +104,8 @@ class Columns:
             parts = ["value=" + ",".join(self.label(i) for i in self.values)]
         if self.time:
             fmt = f", {self.time_format.name}" if self.time_format else ""
-            gaps = "" if self.gap_col is not None or not self.time else "; not read for gaps"
+            gaps = "; not read for gaps" if self.gap_col is None else \
+                f"; gaps read in {self.label(self.gap_col)}" if len(self.time) > 1 else ""
             names = ",".join(self.label(i) for i in self.time)
             parts.append(f"time={names} (passed through{fmt}{gaps})")
         else:
@@ -265,9 +266,12 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         return ", ".join(f"{j + 1} ({header[j]!r})" if header else str(j + 1) for j in cols)
 
     # Rule 4, strong signs: the header says time, or the values are dates. An unnamed column is pandas'
-    # index only when it holds something: a spreadsheet's trailing `,,` columns are empty, and ignored.
-    strong_time = [j for j in free if (header and (is_time_name(header[j]) or (is_index_name(header[j])
-                                                                             and kinds[j][0] != "empty")))
+    # index only when it holds numbers or dates: a spreadsheet's trailing `,,` columns are empty (ignored),
+    # and an unnamed level of text (`,,value` `a,2020-01-01,1.5`) is the series id.
+    def pandas_index(j: int) -> bool:
+        return bool(header) and is_index_name(header[j]) and kinds[j][0] in ("number", "date")
+
+    strong_time = [j for j in free if (header and is_time_name(header[j])) or pandas_index(j)
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
@@ -329,7 +333,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         gap_col: int | None = time_given
     else:
         time = tuple(j for j in free if j in strong_time or j in weak_time)
-        gap_col = time[0] if len(time) == 1 else None
+        dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else list(time)  # not a row key
+        gap_col = dated[0] if len(dated) == 1 else None
     free = [j for j in free if j not in time]
     chosen = bool(spec.value_col) or (header is not None and len(values) == 1
                                        and header[values[0]].strip().lower() in VALUE_NAMES)

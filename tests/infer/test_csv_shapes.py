@@ -307,3 +307,29 @@ def test_comment_lines_above_the_header_are_an_error_that_says_so(lstm: Fixture,
     err = one_error(r.stderr)
     want = "separated by tabs" if sep == "\t" else "line 1 has 1 field(s), the lines below 2"
     assert want in err and "above the header" in err, err
+
+
+def test_pandas_multiindex_with_unnamed_levels(lstm: Fixture) -> None:
+    """df.to_csv() of a frame indexed by (series, date) with no level names: `,,value` `a,2020-01-01,1.5`."""
+    a, b = values(seed=1), values(seed=2, level=10)
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(N)]
+    text = ",,value\n" + "".join(f"{sid},{d},{x}\n" for sid, v in (("a", a), ("b", b))
+                                 for d, x in zip(dates, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "value=value, time=column 2 (passed through, iso), series=column 1 (header: line 1)" in err
+    check(lstm, cols, {"a": [(i + 2, x) for i, x in enumerate(a)],
+                       "b": [(N + i + 2, x) for i, x in enumerate(b)]})
+
+
+def test_pandas_index_beside_a_date_column_keeps_the_gap_check(lstm: Fixture) -> None:
+    """df.to_csv() with its RangeIndex and a `ds` column (the long format of forecasting libraries)."""
+    a, b = values(seed=1), values(seed=2, level=10)
+    days = [i if i < 30 else i + 3 for i in range(N)]                     # 3 days missing before row 30
+    dates = [str(np.datetime64("2020-01-01") + d) for d in days]
+    rows = [(sid, d, x) for sid, v in (("A", a), ("B", b)) for d, x in zip(dates, v, strict=True)]
+    text = ",unique_id,ds,y\n" + "".join(f"{i},{sid},{d},{x}\n" for i, (sid, d, x) in enumerate(rows))
+    err, _, cols = predict(lstm, text)
+    assert "value=y, time=column 1,ds (passed through, iso; gaps read in ds), series=unique_id" in err
+    assert "2 gap(s)" in err
+    check(lstm, cols, {"A": [(i + 2, x) for i, x in enumerate(a)],
+                       "B": [(N + i + 2, x) for i, x in enumerate(b)]})
