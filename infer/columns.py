@@ -7,7 +7,8 @@
 
 The rules, in order (README "Your CSV file"):
 1. Header (`--header auto`): line 1 is a header when one of its fields does not fit its column below: not a
-   number where the lines below hold numbers, or not a date where they hold dates; with no line below, when
+   number where the lines below hold numbers, or not a date where they hold dates, or line 1's first field
+   is empty over a full column of numbers or dates (pandas' unnamed index); with no line below, when
    none of its fields is a number. So a first line `0` (pandas' unnamed Series) is data under auto: say
    `--header yes`. A column named in an option that matches a field of line 1 makes line 1 a header too.
 2. A column named in an option (`--value-col`, `--series-col`, `--time-col`, `--keep`) has that role; a
@@ -130,6 +131,10 @@ def looks_like_header(first: Sequence[str], below: Sequence[Sequence[str]]) -> b
     over dates (`date,0` over `2020-01-01,1.5` is pandas' header for a Series with a dated index)."""
     if not below:
         return not any(is_number(f) for f in first) and not all(is_missing(f) for f in first)
+    keys = [r[0] for r in below]
+    if len(first) > 1 and first[0] == "" and not any(is_missing(c) for c in keys) \
+            and (numeric(keys) or detect(keys) is not None):
+        return True      # pandas' unnamed index over its row keys: Series.to_csv() writes `,0`
     for j, f in enumerate(first):
         if is_missing(f):
             continue

@@ -333,3 +333,11 @@ def test_pandas_index_beside_a_date_column_keeps_the_gap_check(lstm: Fixture) ->
     assert "2 gap(s)" in err
     check(lstm, cols, {"A": [(i + 2, x) for i, x in enumerate(a)],
                        "B": [(N + i + 2, x) for i, x in enumerate(b)]})
+
+
+def test_pandas_series_with_its_index(lstm: Fixture) -> None:
+    """Series.to_csv() (index kept, unnamed Series): `,0` over `0,5.1`: a header, not a first value 0."""
+    v = values()
+    err, _, cols = predict(lstm, ",0\n" + "".join(f"{i},{x}\n" for i, x in enumerate(v)))
+    assert "value=0, time=column 1 (passed through, number), series=none (header: line 1)" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
