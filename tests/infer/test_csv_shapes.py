@@ -341,3 +341,20 @@ def test_pandas_series_with_its_index(lstm: Fixture) -> None:
     err, _, cols = predict(lstm, ",0\n" + "".join(f"{i},{x}\n" for i, x in enumerate(v)))
     assert "value=0, time=column 1 (passed through, number), series=none (header: line 1)" in err
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_numeric_store_ids_not_named_as_ids_are_an_error_not_one_mixed_series(lstm: Fixture) -> None:
+    """`store,date,value` with stores 1 and 2 interleaved: the dates repeat, so `store` must be the series."""
+    a, b = values(seed=1), values(seed=2, level=10)
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(N)]
+    text = "store,date,value\n" + "".join(f"1,{d},{x}\n2,{d},{y}\n"
+                                         for d, x, y in zip(dates, a, b, strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2
+    assert "date repeats" in one_error(r.stderr) and "--series-col store" in one_error(r.stderr)
+    err, _, cols = predict(lstm, text, "--series-col", "store")
+    assert "series=store" in err
+    check(lstm, cols, {"1": [(2 * i + 2, x) for i, x in enumerate(a)],
+                       "2": [(2 * i + 3, x) for i, x in enumerate(b)]})
+    err, _, cols = predict(lstm, text, "--keep", "store")             # the user's word: one series
+    assert "kept=store" in err and "time does not increase" in err
