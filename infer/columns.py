@@ -32,8 +32,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
@@ -338,6 +336,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if time_given is not None:
         time = (time_given,) + tuple(j for j in free if j in strong_time)
         gap_col: int | None = time_given
+        dated = [time_given]
     else:
         time = tuple(j for j in free if j in strong_time or j in weak_time)
         dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else list(time)  # not a row key
@@ -355,23 +354,22 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                                     else None)
         if fmt is None or not fmt.gap_check:       # a time written in a form seqinfer does not read
             gap_col = None
-    if gap_col is not None and fmt is not None and series is None and time_given is None:
-        _one_series(cells, gap_col, fmt, [j for j in free if kinds[j][0] != "empty"], header, source)
+    if series is None and time_given is None and len(dated) == 1:
+        _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt)
 
 
-def _one_series(cells: list[list[str]], gap_col: int, fmt: TimeFormat, ignored: list[int],
-                header: tuple[str, ...] | None, source: str) -> None:
+def _one_series(cells: list[list[str]], t: int, ignored: list[int], header: tuple[str, ...] | None,
+                source: str) -> None:
     """No series column, yet the time repeats in a third of the first rows while an ignored column repeats
     too (`store,date,value`, stores 1 and 2 interleaved): an ambiguity, not one series of mixed rows."""
-    t = fmt.seconds(cells[gap_col])
-    t = t[~np.isnan(t)]
-    if len(t) < 4 or 3 * (len(t) - len(np.unique(t))) < len(t):
+    stamps = [c for c in cells[t] if not is_missing(c)]
+    if len(stamps) < 4 or 3 * (len(stamps) - len(set(stamps))) < len(stamps):
         return
     ids = [j for j in ignored if 2 * len(set(cells[j])) <= len(cells[j])]
     if ids:
         name = (lambda j: header[j].strip() if header else str(j + 1))  # noqa: E731
-        raise ConfigError(f"{source}: {name(gap_col)} repeats in many rows, as if several series were "
+        raise ConfigError(f"{source}: {name(t)} repeats in many rows, as if several series were "
                           f"interleaved: name the series with --series-col {name(ids[0])}, or say it is one "
                           f"series with --keep {name(ids[0])}")
 

@@ -32,17 +32,21 @@ const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?
 
 // --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ----
 const SAMPLE_LINES = 50;          // lines, header included, that header and columns are decided from
-const MISSING = new Set(['', 'na', 'n/a', 'nan', '-nan', '+nan', 'null', 'none', '#n/a', 'nat', 'missing']);
+const MISSING = new Set(['', 'na', 'n/a', 'nan', '-nan', '+nan', 'null', 'none', '#n/a', 'nat', 'missing',
+  '\\n']);
 const F32_OVERFLOW = 3.4028235677973366e38;   // the smallest magnitude that rounds to inf in float32
 const SERIES_NAMES = new Set(['series', 'id', 'series_id', 'unique_id', 'item_id', 'ts_id', 'key']);
 const VALUE_NAMES = ['value', 'y', 'target'];
 const TIME_NAMES = new Set(['date', 'time', 'timestamp', 'datetime', 'ds', 'dt', 'ts', 't', 'year', 'yr',
   'quarter', 'month', 'week', 'day', 'hour', 'minute', 'period', 'epoch', 'time_idx', 'date_time', 'time_stamp',
-  'obs_date',
-  '', 'index', 'unnamed: 0', 'unnamed:_0']);    // pandas' unnamed index column: a row key
+  'obs_date']);
+const INDEX_NAMES = new Set(['', 'index', 'unnamed: 0', 'unnamed:_0']);   // pandas' index: a time if numbers
+const FLAGS = new Set(['true', 'false', 't', 'f', 'yes', 'no']);          // TRUE/FALSE: never a series id
+const FORMATTED = /^[-+(]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?\s*[%)]?$/;   // 1,234.5  12%  $5
 const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
 const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
-const ISO = /^(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(Z|[+-]\d\d:?\d\d)?$/;
+// zones: Z, +02:00, +0200, +00, ` +0000`
+const ISO = /^(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(?: ?(Z|[+-]\d\d(?::?\d\d)?))?$/;
 const DATES = [
   /^\d{8}$/,                                                          // 19580329 (checked in dates())
   /^\d{4}[- ]?[Qq][1-4]$/,                                            // 1959Q1
@@ -226,6 +230,10 @@ function increasingInts(cells, groups) {
  */
 function looksLikeHeader(first, below) {
   if (below.length === 0) return !first.some(isNumber) && !first.every(isMissing);
+  const keys = below.map((r) => r[0]);           // pandas' unnamed index over its row keys: `,0` is a header
+  if (first.length > 1 && first[0] === '' && !keys.some(isMissing) && (numeric(keys) || dates(keys))) {
+    return true;
+  }
   return first.some((f, j) => {
     const cells = below.map((r) => r[j]).filter((c) => !isMissing(c));
     if (isMissing(f) || cells.length === 0) return false;
@@ -240,6 +248,12 @@ function looksLikeHeader(first, below) {
 function decide(lines, window) {
   const first = lines[0].map((f) => f.trim());
   const n = first.length;
+  const counts = lines.slice(1).map((r) => r.length);
+  const tally = (c) => counts.filter((x) => x === c).length;
+  const most = counts.reduce((best, c) => (tally(c) > tally(best) ? c : best), counts.length ? counts[0] : n);
+  if ((n === 1 || first[0].startsWith('#')) && most > n && 2 * tally(most) >= lines.length) {
+    throw new InputError('line 1: fewer fields than the lines below: comment lines above the header?');
+  }
   const rest = lines.slice(1).filter((r) => r.length === n).map((r) => r.map((f) => f.trim()));
   const header = looksLikeHeader(first, rest) ? first : null;
   const data = header ? rest : [first, ...rest];
@@ -252,9 +266,16 @@ function decide(lines, window) {
 
   // A time column: its header says time, or its values are dates. A series id: text, or a header that says
   // id. A single column is always the value.
-  let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1]));
+  const pandasIndex = (j) => Boolean(header) && INDEX_NAMES.has(header[j].trim().toLowerCase()) &&
+    (kinds[j][0] === 'number' || kinds[j][1]);
+  const textId = (j) => {
+    const vals = cells[j].filter((c) => !isMissing(c)).map((c) => c.trim());
+    const flag = vals.length > 0 && vals.every((v) => FLAGS.has(v.toLowerCase()));
+    return kinds[j][0] === 'text' && !flag && !FORMATTED.test(vals.find((v) => !isNumber(v)) ?? '');
+  };
+  let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1] || pandasIndex(j)));
   const ids = all.filter((j) => n > 1 && !time.includes(j) &&
-    (kinds[j][0] === 'text' || SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id')));
+    (textId(j) || SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id')));
   if (ids.length > 1) throw error(`columns ${cols(ids)} could each be the series id`);
   const series = ids.length ? ids[0] : null;
   const free = all.filter((j) => j !== series && !time.includes(j));
@@ -282,6 +303,14 @@ function decide(lines, window) {
   }
   const left = free.filter((j) => j !== value && !time.includes(j) && kinds[j][0] !== 'empty');
   if (left.length && !named.length) throw error(`columns ${cols(left)} are neither value, series id nor time`);
+  const dated = time.length > 1 ? time.filter((j) => !pandasIndex(j)) : time;
+  if (series === null && dated.length === 1) {   // the time repeats: series interleaved, not one series
+    const stamps = cells[dated[0]].filter((c) => !isMissing(c));
+    if (stamps.length >= 4 && 3 * (stamps.length - new Set(stamps).size) >= stamps.length &&
+        left.some((j) => 2 * new Set(cells[j]).size <= cells[j].length)) {
+      throw error(`column ${cols(dated)} repeats as if several series were interleaved`);
+    }
+  }
   const passed = [...(series === null ? [] : [series]), ...time];
   const names = [...(series === null ? [] : ['series']), ...time.map((j) => (header ? header[j] : `col${j + 1}`))];
   return { nfields: n, header, value, series, time, passed, names };

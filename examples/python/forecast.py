@@ -30,16 +30,19 @@ BATCH = 512  # windows per session.run
 
 # --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ---
 SAMPLE_LINES = 50        # lines, header included, that header and columns are decided from
-MISSING = {"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing"}
+MISSING = {"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing", "\\n"}
 F32_OVERFLOW = 3.4028235677973366e38   # the smallest magnitude that rounds to inf in float32
 SERIES_NAMES = {"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"}
 VALUE_NAMES = ("value", "y", "target")
 TIME_NAMES = {"date", "time", "timestamp", "datetime", "ds", "dt", "ts", "t", "year", "yr", "quarter",
               "month", "week", "day", "hour", "minute", "period", "epoch", "time_idx", "date_time",
-              "time_stamp", "obs_date",
-              "", "index", "unnamed: 0", "unnamed:_0"}     # pandas' unnamed index column: a row key
+              "time_stamp", "obs_date"}
+INDEX_NAMES = {"", "index", "unnamed: 0", "unnamed:_0"}   # pandas' unnamed index: a time if it holds numbers
+FLAGS = {"true", "false", "t", "f", "yes", "no"}          # a TRUE/FALSE column is never the series id
+FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?\s*[%)]?")   # 1,234.5 12% $5
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
-ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(Z|[+-]\d\d:?\d\d)?")
+ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
+                 r"(?: ?(Z|[+-]\d\d(?::?\d\d)?))?")        # zones: Z, +02:00, +0200, +00, ` +0000`
 DATES = [re.compile(p) for p in (
     r"\d{8}",                                                          # 19580329 (checked in dates())
     r"\d{4}[- ]?[Qq][1-4]",                                            # 1959Q1
@@ -182,6 +185,10 @@ def looks_like_header(first: list[str], below: list[list[str]]) -> bool:
     `b,6.0` is data, and so is a first line `0`."""
     if not below:
         return not any(map(is_number, first)) and not all(map(is_missing, first))
+    keys = [r[0] for r in below]                  # pandas' unnamed index over its row keys: `,0` is a header
+    if len(first) > 1 and first[0] == "" and not any(map(is_missing, keys)) \
+            and (numeric(keys) or dates(keys)):
+        return True
     for j, f in enumerate(first):
         cells = [r[j] for r in below if not is_missing(r[j])]
         if is_missing(f) or not cells:
@@ -198,6 +205,10 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     """Header and column roles from the first lines, by `seqinfer predict`'s rules without options."""
     first = [f.strip() for f in lines[0]]
     n = len(first)
+    counts = [len(r) for r in lines[1:]]
+    most = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c))) if counts else n
+    if (n == 1 or first[0].startswith("#")) and most > n and 2 * counts.count(most) >= len(lines):
+        raise InputError("line 1: fewer fields than the lines below: comment lines above the header?")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
     header = tuple(first) if looks_like_header(first, rest) else None
     data = rest if header else [first, *rest]
@@ -211,9 +222,20 @@ def decide(lines: list[list[str]], window: int) -> Columns:
 
     # A time column: its header says time, or its values are dates. A series id: text, or a header that
     # says id. A single column is always the value.
-    time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1])]
+    def pandas_index(j: int) -> bool:
+        return bool(header) and header[j].strip().lower() in INDEX_NAMES and (kinds[j][0] == "number"
+                                                                            or kinds[j][1])
+
+    def text_id(j: int) -> bool:
+        vals = [c.strip() for c in cells[j] if not is_missing(c)]
+        flag = bool(vals) and all(v.lower() in FLAGS for v in vals)
+        first_text = next((v for v in vals if not is_number(v)), "")
+        return kinds[j][0] == "text" and not flag and not FORMATTED.fullmatch(first_text)
+
+    time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1]
+                                              or pandas_index(j))]
     ids = [j for j in range(n) if n > 1 and j not in time and (
-        kinds[j][0] == "text" or name[j] in SERIES_NAMES or (name[j] or "").endswith("_id"))]
+        text_id(j) or name[j] in SERIES_NAMES or (name[j] or "").endswith("_id"))]
     if len(ids) > 1:
         raise error("columns {} could each be the series id", ids)
     series = ids[0] if ids else None
@@ -238,6 +260,12 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     left = [j for j in free if j != value and j not in time and kinds[j][0] != "empty"]
     if left and not named:
         raise error("columns {} are neither value, series id nor time", left)
+    dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else time
+    if series is None and len(dated) == 1:        # the time repeats: series interleaved, not one series
+        stamps = [c for c in cells[dated[0]] if not is_missing(c)]
+        if len(stamps) >= 4 and 3 * (len(stamps) - len(set(stamps))) >= len(stamps) \
+                and any(2 * len(set(cells[j])) <= len(cells[j]) for j in left):
+            raise error("column {} repeats as if several series were interleaved", dated)
     return Columns(n, header, value, series, tuple(time))
 
 
