@@ -54,7 +54,11 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataError(f"not valid UTF-8 (byte {e.start + 1})", source=source, line=number) from None
+        if number == 1 and line[:2] in (b"\xff\xfe", b"\xfe\xff"):      # Excel's "Unicode Text"
+            raise DataError("UTF-16 text (it starts with a UTF-16 BOM), not UTF-8: save it as CSV UTF-8, or "
+                            "iconv -f UTF-16 -t UTF-8", source=source, line=number) from None
+        raise DataError(f"not valid UTF-8 (byte {e.start + 1}; iconv -f cp1252 -t UTF-8 converts a Windows "
+                        f"file)", source=source, line=number) from None
     try:
         return next(csv.reader([text], strict=True))
     except csv.Error as e:

@@ -205,3 +205,14 @@ def test_blank_lines_at_the_end_are_no_error(lstm: Fixture, end: str) -> None:
     assert r.returncode == 0 and r.stdout == plain.stdout, r.stderr.decode()
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n\n")
     assert r.returncode == 2 and "empty input: no lines to read" in one_error(r.stderr)
+
+
+def test_utf16_and_latin1_files_say_what_to_do(lstm: Fixture) -> None:
+    """Excel's "Unicode Text" is UTF-16; an old Windows export is cp1252 (Température)."""
+    text = "Date\tValue\r\n" + "".join(f"2020-01-{i + 1:02d}\t{v}\r\n" for i, v in enumerate(GOOD))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text.encode("utf-16"))
+    assert r.returncode == 2
+    assert one_error(r.stderr) == "seqinfer: error: <stdin>:1: UTF-16 text (it starts with a UTF-16 BOM), " \
+                                  "not UTF-8: save it as CSV UTF-8, or iconv -f UTF-16 -t UTF-8"
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "Température\n".encode("cp1252"))
+    assert r.returncode == 2 and "not valid UTF-8 (byte 5; iconv -f cp1252 -t UTF-8" in one_error(r.stderr)
