@@ -96,6 +96,7 @@ def _numbers(text: list[str]) -> np.ndarray:
             out[i] = float(t)
         except ValueError:
             pass
+    out[np.isinf(out)] = np.nan                  # 1e400, -inf: no time (it made an infinite gap)
     return out
 
 

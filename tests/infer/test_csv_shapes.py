@@ -358,3 +358,12 @@ def test_numeric_store_ids_not_named_as_ids_are_an_error_not_one_mixed_series(ls
                        "2": [(2 * i + 3, x) for i, x in enumerate(b)]})
     err, _, cols = predict(lstm, text, "--keep", "store")             # the user's word: one series
     assert "kept=store" in err and "time does not increase" in err
+
+
+def test_a_time_number_beyond_float_is_not_in_the_format_not_an_infinite_gap(lstm: Fixture) -> None:
+    v = values()
+    stamps = [str(1_600_000_000 + 60 * i) if i != 30 else "1e400" for i in range(N)]
+    text = "epoch,value\n" + "".join(f"{t},{x}\n" for t, x in zip(stamps, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "1 time field(s) not in the column's format" in err and "inf steps" not in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
