@@ -45,8 +45,10 @@ VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
-# A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell format).
-_FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?\s*[%)]?$")
+# A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
+# format), or with a decimal comma in quotes: "0,5"  "1.234,5".
+_FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|(\d{1,3}(\.\d{3})+|\d+),\d+)"
+                        r"\s*[%)€]?$")
 
 
 def is_missing(field: str) -> bool:
@@ -298,8 +300,9 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         cell = _formatted(cells[j])
         if cell is not None:
             raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
-                              f"(thousands separators, % and currency signs are not read): export the plain "
-                              f"numbers (in a spreadsheet: Number format, no 1000 separator)")
+                              f"(decimal commas, thousands separators, % and currency signs are not read): "
+                              f"export plain numbers (a spreadsheet: Number format, no 1000 separator, '.' "
+                              f"as the decimal point)")
 
     want = features or max(1, len(values))
     weak_time: list[int] = []
