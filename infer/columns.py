@@ -229,13 +229,14 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
     first = [f.strip() for f in lines[0]]
     n = len(first)
-    for sep, name in ((";", "';'"), ("\t", "tabs")):
+    for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
         if n == 1 and 2 * sum(sep in ",".join(r) for r in lines) > len(lines):
             above = "" if sep in first[0] else \
                 f"; line 1 has no {name}: remove the comment or title lines above the header"
+            decimal = ", decimal=','" if sep == ";" else ""
             raise ConfigError(f"{source}: the lines are separated by {name}, not commas; seqinfer reads "
-                              f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}, "
-                              f"decimal=',').to_csv(out, index=False)){above}")
+                              f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}"
+                              f"{decimal}).to_csv(out, index=False)){above}")
     # A data logger's preamble (`# Logger v1.2`, a title) above the header: line 1 alone has fewer fields.
     below = Counter(len(r) for r in lines[1:]).most_common(1)
     if (n == 1 or first[0].startswith("#")) and below and below[0][0] > n and 2 * below[0][1] >= len(lines):

@@ -59,6 +59,9 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
                             "iconv -f UTF-16 -t UTF-8", source=source, line=number) from None
         raise DataError(f"not valid UTF-8 (byte {e.start + 1}; iconv -f cp1252 -t UTF-8 converts a Windows "
                         f"file)", source=source, line=number) from None
+    if "\r" in text.rstrip("\r") and '"' not in text:   # csv calls it bad quoting ("universal-newline mode")
+        raise DataError("lines end in a carriage return (CR) alone, not LF or CRLF: convert them "
+                        "(tr '\\r' '\\n' < FILE)", source=source, line=number)
     try:
         return next(csv.reader([text], strict=True))
     except csv.Error as e:

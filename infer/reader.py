@@ -122,7 +122,9 @@ class LineReader:
     def _long_line(self) -> None:
         """Raise for the over-long line, or report it and drop it up to its newline."""
         self.too_long = False
-        err = DataError(f"line is longer than {self.max_line} bytes (one row per line is expected)",
+        cr = "; its lines end in a carriage return (CR) alone? convert them (tr '\\r' '\\n' < FILE)" \
+            if self.carry.count(b"\r") > 1 else ""
+        err = DataError(f"line is longer than {self.max_line} bytes (one row per line is expected{cr})",
                         source=self.source, line=self.line)
         if self.on_long_line is None:
             raise err

@@ -216,3 +216,15 @@ def test_utf16_and_latin1_files_say_what_to_do(lstm: Fixture) -> None:
                                   "not UTF-8: save it as CSV UTF-8, or iconv -f UTF-16 -t UTF-8"
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "Température\n".encode("cp1252"))
     assert r.returncode == 2 and "not valid UTF-8 (byte 5; iconv -f cp1252 -t UTF-8" in one_error(r.stderr)
+
+
+def test_lines_ending_in_cr_only_say_so(lstm: Fixture) -> None:
+    """Classic Mac line ends (CR alone): one line full of CRs, which Python's csv module calls a quoting
+    problem and asks about 'universal-newline mode'."""
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "value\r" + "\r".join(GOOD) + "\r")
+    assert r.returncode == 2
+    assert one_error(r.stderr) == "seqinfer: error: <stdin>:1: lines end in a carriage return (CR) alone, " \
+                                  "not LF or CRLF: convert them (tr '\\r' '\\n' < FILE)"
+    big = "value\r" + "\r".join(GOOD * 20_000) + "\r"                   # past the longest line allowed
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], big)
+    assert r.returncode == 2 and "carriage return (CR) alone" in one_error(r.stderr), r.stderr.decode()

@@ -367,3 +367,9 @@ def test_a_time_number_beyond_float_is_not_in_the_format_not_an_infinite_gap(lst
     err, _, cols = predict(lstm, text)
     assert "1 time field(s) not in the column's format" in err and "inf steps" not in err, err
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_pipe_separated_files_are_an_error_that_says_so(lstm: Fixture) -> None:
+    text = "date|value\n" + "".join(f"2020-01-{i + 1:02d}|{x}\n" for i, x in enumerate(values()[:20]))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and "separated by '|', not commas" in one_error(r.stderr), r.stderr.decode()
