@@ -17,6 +17,7 @@ from .errors import DataError
 CHUNK_BYTES = 1 << 20        # per read: per-read overhead vanishes, yet the first block parses fast
 MAX_LINE_BYTES = 1 << 20     # a longer line is an error, so memory stays bounded whatever arrives
 BOM = b"\xef\xbb\xbf"
+BLANK = b" \t\r\n,"      # a line of only these is blank: Excel writes the rows it kept empty as `,,`
 
 
 @dataclass
@@ -80,7 +81,7 @@ class LineReader:
         data = self._read_raw()
         if not data:
             self.eof = True
-            if self.discarding or not self.carry.strip():      # blank lines at the very end are no rows
+            if self.discarding or not self.carry.strip(BLANK):   # blank lines at the very end are no rows
                 return None
             return self._block(self.carry + b"\n", b"")
         if self.at_start:
@@ -104,12 +105,12 @@ class LineReader:
         return block
 
     def _block(self, lines: bytes, rest: bytes) -> Block:
-        """Whole lines -> a Block, except blank lines at its end: they wait for a line that is not blank
-        (then a blank line is an error where it is), and at EOF they are dropped (an editor's or a
+        """Whole lines -> a Block, except blank lines (also `,,`) at its end: they wait for a line that is
+        not blank (then a blank line is an error where it is), and at EOF they are dropped (an editor's or a
         spreadsheet's blank lines after the last row)."""
         lines, self.blank = self.blank + lines, b""
         if not self.eof:
-            end = len(lines.rstrip(b" \t\r\n"))
+            end = len(lines.rstrip(BLANK))
             cut = lines.find(b"\n", end) + 1 if end else 0
             if len(lines) - cut <= self.max_line:        # memory stays bounded, as for one line
                 lines, self.blank = lines[:cut], lines[cut:]

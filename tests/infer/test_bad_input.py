@@ -196,10 +196,10 @@ def test_tiny_and_exponent_values_are_data_not_a_header(lstm: Fixture) -> None:
                                rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("end", ["\n\n", "\r\n\r\n  \r\n", "\n\n\n\n"])
+@pytest.mark.parametrize("end", ["\n\n", "\r\n\r\n  \r\n", "\n\n\n\n", "\n,,\n,,\n", "\n,\r\n"])
 def test_blank_lines_at_the_end_are_no_error(lstm: Fixture, end: str) -> None:
-    """Editors and spreadsheets leave blank lines at the end of a file; a blank line between rows stays an
-    error (test_bad_line_stops_after_earlier_forecasts)."""
+    """Editors and spreadsheets leave blank lines at the end of a file (Excel: rows of commas, `,,`); a blank
+    line between rows stays an error (test_bad_line_stops_after_earlier_forecasts)."""
     plain = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(GOOD) + "\n")
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "\n".join(GOOD) + end)
     assert r.returncode == 0 and r.stdout == plain.stdout, r.stderr.decode()
