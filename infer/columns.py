@@ -46,9 +46,9 @@ BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holid
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 # A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
-# format), or with a decimal comma in quotes: "0,5"  "1.234,5".
-_FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|(\d{1,3}(\.\d{3})+|\d+),\d+)"
-                        r"\s*[%)€]?$")
+# format), or with a decimal comma in quotes: "0,5"  "1.234,5"  "1 234,5" (a space or NBSP for thousands).
+_FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
+                        r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?$")
 
 
 def is_missing(field: str) -> bool:

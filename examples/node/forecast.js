@@ -42,8 +42,9 @@ const TIME_NAMES = new Set(['date', 'time', 'timestamp', 'datetime', 'ds', 'dt',
   'obs_date']);
 const INDEX_NAMES = new Set(['', 'index', 'unnamed: 0', 'unnamed:_0']);   // pandas' index: a time if numbers
 const FLAGS = new Set(['true', 'false', 't', 'f', 'yes', 'no']);          // TRUE/FALSE: never a series id
-// 1,234.5  12%  $5  and decimal commas: 0,5  1.234,5
-const FORMATTED = /^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|(\d{1,3}(\.\d{3})+|\d+),\d+)\s*[%)€]?$/;
+// 1,234.5  12%  $5  and decimal commas: 0,5  1.234,5  1 234,5 (a space or NBSP for thousands)
+const FORMATTED =
+  /^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?$/;
 const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
 const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
 // zones: Z, +02:00, +0200, +00, ` +0000`

@@ -39,8 +39,9 @@ TIME_NAMES = {"date", "time", "timestamp", "datetime", "ds", "dt", "ts", "t", "y
               "time_stamp", "obs_date"}
 INDEX_NAMES = {"", "index", "unnamed: 0", "unnamed:_0"}   # pandas' unnamed index: a time if it holds numbers
 FLAGS = {"true", "false", "t", "f", "yes", "no"}          # a TRUE/FALSE column is never the series id
-FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|(\d{1,3}(\.\d{3})+|\d+),\d+)"
-                       r"\s*[%)€]?")                      # 1,234.5  12%  $5  and decimal commas: 0,5
+# Numbers formatted for reading (1,234.5  12%  $5  decimal commas: 0,5  1 234,5): never a series id.
+FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
+                       r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?")
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
                  r"(?: ?(Z|[+-]\d\d(?::?\d\d)?))?")        # zones: Z, +02:00, +0200, +00, ` +0000`

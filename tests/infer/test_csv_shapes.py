@@ -285,7 +285,8 @@ def test_a_true_false_column_is_not_a_series_id(lstm: Fixture) -> None:
 
 
 
-@pytest.mark.parametrize("cell", ['"1,234.5"', "12.5%", '"$1,234.50"', '"0,5"', '"1.234,5"'])
+@pytest.mark.parametrize("cell", ['"1,234.5"', "12.5%", '"$1,234.50"', '"0,5"', '"1.234,5"', '"1\u00a0234,5"',
+                                  '"1 234,5"'])
 def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -> None:
     text = "date,value\n" + "".join(f"2020-01-{i + 1:02d},{cell}\n" for i in range(20))
     shown = cell.strip('"')
