@@ -352,8 +352,11 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
         if scheduler:
             client = stack.enter_context(Client(scheduler))
         else:
+            # silence_logs: a worker's 'Compute Failed' log and traceback for a bad value is not for the
+            # user: the error comes back through gather() and is said in one line (a bug keeps its traceback)
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                       processes=True, dashboard_address=None))
+                                                       processes=True, dashboard_address=None,
+                                                       silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         say(f"score: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
         job = client.compute([forecasts.to_parquet(str(tmp), compute=False, write_index=False),

@@ -102,6 +102,17 @@ def test_a_bad_partition_fails_the_job_naming_file_row_and_column(cluster: objec
     assert not out.exists() and not list(tmp_path.glob(".out*"))            # nothing left looking complete
 
 
+def test_a_bad_value_on_the_cli_is_one_line_without_the_workers_log(lstm: Fixture, tmp_path: Path) -> None:
+    """The worker's own 'Compute Failed' log and traceback went to stderr before seqinfer's one line."""
+    f = tmp_path / "dump.csv"
+    f.write_text("id,value\n" + "".join(f"7,{'NULL' if i == 20 else i % 5}\n" for i in range(40)))
+    r = run_cli(["score", str(lstm.dir), "--input", str(f), "--output", str(tmp_path / "out"),
+                 "--workers", "1"], timeout=180)
+    assert r.returncode == 2
+    assert one_error(r.stderr) == f"seqinfer: error: {f}:22:2: missing value ('NULL') in column 2 " \
+                                  f"('value'); --fill previous or --fill drop goes on past it"
+
+
 def test_score_cli_and_the_python_api_on_a_dask_frame(many: Path, lstm: Fixture, tmp_path: Path) -> None:
     import dask.dataframe as dd
 
