@@ -353,9 +353,12 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
             client = stack.enter_context(Client(scheduler))
         else:
             # silence_logs: a worker's 'Compute Failed' log and traceback for a bad value is not for the
-            # user: the error comes back through gather() and is said in one line (a bug keeps its traceback)
+            # user: the error comes back through gather() and is said in one line (a bug keeps its traceback).
+            # The scheduler's HTTP server (health routes, even with no dashboard) on a free local port: on
+            # 8787 it warned 'Port 8787 is already in use' whenever another Dask cluster ran.
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None,
+                                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                                        silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         say(f"score: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")

@@ -5,6 +5,7 @@ fails the job naming file, row and column, and leaves no output that looks compl
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,18 @@ def test_a_bad_partition_fails_the_job_naming_file_row_and_column(cluster: objec
 
 
 def test_a_bad_value_on_the_cli_is_one_line_without_the_workers_log(lstm: Fixture, tmp_path: Path) -> None:
-    """The worker's own 'Compute Failed' log and traceback went to stderr before seqinfer's one line."""
+    """The worker's own 'Compute Failed' log and traceback went to stderr before seqinfer's one line, and
+    distributed's 'Port 8787 is already in use' warning whenever another Dask cluster held that port."""
     f = tmp_path / "dump.csv"
     f.write_text("id,value\n" + "".join(f"7,{'NULL' if i == 20 else i % 5}\n" for i in range(40)))
-    r = run_cli(["score", str(lstm.dir), "--input", str(f), "--output", str(tmp_path / "out"),
-                 "--workers", "1"], timeout=180)
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass                                              # taken already: the case itself
+        r = run_cli(["score", str(lstm.dir), "--input", str(f), "--output", str(tmp_path / "out"),
+                     "--workers", "1"], timeout=180)
     assert r.returncode == 2
     assert one_error(r.stderr) == f"seqinfer: error: {f}:22:2: missing value ('NULL') in column 2 " \
                                   f"('value'); --fill previous or --fill drop goes on past it"
