@@ -114,8 +114,9 @@ class SeriesState:
         self.ids: OrderedDict[Hashable, int] = OrderedDict()   # series id -> code, least recently seen first
         self.keys: list[Hashable] = []              # code -> series id
         self.tails: list[np.ndarray] = []        # per series: float32 [<= window-1, F]
-        self.last = np.empty((0, features), dtype)   # per code: its last value [F] (NaN: none yet), for
-        self.counts = np.zeros(0, np.int64)          # --fill previous and --state; and values seen per code
+        # per code: its last value [F] (NaN: none yet), for --fill previous and --state; values seen
+        self.last: np.ndarray = np.empty((0, features), dtype)
+        self.counts = np.zeros(0, np.int64)
         self.clocks: list[_Clock] = []
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
