@@ -163,12 +163,19 @@ def test_extra_columns_passed_through_with_keep(lstm: Fixture) -> None:
     check(lstm, cols, {"north": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def sheet(v: np.ndarray, start: str, day_first: bool, empty_cols: int = 0) -> bytes:
+    """A spreadsheet's "Save as CSV": BOM, CRLF, a Date column written d/m/Y (zero-padded) or m/d/Y."""
+    days = [np.datetime64(start) + i for i in range(len(v))]
+    dates = [f"{str(d)[8:10]}/{str(d)[5:7]}/{str(d)[:4]}" if day_first else
+             f"{int(str(d)[5:7])}/{int(str(d)[8:10])}/{str(d)[:4]}" for d in days]
+    tail = "," * empty_cols
+    return ("\ufeffDate,Sales" + tail + "\r\n" +
+            "".join(f"{d},{x}{tail}\r\n" for d, x in zip(dates, v, strict=True))).encode()
+
+
 def test_spreadsheet_export_bom_crlf_day_first_dates(lstm: Fixture) -> None:
     v = values()
-    days = [np.datetime64("2022-12-20") + i for i in range(N)]
-    dmy = [f"{str(d)[8:10]}/{str(d)[5:7]}/{str(d)[:4]}" for d in days]
-    text = "\ufeffDate,Sales\r\n" + "".join(f"{d},{x}\r\n" for d, x in zip(dmy, v, strict=True))
-    err, _, cols = predict(lstm, text.encode())
+    err, _, cols = predict(lstm, sheet(v, "2022-12-20", day_first=True))
     assert "value=Sales, time=Date (passed through, d/m/y)" in err
     assert "gap" not in err                                       # month and year ends are no gaps
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
@@ -265,10 +272,7 @@ def test_database_dump_backslash_n_is_a_missing_value(lstm: Fixture) -> None:
 def test_spreadsheet_trailing_empty_columns_are_ignored(lstm: Fixture) -> None:
     """Excel's "Save as CSV" of a sheet with formatted empty columns: `Date,Sales,,` and `3/21/2021,5.1,,`."""
     v = values()
-    days = [np.datetime64("2021-03-01") + i for i in range(N)]
-    mdy = [f"{int(str(d)[5:7])}/{int(str(d)[8:10])}/{str(d)[:4]}" for d in days]
-    text = "\ufeffDate,Sales,,\r\n" + "".join(f"{d},{x},,\r\n" for d, x in zip(mdy, v, strict=True))
-    err, rows, cols = predict(lstm, text.encode())
+    err, rows, cols = predict(lstm, sheet(v, "2021-03-01", day_first=False, empty_cols=2))
     assert "value=Sales, time=Date (passed through, m/d/y), series=none, ignored=column 3,column 4" in err
     assert rows[0] == ["Date", "row", "yhat_1", "yhat_2"]
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
