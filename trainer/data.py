@@ -63,18 +63,12 @@ def sine(cfg: DataConfig) -> Series:
 
 def load_series(cfg: DataConfig, report: Callable[[str], None] | None = None) -> Series:
     """The built-in sine, or the CSV read by the reader `seqinfer predict` uses (infer/table.py).
-    `report` hears how the columns were read as soon as they are decided, before a bad line can fail
-    the read; the notes keep it too."""
+    `report` hears how the columns were read as soon as they are decided, before a bad line can fail the
+    read; without it, that line leads the notes."""
     if cfg.path is None:
         return sine(cfg)
     said: list[str] = []
-
-    def hear(msg: str) -> None:
-        said.append(msg)
-        if report is not None:
-            report(msg)
-
-    t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=hear)
+    t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=report or said.append)
     column = ",".join(t.columns.label(i) for i in t.columns.values)
     return Series(values=t.values, ids=t.ids, source=cfg.path, column=column, filled=t.filled,
                   lines=t.lines, notes=tuple(said + t.notes))

@@ -288,16 +288,12 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
         train.resolved(*split_name(k)[:1])           # an unknown kind fails before any work
     device = resolve_device(train.device)            # so does cuda on a machine without it
     progress = progress or Progress(kinds)
-    said: list[str] = []                             # and bad data, once, in this process
+    # And bad data, once, in this process. How the reader took the columns is said before a bad line can
+    # fail the read; what it counted, before a split too short for the window fails.
     log = progress.log
-
-    def hear(note: str) -> None:                     # how the reader took the CSV's columns: said before a
-        said.append(note)                            # bad line fails the read
-        log(f"{data.path}: {note}")
-
-    series = load_series(data, report=hear)
-    for note in series.notes[len(said):]:            # what it counted: said before a split too short for
-        progress.log(f"{series.source}: {note}")     # the window fails
+    series = load_series(data, report=lambda note: log(f"{data.path}: {note}"))
+    for note in series.notes:
+        log(f"{series.source}: {note}")
     ds = build(data, series)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
