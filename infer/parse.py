@@ -121,8 +121,10 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
         data = data.replace(b"\r\n", b"\n")
         if b"\r" in data:
             return None
+    if k == 1 and b"," in data:                              # one field per line, yet a comma
+        return None
     lines = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
-    if len(data) >= ARROW_MIN_BYTES and not (k == 1 and b"," in data):
+    if len(data) >= ARROW_MIN_BYTES:
         return _parse_arrow(data, n, cols, lines)
     if len(cols.values) == k > 2:                            # wide rows of values only: numpy's C parser
         try:                                                 # checks the field count of every row itself
@@ -133,8 +135,6 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
             return None
         return Rows(lines, values, None, [], None)
     if k == 1:
-        if b"," in data:
-            return None
         fields = data.split(b"\n")
     else:
         fields = data.replace(b"\n", b",").split(b",")
