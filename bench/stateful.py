@@ -8,7 +8,8 @@ stateful LSTM (hidden 32, diff scaling) stand-in, since speed does not depend on
 Stages, each timed alone in this process over the whole file: parse (infer's reader and parser), state (the
 per-series bookkeeping: codes, recency), model (gathering each series' state, onnxruntime, scattering it
 back), format (the output CSV). predict runs parse on one thread, the model on a second and formatting on
-a third, so the slowest stage, not their sum, is its limit. The op ceiling: onnxruntime's LSTM operator alone
+a third, so its limit is the slowest stage, or all the stages' CPU time shared by the cores, whichever is
+lower. The op ceiling: onnxruntime's LSTM operator alone
 (hidden 32, one thread, random weights, no transform, no head), fed the shapes predict gives it here
 (op_shapes): no predict can beat it.
 """
@@ -143,10 +144,10 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float) 
             sec["stages"] = {k: {"s": v, "rows_per_s": rows / v} for k, v in st.items()}
             # Two ceilings: the slowest stage alone (stages run on their own threads), and every stage's
             # CPU spread over the machine's cores. The lower one is the limit.
-            cores = os.cpu_count() or 1
-            sec["all_stages_rows_per_s"] = rows * cores / sum(st.values())
+            cores, total = os.cpu_count() or 1, sum(st.values())
+            sec["all_stages_rows_per_s"] = rows * cores / total
             slowest = max(st, key=lambda k: st[k])
-            sec["limit"] = slowest.removesuffix("_s") if st[slowest] >= sum(st.values()) / cores else \
+            sec["limit"] = slowest.removesuffix("_s") if st[slowest] >= total / cores else \
                 f"all stages on {cores} cores"
             sec["op_shape"] = op_shapes()[name]
             sec["op_ceiling_steps_per_s"] = op_ceiling(*sec["op_shape"])
