@@ -6,8 +6,9 @@ over seeds, and stateful models against windowed ones on the same series.
 Quality: for every series of bench/series.py (and the built-in sine, clean and noisy), `seqinfer train
 --stateful both` as a user runs it (the file, its value column, a window that fits, default everything else),
 then each kind's test MSE over the naive forecast's, beside ETS's, from metrics.json, and each stateful
-model's test MSE over its windowed twin's. Seeds: `seqinfer train --model all --seed S` on the default
-sine for S = 1..4 (seed 0 is the training section's run), each kind's test MSE per seed, median and spread.
+model's test MSE over its windowed twin's, with the Diebold-Mariano test's verdict from comparison.json.
+Seeds: `seqinfer train --model all --seed S` on the default sine for S = 1..4 (seed 0 is the training
+section's run), each kind's test MSE per seed, median and spread.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from seqinfer.trainer.config import KINDS
 from seqinfer.trainer.config import STATEFUL_SUFFIX as STATEFUL
+from seqinfer.trainer.significance import COMPARISON_JSON
 
 from .e2e import run_measured, seqinfer_cmd
 from .reference import TUTORIAL
@@ -40,6 +42,8 @@ def _train(args: list[str], out: str, timeout_s: float, quick: bool = False) -> 
         p = Path(out) / name / "metrics.json"
         if p.is_file():
             res[name] = json.loads(p.read_text())
+    p = Path(out) / COMPARISON_JSON
+    res["tests"] = json.loads(p.read_text())["tests"] if p.is_file() else []
     return res
 
 
@@ -73,6 +77,10 @@ def quality_section(data_dir: Path, quick: bool = False, timeout_s: float = 900.
                     row[f"{k}_stateful_over_naive"] = st["metrics"]["test"]["mse"] / naive
                     row[f"{k}_stateful_over_windowed"] = (st["metrics"]["test"]["mse"]
                                                           / w["metrics"]["test"]["mse"])
+                    dm = next((t for t in r["tests"] if (t["model"], t["against"]) == (k + STATEFUL, k)),
+                              None)
+                    if dm is not None:               # is the difference beyond the test set's noise?
+                        row[f"{k}_stateful_verdict"], row[f"{k}_stateful_p"] = dm["verdict"], dm["p"]
         rows.append(row)
     return {"rows": rows}
 

@@ -144,7 +144,8 @@ def train(
                        dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)
     print(report.table, end="", flush=True)
-    err(f"seqinfer train: done, wrote {out}/<kind>/ and {out}/comparison.md in {report.seconds:.1f}s")
+    err(f"seqinfer train: done, wrote {out}/<kind>/ and {out}/comparison.{{md,json}} in "
+        f"{report.seconds:.1f}s")
 
 
 # --- export / verify (owner: export) ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE, TORCHSCRIPT_FILE
@@ -131,6 +132,15 @@ def test_stateful_train_export_predict_through_a_pipe(tmp_path: Path) -> None:
            "--epochs 3 --hidden 8 --threads 1", tmp_path)
     table = (tmp_path / "art" / "comparison.md").read_text()
     assert "| rnn (diff)" in table and "| rnn-stateful (diff)" in table and "rnn-stateful" in r.stdout
+    tests = json.loads((tmp_path / "art" / "comparison.json").read_text())["tests"]
+    assert [(t["model"], t["against"]) for t in tests] == [("rnn", "naive"), ("rnn-stateful", "naive"),
+                                                         ("rnn-stateful", "rnn")]
+    mse = {n: json.loads((tmp_path / "art" / n / "metrics.json").read_text())["metrics"]["test"]["mse"]
+           for n in ("rnn", "rnn-stateful")}
+    naive = json.loads((tmp_path / "art" / "rnn" / "metrics.json").read_text())["baseline"]["test"]["mse"]
+    assert tests[0]["mse_ratio"] == pytest.approx(mse["rnn"] / naive, rel=1e-6)        # the same forecasts
+    assert tests[2]["mse_ratio"] == pytest.approx(mse["rnn-stateful"] / mse["rnn"], rel=1e-6)
+    assert f"| rnn-stateful | rnn | {tests[2]['mse_ratio']:.3f} |" in table
     sh("seqinfer export art/rnn-stateful", tmp_path)
     values = [f"{np.sin(t / 3):.4f}" for t in range(60)]
     printf = "printf '" + "\\n".join(["value", *values]) + "\\n'"

@@ -35,9 +35,11 @@ from .model import Forecaster, ModelConfig
 from .plots import comparison_plot, forecast_plot, loss_plot
 from .progress import Epoch, Progress
 from .scaling import fit_scaling
+from .significance import COMPARISON_JSON, LEVEL, comparisons, section
 from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecast_series, rollout_stateful
 
 METRICS_FILE = "metrics.json"
+TEST_FORECAST = "test_forecast"     # train_one's result only (not in metrics.json): test forecasts [N, H]
 ROLLOUT_STEPS = 100
 # Relative cost per epoch on CPU, to start the slowest kind first when kinds train in parallel.
 _COST = {"gru": 3, "lstm": 2, "rnn": 1}
@@ -98,8 +100,9 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
               on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None
               ) -> dict[str, Any]:
     """Fit one model (a kind, or its stateful twin: gru-stateful) on a built dataset and write
-    out/<name>/{checkpoint.pt, metrics.json, *.png}. `base`: baselines.baselines(ds, data), computed once
-    per run (computed here when not given)."""
+    out/<name>/{checkpoint.pt, metrics.json, *.png}; return metrics.json's dict and, under TEST_FORECAST,
+    the test forecasts. `base`: baselines.baselines(ds, data), computed once per run (computed here when not
+    given)."""
     base = base if base is not None else baselines(ds, data, data.season)
     t0 = time.perf_counter()
     kind, stateful = split_name(name)
@@ -172,7 +175,7 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
                   piece[data.window:data.window + steps, 0], ours["test"]["mse"])
     result["wall_seconds"] = round(time.perf_counter() - t0, 3)
     (folder / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return result | {TEST_FORECAST: test_pred}
 
 
 def _summary(res: dict[str, Any]) -> str:
@@ -237,8 +240,10 @@ def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: 
     return results
 
 
-def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
-    """comparison.md: every model beside the baselines on the same windows, and a plain word on each."""
+def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
+                     tests: Sequence[dict[str, Any]] = ()) -> str:
+    """comparison.md: every model beside the baselines on the same windows, a plain word on each, and
+    `tests` (significance.comparisons) when given."""
     r0 = results[0]
     d, b = r0["data"], r0["baselines"]
     naive_test = b["naive"]["test"]["mse"]
@@ -274,14 +279,17 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float) -> str:
             lines.append(f"- ETS beats {r['name']} on test: MSE {ets:.3e} against {t:.3e}.")
     season = "detected" if d["config"].get("season") is None else "given"
     lines += [f"- Season: {b['season'] or 'none'} ({season}); MASE = MAE / the training part's one-step "
-              f"naive MAE ({b['mase_scale']:.4g}).",
-              "", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
+              f"naive MAE ({b['mase_scale']:.4g})."]
+    if tests:
+        lines += section(tests)
+    lines += ["", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
     return "\n".join(lines) + "\n"
 
 
 def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: str | Path,
               progress: Progress | None = None) -> Report:
-    """Train each kind, write out/<kind>/* and out/comparison.{md,png}; return the table and the results."""
+    """Train each kind, write out/<kind>/* and out/comparison.{md,png,json}; return the table and the
+    results."""
     t0 = time.perf_counter()
     kinds = run_names(list(dict.fromkeys(kinds)), train.stateful)
     for k in kinds:
@@ -316,6 +324,7 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
                 progress.finish(k, _summary(by_kind[k]))
         finally:
             torch.set_num_threads(before)
+    forecasts = {k: by_kind[k].pop(TEST_FORECAST) for k in kinds}
     results = [by_kind[k] for k in kinds]
     for r in results:
         if not r["beats_naive"]:
@@ -323,8 +332,11 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
                          f"{r['metrics']['val']['mse']:.3e}, naive {base['naive']['val']['mse']:.3e}): "
                          f"do not deploy it as is")
     seconds = time.perf_counter() - t0
-    table = comparison_table(results, seconds)
+    test = ds.windows["test"]
+    tests = comparisons(results, forecasts, test.y, np.repeat(test.x[:, -1, :1], data.horizon, axis=1))
+    table = comparison_table(results, seconds, tests)
     (out / "comparison.md").write_text(table)
+    (out / COMPARISON_JSON).write_text(json.dumps({"level": LEVEL, "tests": tests}, indent=2) + "\n")
     comparison_plot(out / "comparison.png", results)
     return Report(results=results, table=table, seconds=seconds)
 

@@ -122,6 +122,8 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     assert q[0]["rnn_stateful_over_windowed"] == pytest.approx(
         q[0]["rnn_stateful_over_naive"] / q[0]["rnn_over_naive"], rel=1e-12)
     assert q[0]["season"] == 12 and "--value-col value --window 24" in q[0]["command"]
+    assert q[0]["rnn_stateful_verdict"] in ("better", "worse", "no significant difference")
+    assert 0 <= q[0]["rnn_stateful_p"] <= 1                       # from the run's comparison.json
     s = res["seeds"]["rows"]
     assert [r["kind"] for r in s] == ["rnn", "lstm", "gru"]
     assert len(s[0]["mse"]) == 1 and all(v > 0 for v in s[0]["mse"]) and s[0]["median"] > 0
@@ -130,8 +132,9 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
     assert "## 7. Forecast quality" in md and "## 8. The default sine over seeds" in md
     assert "## 11. Stateful against windowed" in md and "| linear_trend | " in md.split("## 11.")[1]
     assert any(t["target"].startswith("every kind beats naive") for t in res["targets"])
-    assert [t["target"] for t in res["targets"] if "-stateful" in t["target"]] == [
-        "rnn-stateful: test MSE <= windowed rnn's on every series"]
+    st = [t for t in res["targets"] if "-stateful" in t["target"]]
+    assert [t["target"] for t in st] == ["rnn-stateful: test MSE <= windowed rnn's on every series"]
+    assert "Diebold-Mariano, 5%" in st[0]["measured"]
 
 
 def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -> None:
