@@ -85,7 +85,8 @@ class Tally:
                        f"longest{who}, {steps:.1f} steps, ends at line {line}")
         if self.backwards:
             out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
-                       f"(first at line {self.backwards_first}); rows are used in input order")
+                       f"(first at line {self.backwards_first}); rows are used in input order: sort the "
+                       f"file by time first")
         if self.unread_times:
             out.append(f"time: {self.unread_times} time field(s) not in the column's format (not checked for "
                        f"gaps)")

@@ -3,12 +3,15 @@ reads, and what the Python API offers for a file.
 
     from seqinfer.infer.table import read_table
     t = read_table("sales.csv", ColumnSpec(value_col=("units",)), fill="previous", report=print)
-    t.values[0]   # float64 [n, features] of the first series, in file order
+    t.values[0]   # float64 [n, features] of the first series, in time order
 
 Column roles (columns.py), number parsing and errors (parse.py), missing values and time gaps (state.py)
 all come from the code `seqinfer predict` runs, so train and predict read a file the same way. `fill` adds
 `interpolate` (linear between neighbours) to predict's stop | previous | drop: a whole file has the
-values after a gap.
+values after a gap. A whole file allows one more thing a stream cannot: when a series' rows step back in
+time (a database export ordered by another key) and every time field reads, each series is sorted by time
+before anything is filled or windowed, and a note says so; predict, a stream, keeps input order and counts
+the steps back.
 """
 from __future__ import annotations
 
@@ -21,16 +24,17 @@ import numpy as np
 from .columns import Columns, resolve
 from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
-from .parse import after_header, parse_block, sample
+from .parse import Rows, after_header, parse_block, sample
 from .reader import LineReader
 from .state import SeriesState, series_name
 
 TABLE_FILLS = (*FILLS, "interpolate")
+SORTED_CHUNK = 65_536        # rows per step through the series state once a file is sorted by time
 
 
 @dataclass(frozen=True)
 class Table:
-    values: list[np.ndarray]     # per series: float64 [n, features], file order
+    values: list[np.ndarray]     # per series: float64 [n, features], file order (or time order: above)
     lines: list[np.ndarray]      # per series: int64 [n], the input line of each row
     ids: list[str]               # series ids ("" when the file has no series column), first-seen order
     columns: Columns
@@ -60,22 +64,25 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     if report is not None:
         report(f"reading {cols.describe()}")
     nf = len(cols.values)
-    # window 1: the state only keeps each series' last value, for --fill previous; it also counts gaps
-    state = SeriesState(1, nf, "stop" if fill == "interpolate" else fill, dtype=np.float64)
-    codes, values, lines = [], [], []
+    parsed = []
     for block in after_header(blocks, cols):
         rows, errors = parse_block(block, cols, source, stop=True, missing_ok=fill != "stop")
         if errors:
             raise errors[0]
-        if not len(rows):
-            continue
+        if len(rows):
+            parsed.append(rows)
+    if not parsed:
+        raise DataError("a header but no data rows", source=source)
+    parsed, sorted_note = _in_time_order(parsed)
+    # window 1: the state only keeps each series' last value, for --fill previous; it also counts gaps
+    state = SeriesState(1, nf, "stop" if fill == "interpolate" else fill, dtype=np.float64)
+    codes, values, lines = [], [], []
+    for rows in parsed:
         src, idx, mask = state.ready(rows.values, rows.series, rows.lines, rows.times)
         keys = rows.series if rows.series is not None else [None] * len(rows)
         codes.append(np.array([state.ids[k] for k in keys], np.int64)[mask])
         values.append(src[idx][:, 0, :])                          # (k, F): the rows kept, filled
         lines.append(rows.lines[mask])
-    if not codes:
-        raise DataError("a header but no data rows", source=source)
     code, value, line = np.concatenate(codes), np.concatenate(values), np.concatenate(lines)
     order = np.argsort(code, kind="stable")
     bounds = np.flatnonzero(np.diff(code[order])) + 1
@@ -90,10 +97,46 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
         table_values.append(v)
         table_lines.append(line[group])
         ids.append(sid)
-    notes = state.tally.notes()
+    notes = ([sorted_note] if sorted_note else []) + state.tally.notes()
     if fill == "interpolate" and filled:
         notes.insert(0, f"--fill interpolate: {filled} missing value(s) interpolated")
     return Table(table_values, table_lines, ids, cols, notes, filled)
+
+
+def _in_time_order(parsed: list[Rows]) -> tuple[list[Rows], str | None]:
+    """A whole file whose rows of a series step back in time (a database export ordered by another key) is
+    sorted per series by time, before anything is filled or windowed: when every time field reads. Else
+    the rows stay in input order (and state.py's note counts the steps back). (rows, a note when sorted)."""
+    times = [r.times for r in parsed if r.times is not None]
+    if len(times) < len(parsed):
+        return parsed, None
+    t = np.concatenate(times)
+    if np.isnan(t).any():
+        return parsed, None
+    keys: list[bytes | None] = [None] * len(t)
+    if parsed[0].series is not None:
+        keys = [k for r in parsed for k in (r.series or ())]
+    first: dict[bytes | None, int] = {}
+    code = np.array([first.setdefault(k, len(first)) for k in keys], np.int64)
+    by_series = np.argsort(code, kind="stable")
+    back = (np.diff(t[by_series]) < 0) & (np.diff(code[by_series]) == 0)
+    if not back.any():
+        return parsed, None
+    order = np.lexsort((t, code))                        # by series (first seen), then time; ties keep order
+    lines = np.concatenate([r.lines for r in parsed])
+    values = np.concatenate([r.values for r in parsed])
+    moved = int(np.count_nonzero(order != np.arange(len(order))))
+    series = np.unique(code[by_series][1:][back]).size
+    first_line = int(lines[by_series][1:][back].min())
+    who = "the series" if parsed[0].series is None else f"{series} series"
+    note = (f"time: rows of {who} were not in time order ({int(back.sum())} step(s) back, the first at line "
+            f"{first_line}): sorted by time before filling and windowing, {moved} rows moved")
+    out = []
+    for a in range(0, len(order), SORTED_CHUNK):
+        i = order[a:a + SORTED_CHUNK]
+        out.append(Rows(lines=lines[i], values=values[i], series=None if parsed[0].series is None
+                        else [keys[j] for j in i], text=[], times=t[i]))
+    return out, note
 
 
 def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:

@@ -1,6 +1,9 @@
 """CSV input to training: predict's reader and rules (infer/columns.py), errors that name file:line:column."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +119,59 @@ def test_csv_feeds_the_dataset(tmp_path: Path) -> None:
     assert ds.series.ids == ["a", "b"]
     full = np.concatenate([ds.windows["train"].x[:, :, 0], ds.windows["train"].y], axis=1)
     assert np.all(np.diff(full, axis=1) == 1)                 # never across the a|b boundary (49 -> 1050)
+
+
+def _export(order: np.ndarray, days: int = 40) -> str:
+    """A database export of two sensors over `days` days, one NULL each, its rows in `order`."""
+    rows = []
+    for sid, base in (("s1", 10.0), ("s2", 500.0)):
+        for d in range(days):
+            v = "" if d == 17 else f"{base + d + 0.25 * (d % 7):.2f}"
+            rows.append(f"{sid},2024-{1 + d // 28:02d}-{1 + d % 28:02d},{v}")
+    return "sensor,day,reading\n" + "".join(rows[i] + "\n" for i in order)
+
+
+def test_a_whole_file_out_of_time_order_is_sorted_per_series_before_filling(tmp_path: Path) -> None:
+    """A database export ordered by another key: train (and evaluate, the API) sort each series by time,
+    then fill, so the values are the sorted file's exactly; the note says so. A stream cannot sort."""
+    n = 80
+    shuffled = np.random.default_rng(3).permutation(n)
+    kw = {"value_col": ("reading",), "series_col": "sensor", "time_col": "day", "fill": "previous"}
+    want = series(write(tmp_path, _export(np.arange(n)), "sorted.csv"), **kw)
+    got = series(write(tmp_path, _export(shuffled), "shuffled.csv"), **kw)
+    assert sorted(got.ids) == want.ids == ["s1", "s2"]                  # first seen first
+    for sid, b in zip(want.ids, want.values, strict=True):
+        np.testing.assert_array_equal(got.values[got.ids.index(sid)], b)  # the NULL took the day before's
+    assert want.values[0][17, 0] == want.values[0][16, 0] and want.filled == got.filled == 2
+    note = next(x for x in got.notes if "not in time order" in x)
+    assert "rows of 2 series" in note and "sorted by time before filling" in note
+    assert not any("does not increase" in x for x in got.notes)          # nothing left out of order
+    assert not any("not in time order" in x for x in want.notes)
+
+
+def test_out_of_order_rows_stay_in_input_order_when_a_time_does_not_read(tmp_path: Path) -> None:
+    days = [str(np.datetime64("2024-01-01") + i) for i in (1, 0, *range(2, 60))]
+    days[55] = "soon"                                 # past the lines that decide the column's format
+    p = write(tmp_path, "day,v\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)))
+    got = series(p, value_col=("v",), time_col="day")
+    assert got.values[0][:, 0].tolist() == list(range(len(days)))
+    assert any("rows are used in input order" in x for x in got.notes), got.notes
+    assert not any("not in time order" in x for x in got.notes)
+
+
+def test_cli_train_on_a_file_out_of_time_order_fits_what_the_sorted_file_fits(tmp_path: Path) -> None:
+    n = 2 * 120
+    files = {"sorted": np.arange(n), "shuffled": np.random.default_rng(4).permutation(n)}
+    fit = {}
+    for name, order in files.items():
+        path = write(tmp_path, _export(order, 120), f"{name}.csv")
+        r = subprocess.run([sys.executable, "-m", "seqinfer.infer.cli", "train", "--data", path,
+                            "--value-col", "reading", "--series-col", "sensor", "--time-col", "day",
+                            "--fill", "previous", "--model", "rnn", "--window", "6", "--epochs", "2",
+                            "--hidden", "4", "--out", str(tmp_path / name)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert ("not in time order" in r.stderr) == (name == "shuffled"), r.stderr
+        fit[name] = json.loads((tmp_path / name / "rnn" / "metrics.json").read_text())
+    assert fit["shuffled"]["data"]["fingerprint"] == fit["sorted"]["data"]["fingerprint"]
+    assert fit["shuffled"]["metrics"]["test"] == fit["sorted"]["metrics"]["test"]
