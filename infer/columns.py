@@ -38,8 +38,10 @@ from .errors import ConfigError
 from .timecol import TimeFormat, detect, is_index_name, is_time_name
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
+# \N: NULL in PostgreSQL COPY and MySQL dumps; ".": FRED's downloads; "-", "--": statistics offices' and
+# spreadsheets' tables; "?": the UCI repository's files. None of them is ever a number.
 MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing",
-                     "\\n"})  # \N: NULL in PostgreSQL COPY and MySQL dumps
+                     "\\n", ".", "-", "--", "?"})
 SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
 VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id

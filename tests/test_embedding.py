@@ -430,7 +430,7 @@ CELLS = {   # how one column is written, by (row, series id, rng)
     "yyyymmdd": lambda t, s, r: f"19{r.randint(10, 99)}{r.randint(1, 12):02d}{r.randint(1, 28):02d}",
     "d/m/y": lambda t, s, r: f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/2020",
     "quarter": lambda t, s, r: f"19{r.randint(10, 99)}Q{r.randint(1, 4)}",
-    "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None"]),
+    "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None", ".", "-", "--", "?"]),
     "mostly numbers": lambda t, s, r: r.choice(["1.5", "2", "2", "x", "NA"]),
     "text": lambda t, s, r: r.choice(["foo", "bar", "baz qux"]),
     "huge": lambda t, s, r: r.choice(["inf", "1e39", "5"]),

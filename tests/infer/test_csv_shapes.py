@@ -269,6 +269,20 @@ def test_database_dump_backslash_n_is_a_missing_value(lstm: Fixture) -> None:
     check(lstm, cols, {"7": meant})
 
 
+@pytest.mark.parametrize("cell", [".", "-", "--", "?"])
+def test_fred_dot_and_table_dashes_are_missing_values(lstm: Fixture, cell: str) -> None:
+    """FRED's downloads write a missing observation as `.`; statistics offices' tables `-` or `--`; the UCI
+    repository `?`. Never a number: a missing value that --fill decides, not a "not a number" dead end."""
+    v = values()
+    text = "DATE,GDPC1\n" + "".join(f"{1947 + i // 4}-{1 + 3 * (i % 4):02d}-01,{cell if i == 20 else x}\n"
+                                   for i, x in enumerate(v))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and f":22:2: missing value ('{cell}')" in one_error(r.stderr), r.stderr.decode()
+    err, _, cols = predict(lstm, text, "--fill", "previous")
+    assert "value=GDPC1, time=DATE (passed through, iso)" in err and "1 missing value(s) repeated" in err
+    check(lstm, cols, {"": [(i + 2, v[i - 1] if i == 20 else x) for i, x in enumerate(v)]})
+
+
 def test_spreadsheet_trailing_empty_columns_are_ignored(lstm: Fixture) -> None:
     """Excel's "Save as CSV" of a sheet with formatted empty columns: `Date,Sales,,` and `3/21/2021,5.1,,`."""
     v = values()
