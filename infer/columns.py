@@ -47,6 +47,7 @@ VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 # A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
 # format), or with a decimal comma in quotes: "0,5"  "1.234,5"  "1 234,5" (a space or NBSP for thousands).
 _FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
@@ -191,6 +192,13 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
     return ("date", fmt) if fmt is not None else ("text", None)
 
 
+def _timeish(cells: list[str]) -> bool:
+    """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/2024, 2024-03-01, 01.03.24): a
+    time in a form timecol.py does not read (AM/PM, a zone word), not text ids."""
+    vals = [c for c in cells if not is_missing(c)]
+    return bool(vals) and all(_TIMEISH.search(v) for v in vals)
+
+
 def _flags(cells: list[str]) -> bool:
     """A column of TRUE/FALSE (yes/no, PostgreSQL's t/f): a flag beside the value, not a series id."""
     vals = [c.strip().lower() for c in cells if not is_missing(c)]
@@ -245,6 +253,9 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"{source}: line 1 has {n} field(s), the lines below {below[0][0]}: comment or "
                           f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +K FILE "
                           f"for a header on line K)")
+    if len(lines) > 1 and first[0].startswith("#") and lines[1][0].strip().startswith("#"):
+        raise ConfigError(f"{source}: lines 1 and 2 start with '#': annotation or comment lines above the "
+                          f"header (InfluxDB's annotated CSV writes them)? remove them (grep -v '^#' FILE)")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
     named = [s for _, specs in spec.options() for s in specs if not s.strip().isdigit()]
     if spec.header == "auto":
@@ -290,6 +301,13 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                 return True
             return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None
 
+        clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
+                 and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
+        if clock:                      # 3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC: never a series id
+            example = next(c for c in cells[clock[0]] if not is_missing(c))
+            raise ConfigError(f"{source}: column {shown(clock[:1])} looks like a time in a form seqinfer "
+                              f"does not read ({example.strip()!r}): name it with --time-col (passed "
+                              f"through, not checked for gaps), or with --series-col if it is an id")
         ids = [j for j in free if j not in strong_time and id_like(j)]
         if len(ids) > 1:
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "

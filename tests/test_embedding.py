@@ -431,6 +431,10 @@ CELLS = {   # how one column is written, by (row, series id, rng)
     "d/m/y": lambda t, s, r: f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/2020",
     "quarter": lambda t, s, r: f"19{r.randint(10, 99)}Q{r.randint(1, 4)}",
     "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None", ".", "-", "--", "?"]),
+    "am/pm time": lambda t, s, r: f"3/{r.randint(1, 28)}/2024 {r.randint(1, 12)}:{r.randint(0, 59):02d} "
+                                  + r.choice(["AM", "PM"]),
+    "utc word": lambda t, s, r: f"2024-03-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:00:00 UTC",
+    "annotation": lambda t, s, r: r.choice(["#group", "#datatype", "#default"]),
     "mostly numbers": lambda t, s, r: r.choice(["1.5", "2", "2", "x", "NA"]),
     "text": lambda t, s, r: r.choice(["foo", "bar", "baz qux"]),
     "huge": lambda t, s, r: r.choice(["inf", "1e39", "5"]),
@@ -471,7 +475,7 @@ def predict_roles(rows: list[list[str]], window: int) -> list | str | None:
 
 @pytest.mark.parametrize("window", [WINDOW, 2])
 def test_examples_decide_header_and_columns_like_predict(node_example: Path, window: int) -> None:
-    files = sample_files(800, seed=window)
+    files = sample_files(1000, seed=window)
     want = [predict_roles(rows, window) for rows in files]
     example = runpy.run_path(str(PY_EXAMPLE))
     python = []

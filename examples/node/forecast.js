@@ -45,6 +45,9 @@ const FLAGS = new Set(['true', 'false', 't', 'f', 'yes', 'no']);          // TRU
 // 1,234.5  12%  $5  and decimal commas: 0,5  1.234,5  1 234,5 (a space or NBSP for thousands)
 const FORMATTED =
   /^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?$/;
+// A clock time or a date's shape in every cell (3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC): a time in a form
+// not read below, never a series id.
+const TIMEISH = /\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}/;
 const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
 const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
 // zones: Z, +02:00, +0200, +00, ` +0000`
@@ -256,6 +259,9 @@ function decide(lines, window) {
   if ((n === 1 || first[0].startsWith('#')) && most > n && 2 * tally(most) >= lines.length) {
     throw new InputError('line 1: fewer fields than the lines below: comment lines above the header?');
   }
+  if (lines.length > 1 && first[0].startsWith('#') && lines[1][0].trim().startsWith('#')) {
+    throw new InputError("lines 1 and 2 start with '#': annotation or comment lines above the header?");
+  }
   const rest = lines.slice(1).filter((r) => r.length === n).map((r) => r.map((f) => f.trim()));
   const header = looksLikeHeader(first, rest) ? first : null;
   const data = header ? rest : [first, ...rest];
@@ -276,8 +282,12 @@ function decide(lines, window) {
     return kinds[j][0] === 'text' && !flag && !FORMATTED.test(vals.find((v) => !isNumber(v)) ?? '');
   };
   let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1] || pandasIndex(j)));
-  const ids = all.filter((j) => n > 1 && !time.includes(j) &&
-    (textId(j) || SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id')));
+  const idNamed = all.filter((j) => SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id'));
+  // 3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC: a time, never a series id
+  const clock = all.filter((j) => n > 1 && !time.includes(j) && !idNamed.includes(j) && kinds[j][0] === 'text' &&
+    cells[j].filter((c) => !isMissing(c)).every((c) => TIMEISH.test(c)));
+  if (clock.length) throw error(`column ${cols(clock.slice(0, 1))} looks like a time in a form this example does not read`);
+  const ids = all.filter((j) => n > 1 && !time.includes(j) && (textId(j) || idNamed.includes(j)));
   if (ids.length > 1) throw error(`columns ${cols(ids)} could each be the series id`);
   const series = ids.length ? ids[0] : null;
   const free = all.filter((j) => j !== series && !time.includes(j));

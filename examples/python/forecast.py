@@ -43,6 +43,9 @@ FLAGS = {"true", "false", "t", "f", "yes", "no"}          # a TRUE/FALSE column 
 # Numbers formatted for reading (1,234.5  12%  $5  decimal commas: 0,5  1 234,5): never a series id.
 FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
                        r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?")
+# A clock time or a date's shape in every cell (3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC): a time in a form
+# not read below, never a series id.
+TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
                  r"(?: ?(Z|[+-]\d\d(?::?\d\d)?))?")        # zones: Z, +02:00, +0200, +00, ` +0000`
@@ -212,6 +215,8 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     most = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c))) if counts else n
     if (n == 1 or first[0].startswith("#")) and most > n and 2 * counts.count(most) >= len(lines):
         raise InputError("line 1: fewer fields than the lines below: comment lines above the header?")
+    if len(lines) > 1 and first[0].startswith("#") and lines[1][0].strip().startswith("#"):
+        raise InputError("lines 1 and 2 start with '#': annotation or comment lines above the header?")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
     header = tuple(first) if looks_like_header(first, rest) else None
     data = rest if header else [first, *rest]
@@ -237,8 +242,12 @@ def decide(lines: list[list[str]], window: int) -> Columns:
 
     time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1]
                                               or pandas_index(j))]
-    ids = [j for j in range(n) if n > 1 and j not in time and (
-        text_id(j) or name[j] in SERIES_NAMES or (name[j] or "").endswith("_id"))]
+    id_named = [j for j in range(n) if name[j] in SERIES_NAMES or (name[j] or "").endswith("_id")]
+    clock = [j for j in range(n) if n > 1 and j not in time and j not in id_named and kinds[j][0] == "text"
+             and all(TIMEISH.search(c) for c in cells[j] if not is_missing(c))]
+    if clock:                        # 3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC: a time, never a series id
+        raise error("column {} looks like a time in a form this example does not read", clock[:1])
+    ids = [j for j in range(n) if n > 1 and j not in time and (text_id(j) or j in id_named)]
     if len(ids) > 1:
         raise error("columns {} could each be the series id", ids)
     series = ids[0] if ids else None

@@ -283,6 +283,33 @@ def test_fred_dot_and_table_dashes_are_missing_values(lstm: Fixture, cell: str) 
     check(lstm, cols, {"": [(i + 2, v[i - 1] if i == 20 else x) for i, x in enumerate(v)]})
 
 
+@pytest.mark.parametrize("stamp", ["3/{d}/2024 {h12}:00 {ampm}", "2024-03-{d:02d} {h:02d}:00:00 UTC"])
+def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str) -> None:
+    """A spreadsheet's AM/PM times and BigQuery's `UTC` timestamps under a header that does not say time
+    were each taken as a series id: one series per row, and no forecast. Now an error naming --time-col."""
+    v = values()
+    cells = [stamp.format(d=1 + i // 24, h=i % 24, h12=(i % 12) or 12, ampm="AM" if i % 24 < 12 else "PM")
+             for i in range(N)]
+    text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "column 1 ('Reading') looks like a time" in err and "--time-col" in err, err
+    err, _, cols = predict(lstm, text, "--time-col", "Reading")
+    assert "value=kWh, time=Reading (passed through; not read for gaps), series=none" in err
+    assert cols["Reading"] == cells[lstm.window - 1:]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_influxdb_annotated_csv_is_an_error_that_says_so(lstm: Fixture) -> None:
+    v = values()
+    text = ("#datatype,string,long,dateTime:RFC3339,double\n#group,false,false,false,false\n"
+            "#default,_result,,,\n,result,table,_time,_value\n"
+            + "".join(f",,0,2024-03-01T{i // 60:02d}:{i % 60:02d}:00Z,{x}\n" for i, x in enumerate(v)))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "lines 1 and 2 start with '#'" in err and "grep -v '^#'" in err, err
+
+
 def test_spreadsheet_trailing_empty_columns_are_ignored(lstm: Fixture) -> None:
     """Excel's "Save as CSV" of a sheet with formatted empty columns: `Date,Sales,,` and `3/21/2021,5.1,,`."""
     v = values()
