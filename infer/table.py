@@ -73,7 +73,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
             parsed.append(rows)
     if not parsed:
         raise DataError("a header but no data rows", source=source)
-    parsed, sorted_note = _in_time_order(parsed)
+    parsed, sorted_note = _in_time_order(parsed, source)
     # window 1: the state only keeps each series' last value, for --fill previous; it also counts gaps
     state = SeriesState(1, nf, "stop" if fill == "interpolate" else fill, dtype=np.float64)
     codes, values, lines = [], [], []
@@ -103,10 +103,12 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     return Table(table_values, table_lines, ids, cols, notes, filled)
 
 
-def _in_time_order(parsed: list[Rows]) -> tuple[list[Rows], str | None]:
+def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | None]:
     """A whole file whose rows of a series step back in time (a database export ordered by another key) is
     sorted per series by time, before anything is filled or windowed: when every time field reads. Else
-    the rows stay in input order (and state.py's note counts the steps back). (rows, a note when sorted)."""
+    the rows stay in input order (and state.py's note counts the steps back). (rows, a note when sorted).
+    Times that step back and also repeat are several series read as one (an id column not named): sorting
+    would interleave them, so that is an error naming --series-col."""
     times = [r.times for r in parsed if r.times is not None]
     if len(times) < len(parsed):
         return parsed, None
@@ -124,6 +126,14 @@ def _in_time_order(parsed: list[Rows]) -> tuple[list[Rows], str | None]:
         return parsed, None
     order = np.lexsort((t, code))                        # by series (first seen), then time; ties keep order
     lines = np.concatenate([r.lines for r in parsed])
+    same = np.flatnonzero((np.diff(t[order]) == 0) & (np.diff(code[order]) == 0))
+    if len(same):
+        a, b = sorted(int(x) for x in lines[order[[same[0], same[0] + 1]]])
+        who = "the series" if parsed[0].series is None else "a series"
+        raise ConfigError(f"{source}: time steps back and repeats within {who} ({len(same)} row(s) share "
+                          f"their time with another, first lines {a} and {b}): several series read as one? "
+                          f"name their id column with --series-col (one series: sort the file by time and "
+                          f"remove the repeats)")
     values = np.concatenate([r.values for r in parsed])
     moved = int(np.count_nonzero(order != np.arange(len(order))))
     series = np.unique(code[by_series][1:][back]).size

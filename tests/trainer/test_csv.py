@@ -175,3 +175,15 @@ def test_cli_train_on_a_file_out_of_time_order_fits_what_the_sorted_file_fits(tm
         fit[name] = json.loads((tmp_path / name / "rnn" / "metrics.json").read_text())
     assert fit["shuffled"]["data"]["fingerprint"] == fit["sorted"]["data"]["fingerprint"]
     assert fit["shuffled"]["metrics"]["test"] == fit["sorted"]["metrics"]["test"]
+
+
+def test_times_that_step_back_and_repeat_are_several_series_not_one_to_sort(tmp_path: Path) -> None:
+    """store,date,sales in blocks per store with only --value-col sales: sorting by time would interleave
+    the stores into one saw-tooth series. That is an error naming --series-col; with it, two series."""
+    rows = [f"{st},{np.datetime64('2024-01-01') + i},{100 * st + i}" for st in (1, 2) for i in range(60)]
+    p = write(tmp_path, "store,date,sales\n" + "".join(r + "\n" for r in rows))
+    with pytest.raises(ConfigError, match=r"repeats within the series .* first lines 2 and 62.*--series-col"):
+        series(p, value_col=("sales",))
+    two = series(p, value_col=("sales",), series_col="store")
+    assert two.ids == ["1", "2"] and [v[:2, 0].tolist() for v in two.values] == [[100, 101], [200, 201]]
+    assert not any("time order" in n for n in two.notes)
