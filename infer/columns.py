@@ -47,6 +47,9 @@ VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+# A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
+# left out when a column's time format is decided; parse.py makes the row an error at its line.
+SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
 _TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 # A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
 # format), or with a decimal comma in quotes: "0,5"  "1.234,5"  "1 234,5" (a space or NBSP for thousands).
@@ -188,7 +191,7 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
         return "empty", None
     if numeric(vals):
         return "number", detect([v for v in vals if is_number(v)])     # YYYYMMDD integers, else None
-    fmt = detect(vals)
+    fmt = detect([v for v in vals if not SUMMARY.fullmatch(v.strip())] or vals)
     return ("date", fmt) if fmt is not None else ("text", None)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import SAMPLE_LINES, Columns, is_missing, is_number
+from .columns import SAMPLE_LINES, SUMMARY, Columns, is_missing, is_number
 from .csvout import quote
 from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
@@ -103,9 +103,46 @@ def parse_block(block: Block, cols: Columns, source: str, stop: bool,
     else a DataError that points at --fill. Numbers beyond float32 (1e39, inf) are always errors.
     """
     fast = _parse_bulk(block, cols)
-    if fast is not None:
-        return fast, []
-    return _parse_careful(block, cols, source, stop, missing_ok)
+    rows, errors = (fast, []) if fast is not None else _parse_careful(block, cols, source, stop, missing_ok)
+    return _no_totals(rows, errors, cols, source, stop)
+
+
+def _no_totals(rows: Rows, errors: list[DataError], cols: Columns, source: str,
+               stop: bool) -> tuple[Rows, list[DataError]]:
+    """A spreadsheet's `Total` (`Sum`, `Average`) row at the end of a sheet, where a time column's time would
+    be: an error at its line, not one more value of the series. In the column read for gaps only the rows
+    whose time did not read are looked at; in a time column not read, a field that starts with a letter."""
+    stamp: dict[int, tuple[str, int]] = {}                    # row -> (its label, the column's number)
+    for j in cols.time:
+        if j not in cols.passed:
+            continue
+        column = rows.text[cols.passed.index(j)]
+        unread: Any = range(len(rows))
+        if j == cols.gap_col and rows.times is not None:
+            unread = np.flatnonzero(np.isnan(rows.times))
+        for i in unread:
+            field = column[i].strip().strip(b'"').strip()
+            if field[:1].isalpha() and int(i) not in stamp:
+                text = field.decode("utf-8", "replace")
+                if SUMMARY.fullmatch(text):
+                    stamp[int(i)] = text, j + 1
+    if not stamp:
+        return rows, errors
+    bad = sorted(stamp)
+    found = [DataError(f"{stamp[i][0]!r} in the time column: a totals row? remove it (its numbers are not "
+                       f"one more value of the series)", source=source, line=int(rows.lines[i]),
+                       column=stamp[i][1]) for i in bad]
+    keep = np.ones(len(rows), bool)
+    keep[bad] = False
+    if stop:
+        keep[bad[0]:] = False
+        errors, found = [], found[:1]
+    idx = np.flatnonzero(keep)
+    cut = Rows(rows.lines[idx], rows.values[idx],
+               [rows.series[i] for i in idx] if rows.series is not None else None,
+               [[col[i] for i in idx] for col in rows.text],
+               rows.times[idx] if rows.times is not None else None)
+    return cut, sorted(errors + found, key=lambda e: e.line or 0)
 
 
 def _finite32(values: np.ndarray) -> bool:

@@ -382,6 +382,8 @@ SAME_ERROR = {
     "field-count": (lines(*AB[:37], "a", *AB[37:]), 38, "field(s)"),
     "empty-line": (lines(*V[:18], "", *V[18:]), 19, "empty line"),
     "header-again": (lines("value", *V[:20], "value", *V[20:]), 22, "header"),
+    "totals-row": (lines("date,value", *(f"2024-01-{1 + t:02d}" + f",{v}" for t, v in enumerate(V)),
+                         "Total,99"), len(V) + 2, "totals row"),
     "ambiguous-numbers": (lines("1,100", "2,105"), None, "seqinfer predict"),
     "two-text-columns": (lines("sensor,site,value", *(f"{ab[0]},x{t % 3},{ab[2:]}"
                                                       for t, ab in enumerate(AB))), None, "seqinfer predict"),
@@ -435,6 +437,7 @@ CELLS = {   # how one column is written, by (row, series id, rng)
                                   + r.choice(["AM", "PM"]),
     "utc word": lambda t, s, r: f"2024-03-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:00:00 UTC",
     "annotation": lambda t, s, r: r.choice(["#group", "#datatype", "#default"]),
+    "date or total": lambda t, s, r: r.choice([f"2021-03-{1 + t % 28:02d}"] * 5 + ["Total", "Grand total"]),
     "mostly numbers": lambda t, s, r: r.choice(["1.5", "2", "2", "x", "NA"]),
     "text": lambda t, s, r: r.choice(["foo", "bar", "baz qux"]),
     "huge": lambda t, s, r: r.choice(["inf", "1e39", "5"]),

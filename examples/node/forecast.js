@@ -47,6 +47,8 @@ const FORMATTED =
   /^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?$/;
 // A clock time or a date's shape in every cell (3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC): a time in a form
 // not read below, never a series id.
+// A spreadsheet's summary row (Total, Grand total, Sum, Average) where a time would be: not held against dates.
+const SUMMARY = /^((grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?)$/i;
 const TIMEISH = /\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}/;
 const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
 const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
@@ -202,7 +204,8 @@ function kind(cells) {
   const vals = cells.filter((c) => !isMissing(c));
   if (vals.length === 0) return ['empty', false];
   if (numeric(vals)) return ['number', dates(vals.filter(isNumber))];
-  return ['text', dates(vals)];
+  const notSummary = vals.filter((v) => !SUMMARY.test(v.trim()));
+  return ['text', dates(notSummary.length ? notSummary : vals)];
 }
 
 function isTimeName(name) {
@@ -337,6 +340,10 @@ function readValue(fields, cols, lineNo) {
   }
   if (fields.length !== cols.nfields) {
     throw new InputError(`line ${lineNo}: ${fields.length} field(s), expected ${cols.nfields} like line 1`);
+  }
+  for (const j of cols.time) {   // a spreadsheet's totals row: its numbers are not a value
+    const label = fields[j].trim();
+    if (SUMMARY.test(label)) throw new InputError(`line ${lineNo}: ${JSON.stringify(label)} in the time column: a totals row? remove it`);
   }
   const text = fields[cols.value];
   if (isMissing(text)) {

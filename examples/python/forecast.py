@@ -45,6 +45,8 @@ FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3
                        r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?")
 # A clock time or a date's shape in every cell (3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC): a time in a form
 # not read below, never a series id.
+# A spreadsheet's summary row (Total, Grand total, Sum, Average) where a time is: not held against dates.
+SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
 TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
@@ -142,7 +144,7 @@ def kind(cells: list[str]) -> tuple[str, bool]:
         return "empty", False
     if numeric(vals):
         return "number", dates([v for v in vals if is_number(v)])
-    return "text", dates(vals)
+    return "text", dates([v for v in vals if not SUMMARY.fullmatch(v.strip())] or vals)
 
 
 def is_time_name(name: str) -> bool:
@@ -301,6 +303,10 @@ def read_value(fields: list[str], cols: Columns, line_no: int) -> float:
         raise InputError(f"line {line_no}: the header line again, in the middle of the stream")
     if len(fields) != cols.nfields:
         raise InputError(f"line {line_no}: {len(fields)} field(s), expected {cols.nfields} like line 1")
+    for j in cols.time:                      # a spreadsheet's totals row: its numbers are not a value
+        label = fields[j].strip()
+        if label[:1].isalpha() and SUMMARY.fullmatch(label):
+            raise InputError(f"line {line_no}: {label!r} in the time column: a totals row? remove it")
     text = fields[cols.value]
     if is_missing(text):
         raise InputError(f"line {line_no}: missing value ({text.strip()!r}); `seqinfer predict --fill "

@@ -300,6 +300,24 @@ def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str)
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+@pytest.mark.parametrize("rows", [N, 6000])          # within the lines that decide the columns; past 64 KiB
+def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, rows: int) -> None:
+    """A spreadsheet exported with its `Total` row under the dates: that row's number is not one more value
+    of the series. An error at its line, every forecast before it kept (the small and the pyarrow parse)."""
+    v = values(rows)
+    days = [str(np.datetime64("2000-01-01") + i) for i in range(rows)]
+    text = '"Date","Sales"\n' + "".join(f'"{d}","{x}"\n' for d, x in zip(days, v, strict=True))
+    text += f'"Grand Total","{sum(float(x) for x in v):.1f}"\n'
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and f":{rows + 2}:1: 'Grand Total' in the time column: a totals row?" in err, err
+    assert "time=Date (passed through, iso)" in r.stderr.decode()
+    out = list(csv.reader(io.StringIO(r.stdout.decode())))
+    cols = {name: [row[i] for row in out[1:]] for i, name in enumerate(out[0])}
+    assert cols["Date"] == days[lstm.window - 1:]                        # every forecast before it
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_influxdb_annotated_csv_is_an_error_that_says_so(lstm: Fixture) -> None:
     v = values()
     text = ("#datatype,string,long,dateTime:RFC3339,double\n#group,false,false,false,false\n"

@@ -187,3 +187,10 @@ def test_times_that_step_back_and_repeat_are_several_series_not_one_to_sort(tmp_
     two = series(p, value_col=("sales",), series_col="store")
     assert two.ids == ["1", "2"] and [v[:2, 0].tolist() for v in two.values] == [[100, 101], [200, 201]]
     assert not any("time order" in n for n in two.notes)
+
+
+def test_train_refuses_a_sheets_totals_row(tmp_path: Path) -> None:
+    rows = "".join(f"{np.datetime64('2024-01-01') + i},{i % 7}\n" for i in range(30))
+    p = write(tmp_path, "Date,Sales\n" + rows + "Total,90\n")
+    with pytest.raises(DataError, match=r"d.csv:32:1: 'Total' in the time column: a totals row"):
+        series(p)
