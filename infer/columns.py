@@ -32,6 +32,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
@@ -232,8 +234,12 @@ def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
 
 
 def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int | None = None,
-            window: int | None = None, layout: str = "series", source: str = "<stdin>") -> Columns:
+            window: int | None = None, layout: str = "series", source: str = "<stdin>",
+            sorts: bool = False) -> Columns:
     """Decide header and column roles from the first lines (line 1 first) and the options.
+
+    `sorts`: the reader sorts each series by time (a whole file, table.py); else a file whose times fall
+    from row to row (newest first) is an error, as a stream forecasts in input order.
 
     `features`: the values per step the model takes (None: as many as --value-col names, else 1).
     `layout`: series | windows | auto (windows when the numeric columns make exactly one window per row).
@@ -383,7 +389,31 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             gap_col = None
     if series is None and time_given is None and len(dated) == 1:
         _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
+    if gap_col is not None and fmt is not None and not sorts:
+        _oldest_first(fmt.seconds(cells[gap_col]), cells[series] if series is not None else None,
+                      shown([gap_col]), source)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt)
+
+
+def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:
+    """Times that fall at every step of every series in the sample (at least three steps): a download
+    written newest first. Forecasting it in input order would run the series backwards."""
+    keys = groups if groups is not None else [""] * len(seconds)
+    last: dict[str, float] = {}
+    down = 0
+    for k, t in zip(keys, seconds.tolist(), strict=True):
+        if t != t:                                    # NaN: a time that does not read settles nothing
+            return
+        if k in last:
+            if t >= last[k]:
+                return
+            down += 1
+        last[k] = t
+    if down >= 3:
+        raise ConfigError(f"{source}: the times in column {shown} fall from each row to the next (newest "
+                          f"first); predict forecasts in input order, oldest first: reverse the rows below "
+                          f"the header (head -n 1 FILE; tail -n +2 FILE | tac), or --keep the column to "
+                          f"forecast in this order")
 
 
 def _one_series(cells: list[list[str]], t: int, ignored: list[int], header: tuple[str, ...] | None,

@@ -60,7 +60,8 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
                 blocks.append(block)
     if not blocks:
         raise DataError("no data rows (the file is empty)", source=source)
-    cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source)
+    cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source,
+                   sorts=True)
     if report is not None:
         report(f"reading {cols.describe()}")
     nf = len(cols.values)

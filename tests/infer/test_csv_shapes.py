@@ -318,6 +318,21 @@ def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, row
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_a_download_written_newest_first_is_an_error_that_says_so(lstm: Fixture) -> None:
+    """Price and bank downloads often list the newest day first. Forecast in input order, every window
+    would run backwards: an error before any output, which says how to reverse the file."""
+    v = values()
+    days = [str(np.datetime64("2024-01-01") + i) for i in range(N)][::-1]
+    text = "Date,Close\n" + "".join(f"{d},{x}\n" for d, x in zip(days, v, strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and r.stdout == b"" and "fall from each row to the next (newest first)" in err, err
+    assert "tac" in err and "--keep" in err
+    err, _, cols = predict(lstm, text, "--keep", "Date")              # the way to say: this order
+    assert "kept=Date" in err and cols["Date"] == days[lstm.window - 1:]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_influxdb_annotated_csv_is_an_error_that_says_so(lstm: Fixture) -> None:
     v = values()
     text = ("#datatype,string,long,dateTime:RFC3339,double\n#group,false,false,false,false\n"

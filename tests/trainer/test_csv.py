@@ -194,3 +194,10 @@ def test_train_refuses_a_sheets_totals_row(tmp_path: Path) -> None:
     p = write(tmp_path, "Date,Sales\n" + rows + "Total,90\n")
     with pytest.raises(DataError, match=r"d.csv:32:1: 'Total' in the time column: a totals row"):
         series(p)
+
+
+def test_train_reads_a_newest_first_download_oldest_first(tmp_path: Path) -> None:
+    rows = [f"{np.datetime64('2024-01-01') + i},{i}" for i in range(30)]
+    got = series(write(tmp_path, "Date,Close\n" + "".join(r + "\n" for r in reversed(rows))))
+    assert got.values[0][:, 0].tolist() == list(range(30))
+    assert any("sorted by time" in n for n in got.notes)
