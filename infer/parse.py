@@ -163,7 +163,7 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
     lines = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
     if len(data) >= ARROW_MIN_BYTES:
         return _parse_arrow(data, n, cols, lines)
-    if len(cols.values) == k > 2:                            # wide rows of values only: numpy's C parser
+    if len(cols.values) == k > 2 and data.strip():          # wide rows of values only: numpy's C parser
         try:                                                 # checks the field count of every row itself
             values = np.loadtxt(io.BytesIO(data), dtype=np.float64, delimiter=",", comments=None, ndmin=2)
         except ValueError:

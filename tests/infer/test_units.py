@@ -279,3 +279,15 @@ def test_python_api_reads_a_file_like_predict(tmp_path) -> None:  # noqa: ANN001
     assert t.notes == ["--fill previous: 1 missing value(s) repeated from the series' last value"]
     with pytest.raises(DataError, match=r"co2.csv:3:2: missing value \('NA'\)"):
         read_table(f, ColumnSpec())
+
+
+def test_a_block_of_blank_lines_of_wide_rows_parses_without_a_library_warning() -> None:
+    """A trickle's last block can hold only blank lines: numpy's loadtxt warned on it ("input contained no
+    data"), which a user would see on stderr. The bulk parse now leaves such a block to the careful one."""
+    import warnings
+
+    cols = resolve([["1", "2", "3"], ["4", "5", "6"]], ColumnSpec(), features=1, window=3, layout="windows")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows, errors = parse_block(Block(b"\n\n", 3, 2), cols, "t", stop=True)
+    assert len(rows) == 0 and [e.line for e in errors] == [3]           # an empty line, named
