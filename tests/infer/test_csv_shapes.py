@@ -326,8 +326,8 @@ def test_a_download_written_newest_first_is_an_error_that_says_so(lstm: Fixture)
     text = "Date,Close\n" + "".join(f"{d},{x}\n" for d, x in zip(days, v, strict=True))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
     err = one_error(r.stderr)
-    assert r.returncode == 2 and r.stdout == b"" and "fall from each row to the next (newest first)" in err, err
-    assert "tac" in err and "--keep" in err
+    assert r.returncode == 2 and r.stdout == b"", err
+    assert "fall from each row to the next (newest first)" in err and "tac" in err and "--keep" in err
     err, _, cols = predict(lstm, text, "--keep", "Date")              # the way to say: this order
     assert "kept=Date" in err and cols["Date"] == days[lstm.window - 1:]
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
