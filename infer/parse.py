@@ -42,6 +42,23 @@ class Rows:
     def __len__(self) -> int:
         return len(self.lines)
 
+    def take(self, idx: np.ndarray) -> Rows:
+        """The rows at positions `idx`, in that order."""
+        return Rows(self.lines[idx], self.values[idx],
+                    [self.series[i] for i in idx] if self.series is not None else None,
+                    [[col[i] for i in idx] for col in self.text],
+                    self.times[idx] if self.times is not None else None)
+
+    @staticmethod
+    def concat(parts: list[Rows]) -> Rows:
+        """Several blocks' rows as one (all parsed with the same columns)."""
+        first = parts[0]
+        return Rows(np.concatenate([r.lines for r in parts]), np.concatenate([r.values for r in parts]),
+                    [k for r in parts for k in (r.series or ())] if first.series is not None else None,
+                    [[f for r in parts for f in r.text[c]] for c in range(len(first.text))],
+                    np.concatenate([r.times for r in parts if r.times is not None])
+                    if first.times is not None else None)
+
 
 def split_fields(line: bytes, source: str, number: int) -> list[str]:
     """One CSV line (without its newline) into fields, quotes honoured, with errors that name the line."""
@@ -137,12 +154,7 @@ def _no_totals(rows: Rows, errors: list[DataError], cols: Columns, source: str,
     if stop:
         keep[bad[0]:] = False
         errors, found = [], found[:1]
-    idx = np.flatnonzero(keep)
-    cut = Rows(rows.lines[idx], rows.values[idx],
-               [rows.series[i] for i in idx] if rows.series is not None else None,
-               [[col[i] for i in idx] for col in rows.text],
-               rows.times[idx] if rows.times is not None else None)
-    return cut, sorted(errors + found, key=lambda e: e.line or 0)
+    return rows.take(np.flatnonzero(keep)), sorted(errors + found, key=lambda e: e.line or 0)
 
 
 def _finite32(values: np.ndarray) -> bool:

@@ -110,15 +110,14 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
     the rows stay in input order (and state.py's note counts the steps back). (rows, a note when sorted).
     Times that step back and also repeat are several series read as one (an id column not named): sorting
     would interleave them, so that is an error naming --series-col."""
-    times = [r.times for r in parsed if r.times is not None]
-    if len(times) < len(parsed):
+    if any(r.times is None for r in parsed):
         return parsed, None
-    t = np.concatenate(times)
+    every = Rows.concat(parsed)
+    t = every.times
+    assert t is not None
     if np.isnan(t).any():
         return parsed, None
-    keys: list[bytes | None] = [None] * len(t)
-    if parsed[0].series is not None:
-        keys = [k for r in parsed for k in (r.series or ())]
+    keys = every.series if every.series is not None else [None] * len(t)
     first: dict[bytes | None, int] = {}
     code = np.array([first.setdefault(k, len(first)) for k in keys], np.int64)
     by_series = np.argsort(code, kind="stable")
@@ -126,28 +125,22 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
     if not back.any():
         return parsed, None
     order = np.lexsort((t, code))                        # by series (first seen), then time; ties keep order
-    lines = np.concatenate([r.lines for r in parsed])
+    lines = every.lines
     same = np.flatnonzero((np.diff(t[order]) == 0) & (np.diff(code[order]) == 0))
     if len(same):
         a, b = sorted(int(x) for x in lines[order[[same[0], same[0] + 1]]])
-        who = "the series" if parsed[0].series is None else "a series"
+        who = "the series" if every.series is None else "a series"
         raise ConfigError(f"{source}: time steps back and repeats within {who} ({len(same)} row(s) share "
                           f"their time with another, first lines {a} and {b}): several series read as one? "
                           f"name their id column with --series-col (one series: sort the file by time and "
                           f"remove the repeats)")
-    values = np.concatenate([r.values for r in parsed])
     moved = int(np.count_nonzero(order != np.arange(len(order))))
     series = np.unique(code[by_series][1:][back]).size
     first_line = int(lines[by_series][1:][back].min())
-    who = "the series" if parsed[0].series is None else f"{series} series"
+    who = "the series" if every.series is None else f"{series} series"
     note = (f"time: rows of {who} were not in time order ({int(back.sum())} step(s) back, the first at line "
             f"{first_line}): sorted by time before filling and windowing, {moved} rows moved")
-    out = []
-    for a in range(0, len(order), SORTED_CHUNK):
-        i = order[a:a + SORTED_CHUNK]
-        out.append(Rows(lines=lines[i], values=values[i], series=None if parsed[0].series is None
-                        else [keys[j] for j in i], text=[], times=t[i]))
-    return out, note
+    return [every.take(order[a:a + SORTED_CHUNK]) for a in range(0, len(order), SORTED_CHUNK)], note
 
 
 def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:
