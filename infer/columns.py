@@ -236,7 +236,8 @@ def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
 def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int | None = None,
             window: int | None = None, layout: str = "series", source: str = "<stdin>",
             sorts: bool = False) -> Columns:
-    """Decide header and column roles from the first lines (line 1 first) and the options.
+    """Decide header and column roles from the first lines and the options: lines[i] is line i + 1, a
+    blank or bad line an empty list (parse.sample).
 
     `sorts`: the reader sorts each series by time (a whole file, table.py); else a file whose times fall
     from row to row (newest first) is an error, as a stream forecasts in input order.
@@ -246,6 +247,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     """
     if layout not in LAYOUTS:
         raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
+    numbered, lines = lines, [lines[0], *(r for r in lines[1:] if r)]    # blank and bad lines out
     first = [f.strip() for f in lines[0]]
     n = len(first)
     for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
@@ -259,9 +261,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     # A data logger's preamble (`# Logger v1.2`, a title) above the header: line 1 alone has fewer fields.
     below = Counter(len(r) for r in lines[1:]).most_common(1)
     if (n == 1 or first[0].startswith("#")) and below and below[0][0] > n and 2 * below[0][1] >= len(lines):
+        k = next(i for i, r in enumerate(numbered) if len(r) == below[0][0]) + 1  # the first full line
         raise ConfigError(f"{source}: line 1 has {n} field(s), the lines below {below[0][0]}: comment or "
-                          f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +K FILE "
-                          f"for a header on line K)")
+                          f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +{k} "
+                          f"FILE if line {k} is the header)")
     if len(lines) > 1 and first[0].startswith("#") and lines[1][0].strip().startswith("#"):
         raise ConfigError(f"{source}: lines 1 and 2 start with '#': annotation or comment lines above the "
                           f"header (InfluxDB's annotated CSV writes them)? remove them (grep -v '^#' FILE)")

@@ -88,7 +88,8 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
 def sample(blocks: list[Block], source: str) -> list[list[str]]:
     """The first columns.SAMPLE_LINES lines of the input, split into fields, for columns.resolve.
 
-    A bad line after line 1 is left out here: it is reported when its turn comes, not while deciding.
+    A bad line after line 1 is an empty entry here (as a blank line is), so entry i is line i + 1: it is
+    reported when its turn comes, not while deciding.
     """
     data = b"".join(b.data for b in blocks)
     first_line = blocks[0].first_line
@@ -100,7 +101,7 @@ def sample(blocks: list[Block], source: str) -> list[list[str]]:
         try:
             lines.append(split_fields(line, source, number))
         except DataError:
-            continue
+            lines.append([])
     return lines
 
 

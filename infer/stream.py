@@ -313,7 +313,7 @@ class Engine:
         if self.cols is not None or not self.head:
             return
         lines = sample(self.head, self.source)
-        if stalled and len(lines) == 1 and not any(is_number(f) for f in lines[0]):
+        if stalled and not any(lines[1:]) and not any(is_number(f) for f in lines[0]):
             return
         meta = self.model.meta
         spec, where = header_rule(self.cfg.columns(), self.parquet)

@@ -386,6 +386,19 @@ def test_comment_lines_above_the_header_are_an_error_that_says_so(lstm: Fixture,
     err = one_error(r.stderr)
     want = "separated by tabs" if sep == "\t" else "line 1 has 1 field(s), the lines below 2"
     assert want in err and "above the header" in err, err
+    assert sep == "\t" or "tail -n +3 FILE if line 3 is the header" in err, err
+
+
+def test_google_trends_title_lines_name_the_header_line(lstm: Fixture) -> None:
+    """Google Trends' multiTimeline.csv: a title, a blank line, then the header on line 3. The error says
+    which line to start from; a bad line among the title lines counts as a line too."""
+    body = "".join(f"2024-01-{i % 28 + 1:02d},{x}\n" for i, x in enumerate(values()))
+    for title, k in (("Category: All categories\n\n", 3), ("Category: All\n\"x\n\n", 4)):
+        text = title + "Week,python: (Worldwide)\n" + body
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+        assert r.returncode == 2
+        err = one_error(r.stderr)
+        assert f"tail -n +{k} FILE if line {k} is the header" in err, err
 
 
 def test_pandas_multiindex_with_unnamed_levels(lstm: Fixture) -> None:
