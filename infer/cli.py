@@ -100,12 +100,12 @@ def train(
         help="Step models that carry their state (one recurrent step per new value in predict), in "
              "OUT/<kind>-stateful/: yes, or both beside the windowed ones.")] = "no",
     stretch: Annotated[int | None, typer.Option(
-        help="Stateful: steps per training stretch [default: 2 windows; rnn 4].")] = None,
+        help="Stateful: steps per training stretch [default: 8 windows; rnn 4].")] = None,
     tbptt: Annotated[int | None, typer.Option(
         help="Stateful: steps per backward pass [default: a quarter window; rnn half].")] = None,
     warmup: Annotated[int | None, typer.Option(
         help="Stateful: steps without loss at a stretch's start, and before predict's first forecast "
-             "[default: a window; rnn 3].")] = None,
+             "[default: 2 windows; rnn 3].")] = None,
     scaling: Annotated[str | None, typer.Option(
         help="Input transform inside the model: global (fitted mean/std), diff (one-step changes, forecast "
              "from the last value), window (per-window level and scale).")] = None,
