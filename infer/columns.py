@@ -216,21 +216,26 @@ def _formatted(cells: list[str]) -> str | None:
     return cell if _FORMATTED.match(cell) else None
 
 
+def _steps_one_way(values: Sequence[float], groups: list[str] | None, rising: bool) -> int | None:
+    """How many row-to-row steps there are within the series (each group), when every one of them rises
+    strictly (`rising`) or falls strictly; None when one does not."""
+    last: dict[str, float] = {}
+    steps = 0
+    for i, v in enumerate(values):
+        key = groups[i] if groups is not None else ""
+        if key in last:
+            if (v <= last[key]) if rising else (v >= last[key]):
+                return None
+            steps += 1
+        last[key] = v
+    return steps
+
+
 def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
     """Integers rising strictly from row to row (within each series, when there is a series column)."""
     if not cells or not all(_INT.match(c) for c in cells):
         return False
-    last: dict[str, int] = {}
-    steps = 0
-    for i, c in enumerate(cells):
-        key = groups[i] if groups is not None else ""
-        v = int(c)
-        if key in last:
-            if v <= last[key]:
-                return False
-            steps += 1
-        last[key] = v
-    return steps > 0
+    return bool(_steps_one_way([int(c) for c in cells], groups, rising=True))
 
 
 def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int | None = None,
@@ -401,18 +406,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:
     """Times that fall at every step of every series in the sample (at least three steps): a download
     written newest first. Forecasting it in input order would run the series backwards."""
-    keys = groups if groups is not None else [""] * len(seconds)
-    last: dict[str, float] = {}
-    down = 0
-    for k, t in zip(keys, seconds.tolist(), strict=True):
-        if t != t:                                    # NaN: a time that does not read settles nothing
-            return
-        if k in last:
-            if t >= last[k]:
-                return
-            down += 1
-        last[k] = t
-    if down >= 3:
+    if np.isnan(seconds).any():                      # a time that does not read settles nothing
+        return
+    down = _steps_one_way(seconds.tolist(), groups, rising=False)
+    if down is not None and down >= 3:
         raise ConfigError(f"{source}: the times in column {shown} fall from each row to the next (newest "
                           f"first); predict forecasts in input order, oldest first: reverse the rows below "
                           f"the header (head -n 1 FILE; tail -n +2 FILE | tac), or --keep the column to "
