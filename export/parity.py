@@ -50,6 +50,7 @@ from .config import CUDA, VerifyConfig
 from .graph_checks import Check, check_graph
 
 SHIFT_SCALES = 10_000     # "shifted" inputs: test windows moved this many series scales up
+ROUNDING_NOTE = "rounding amplified"   # a row judged against the reference's own rounding (step_parity.py)
 
 
 @dataclass
@@ -108,8 +109,10 @@ class ParityReport:
         if self.passed:
             worst = max(r.tol_used for r in self.rows)
             max_abs, max_rel = max(r.max_abs for r in self.rows), max(r.max_rel for r in self.rows)
+            amplified = sum(r.note.startswith(ROUNDING_NOTE) for r in self.rows)
+            where = f"; {amplified} where the model amplifies rounding, see their notes" if amplified else ""
             return (f"PASSED: {n} comparisons within tolerance (max abs {max_abs:.2e}, "
-                    f"max rel {max_rel:.2e}, worst case used {worst:.1%} of the tolerance); "
+                    f"max rel {max_rel:.2e}, worst case used {worst:.1%} of the tolerance{where}); "
                     f"{len(self.skipped)} skipped")
         bad = self.failures()
         return f"FAILED: {len(bad)} failure(s), first: {bad[0]}"

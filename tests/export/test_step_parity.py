@@ -1,0 +1,116 @@
+"""The stateful pass rule (export/step_parity.py): strict against float64 where the model is well-conditioned,
+widened to AMPLIFIED x the measured rounding spread only where float32 itself cannot get closer, and a wrong
+graph fails either way."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seqinfer.export import ExportConfig, VerifyConfig, export_model, verify
+from seqinfer.export.parity import ROUNDING_NOTE, Tolerance
+from seqinfer.export.step_parity import AMPLIFIED, STATE_ATOL, STEPS, Trace, judge, trace
+from seqinfer.trainer.checkpoint import save_checkpoint
+from seqinfer.trainer.model import ModelConfig
+from seqinfer.trainer.stateful import StatefulForecaster
+
+TOL = Tolerance(atol=1e-4, scale=1.0, rtol=0.0, io_dtype="float32")
+GRID = VerifyConfig(batches=(1, 7), providers=("cpu",), inputs=("random",))
+
+
+def _judge(y: np.ndarray, ref: np.ndarray, spread: np.ndarray, state_err: float = 0.0) -> tuple:
+    """judge() on one series (batch 1, horizon 1) with an LSTM-like state [h]; -> (row, spread calls)."""
+    n = len(ref)
+    h = np.zeros((1, 1, 4))
+    calls = []
+
+    def get_spread() -> Trace:
+        calls.append(1)
+        return Trace(np.maximum.accumulate(spread)[None], {n: [np.zeros(1)]})
+    row = judge("onnxruntime", "cpu", "random chunks", 1, y.astype(np.float32)[None, :, None], [h + state_err],
+                np.array([n]), Trace(ref[None, :, None], {n: [h]}), get_spread, TOL, ["h"])
+    return row, len(calls)
+
+
+def test_within_the_strict_rule_no_spread_is_computed() -> None:
+    ref = np.linspace(0, 1, 50)
+    row, calls = _judge(ref + 0.5e-4, ref, np.full(50, 1.0))
+    assert row.passed and calls == 0 and row.note == ""
+
+
+def test_where_the_spread_is_small_the_strict_rule_stands() -> None:
+    ref = np.linspace(0, 1, 50)
+    y = ref.copy()
+    y[30] += 3e-4                                                       # 3x the tolerance
+    row, calls = _judge(y, ref, np.full(50, 1e-7))
+    assert not row.passed and calls == 1 and row.note == "" and row.tol_used == pytest.approx(3, rel=1e-3)
+
+
+def test_where_rounding_is_amplified_the_runtime_may_differ_up_to_the_factor_and_no_more() -> None:
+    ref = np.linspace(0, 1, 50)
+    spread = np.full(50, 1e-7)
+    spread[20:] = 1e-2                                                  # float32 itself is 100x the tolerance off
+    inside, outside, early = ref.copy(), ref.copy(), ref.copy()
+    inside[40] += 0.9 * AMPLIFIED * 1e-2
+    outside[40] += 1.1 * AMPLIFIED * 1e-2
+    early[10] += 1e-3                                                   # before the spread rose: strict there
+    row, _ = _judge(inside, ref, spread)
+    assert row.passed and row.note.startswith(ROUNDING_NOTE), row
+    for y in (outside, early):
+        row, _ = _judge(y, ref, spread)
+        assert not row.passed, row
+
+
+def test_a_state_that_differs_fails_even_when_the_forecasts_agree() -> None:
+    ref = np.linspace(0, 1, 50)
+    row, _ = _judge(ref, ref, np.full(50, 1e-7), state_err=2 * STATE_ATOL)
+    assert not row.passed and "state differs by 2.00e-04" in row.note
+
+
+def _stateful(root: Path, kind: str, gain: float | None, seed: int = 0) -> StatefulForecaster:
+    """A stateful checkpoint; with `gain`, recurrent weights gain x an orthogonal matrix (1.5: chaotic)."""
+    torch.manual_seed(seed)
+    net = StatefulForecaster(ModelConfig(kind=kind, hidden=32, horizon=1, scaling="diff", stateful=True))
+    net.set_normalization(torch.zeros(1), torch.full((1,), 0.3), torch.zeros(1), torch.full((1,), 0.3))
+    if gain is not None:
+        with torch.no_grad():
+            w = net.rnn.weight_hh_l0
+            w.copy_(gain * torch.linalg.qr(torch.randn(w.shape[0], w.shape[1]))[0])
+    root.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(root / "checkpoint.pt", net.eval(), data={"window": 10, "fingerprint": "chaos",
+                                                               "norm_mean": [0.0], "norm_std": [1.0]})
+    return net
+
+
+def _moved(net: StatefulForecaster, root: Path, rel: float) -> Path:
+    """The same checkpoint with its recurrent weights times (1 + rel): what a subtly wrong graph computes."""
+    bad = copy.deepcopy(net)
+    with torch.no_grad():
+        bad.rnn.weight_hh_l0.mul_(1 + rel)
+    root.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(root / "checkpoint.pt", bad, data={"window": 10, "fingerprint": "chaos",
+                                                        "norm_mean": [0.0], "norm_std": [1.0]})
+    return root
+
+
+@pytest.mark.parametrize(("gain", "rel"), [(0.9, 1e-3), (1.5, 1e-4)], ids=["well-conditioned", "chaotic"])
+def test_export_passes_and_a_graph_with_moved_weights_fails(tmp_path: Path, gain: float, rel: float) -> None:
+    """Recurrent weights times (1 + rel) fail every row: 13x and 7x the allowance here, where the right graph
+    uses 0.5% and 15% of it."""
+    net = _stateful(tmp_path / "model", "rnn", gain)
+    x = np.cumsum(0.1 * np.random.default_rng(0).standard_normal((1, STEPS, 1)), axis=1)
+    init = [np.zeros((1, 1, 32), np.float32), np.full((1, 1), np.nan, np.float32)]
+    f32 = trace(net, x.astype(np.float32), init, [STEPS]).y
+    f64 = trace(copy.deepcopy(net).double(), x, [s.astype(np.float64) for s in init], [STEPS]).y
+    drift = float(np.abs(f32 - f64).max()) / (1e-4 * 0.3)             # eager float32 off float64, in tolerances
+    assert (drift > 100) if gain > 1 else (drift < 0.1), drift         # the premise of each case
+
+    report = export_model(tmp_path / "model", ExportConfig(verify=GRID)).report
+    amplified = [r for r in report.rows if r.note.startswith(ROUNDING_NOTE)]
+    assert report.passed and len(amplified) == (len(report.rows) if gain > 1 else 0), report.table()
+
+    wrong = verify(tmp_path / "model" / "model.onnx", GRID, checkpoint=_moved(net, tmp_path / "moved", rel))
+    assert not wrong.passed and all(not r.passed for r in wrong.rows), wrong.table()
