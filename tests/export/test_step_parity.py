@@ -30,8 +30,9 @@ def _judge(y: np.ndarray, ref: np.ndarray, spread: np.ndarray, state_err: float 
     def get_spread() -> Trace:
         calls.append(1)
         return Trace(np.maximum.accumulate(spread)[None], {n: [np.zeros(1)]})
-    row = judge("onnxruntime", "cpu", "random chunks", 1, y.astype(np.float32)[None, :, None], [h + state_err],
-                np.array([n]), Trace(ref[None, :, None], {n: [h]}), get_spread, TOL, ["h"])
+    got = y.astype(np.float32)[None, :, None]
+    row = judge("onnxruntime", "cpu", "random chunks", 1, got, [h + state_err], np.array([n]),
+                Trace(ref[None, :, None], {n: [h]}), get_spread, TOL, ["h"])
     return row, len(calls)
 
 
@@ -52,7 +53,7 @@ def test_where_the_spread_is_small_the_strict_rule_stands() -> None:
 def test_where_rounding_is_amplified_the_runtime_may_differ_up_to_the_factor_and_no_more() -> None:
     ref = np.linspace(0, 1, 50)
     spread = np.full(50, 1e-7)
-    spread[20:] = 1e-2                                                  # float32 itself is 100x the tolerance off
+    spread[20:] = 1e-2                                       # float32 itself 100x the tolerance off
     inside, outside, early = ref.copy(), ref.copy(), ref.copy()
     inside[40] += 0.9 * AMPLIFIED * 1e-2
     outside[40] += 1.1 * AMPLIFIED * 1e-2
@@ -105,7 +106,7 @@ def test_export_passes_and_a_graph_with_moved_weights_fails(tmp_path: Path, gain
     init = [np.zeros((1, 1, 32), np.float32), np.full((1, 1), np.nan, np.float32)]
     f32 = trace(net, x.astype(np.float32), init, [STEPS]).y
     f64 = trace(copy.deepcopy(net).double(), x, [s.astype(np.float64) for s in init], [STEPS]).y
-    drift = float(np.abs(f32 - f64).max()) / (1e-4 * 0.3)             # eager float32 off float64, in tolerances
+    drift = float(np.abs(f32 - f64).max()) / (1e-4 * 0.3)    # eager float32 off float64, in tolerances
     assert (drift > 100) if gain > 1 else (drift < 0.1), drift         # the premise of each case
 
     report = export_model(tmp_path / "model", ExportConfig(verify=GRID)).report
