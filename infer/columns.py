@@ -198,8 +198,8 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
 
 
 def _timeish(cells: list[str]) -> bool:
-    """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/2024, 2024-03-01, 01.03.24): a
-    time in a form timecol.py does not read (AM/PM, a zone word), not text ids."""
+    """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/24, 01.03.24): a time in a form
+    timecol.py does not read (a two-digit year, a month's name), not text ids."""
     vals = [c for c in cells if not is_missing(c)]
     return bool(vals) and all(_TIMEISH.search(v) for v in vals)
 
@@ -320,7 +320,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
                  and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
-        if clock:                      # 3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC: never a series id
+        if clock:                      # 03/01/24 1:00 PM, 01-Mar-2024 13:00: never a series id
             example = next(c for c in cells[clock[0]] if not is_missing(c))
             raise ConfigError(f"{source}: column {shown(clock[:1])} looks like a time in a form seqinfer "
                               f"does not read ({example.strip()!r}): name it with --time-col (passed "

@@ -22,11 +22,15 @@ TIME_PREFIXES = ("date_", "time_", "timestamp_")
 # What pandas writes for an unnamed index column (df.to_csv() with index=True): a row key, passed through.
 INDEX_NAMES = frozenset({"", "index", "unnamed: 0", "unnamed:_0"})
 
-# A zone: Z, +02:00, +0200, or PostgreSQL's +00 / +05:30; `date`'s ` +0000` has a space before it.
-_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?( ?(Z|[+-]\d{2}(:?\d{2})?))?$")
-_ZONE = re.compile(r" ?(Z|([+-])(\d{2})(?::?(\d{2}))?)$")
-_YMD = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
-_XYZ = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
+# A zone: Z, +02:00, +0200, PostgreSQL's +00 / +05:30, or BigQuery's ` UTC`; `date`'s ` +0000` has a space
+# before it.
+_ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?"
+                  r"( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?$")
+_ZONE = re.compile(r" ?(Z|UTC|GMT|([+-])(\d{2})(?::?(\d{2}))?)$")
+# A clock after a y/m/d or x/y/yyyy date: 24-hour, or 12-hour with AM/PM (a spreadsheet's 3/1/2024 1:00 PM).
+_CLOCK = r"((?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?)"
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _CLOCK + "$")
+_XYZ = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})" + _CLOCK + "$")
 _QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})M(\d{2})$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -77,10 +81,16 @@ class TimeFormat:
 
 
 def _iso_text(y: str, m: str, d: str, clock: str) -> str:
+    """ISO text for numpy; '' (no time) for a 12-hour clock outside 1..12."""
     out = f"{y}-{int(m):02d}-{int(d):02d}"
     if clock:
         hour, rest = clock.strip().lstrip("T").split(":", 1)
-        out += f"T{int(hour):02d}:{rest}"
+        h, half = int(hour), rest[-2:].upper()
+        if half in ("AM", "PM"):
+            if not 1 <= h <= 12:
+                return ""
+            h, rest = h % 12 + (12 if half == "PM" else 0), rest[:-2].rstrip()
+        out += f"T{h:02d}:{rest}"
     return out
 
 
@@ -120,7 +130,7 @@ def _one_date(text: str) -> np.datetime64:
 
 def _iso(text: list[str]) -> np.ndarray:
     """ISO dates/datetimes; a zone (Z, +hh:mm) is applied, so every value is UTC seconds."""
-    if not any(t.endswith("Z") or "+" in t or t.count("-") > 2 for t in text):
+    if not any(t.endswith(("Z", "UTC", "GMT")) or "+" in t or t.count("-") > 2 for t in text):
         return _dates(text)
     plain, shift = [], np.zeros(len(text))
     for i, t in enumerate(text):

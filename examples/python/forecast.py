@@ -43,20 +43,21 @@ FLAGS = {"true", "false", "t", "f", "yes", "no"}          # a TRUE/FALSE column 
 # Numbers formatted for reading (1,234.5  12%  $5  decimal commas: 0,5  1 234,5): never a series id.
 FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
                        r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?")
-# A clock time or a date's shape in every cell (3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC): a time in a form
-# not read below, never a series id.
 # A spreadsheet's summary row (Total, Grand total, Sum, Average) where a time is: not held against dates.
 SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
+# A clock time or a date's shape in every cell (03/01/24 1:00 PM, 01-Mar-2024 13:00): a time in a form not
+# read below, never a series id.
 TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
-                 r"(?: ?(Z|[+-]\d\d(?::?\d\d)?))?")        # zones: Z, +02:00, +0200, +00, ` +0000`
+                 r"(?: ?(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?")   # zones: Z, +02:00, +0200, +00, ` +0000`, ` UTC`
+CLOCK = r"(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?"   # 13:00, 1:00 PM
 DATES = [re.compile(p) for p in (
     r"\d{8}",                                                          # 19580329 (checked in dates())
     r"\d{4}[- ]?[Qq][1-4]",                                            # 1959Q1
     r"\d{4}M\d\d",                                                     # 2020M01
-    r"\d{4}[/.]\d{1,2}[/.]\d{1,2}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?",     # y/m/d
-    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:[ T]\d{1,2}:\d\d(?::\d\d)?)?",   # d/m/y, m/d/y
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}" + CLOCK,                              # y/m/d
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}" + CLOCK,                              # d/m/y, m/d/y
 )]
 PREDICT_HINT = "use `seqinfer predict` with --value-col, --series-col, --time-col or --keep"
 
@@ -247,7 +248,7 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     id_named = [j for j in range(n) if name[j] in SERIES_NAMES or (name[j] or "").endswith("_id")]
     clock = [j for j in range(n) if n > 1 and j not in time and j not in id_named and kinds[j][0] == "text"
              and all(TIMEISH.search(c) for c in cells[j] if not is_missing(c))]
-    if clock:                        # 3/1/2024 1:00 PM, 2024-03-01 13:00:00 UTC: a time, never a series id
+    if clock:                        # 03/01/24 1:00 PM, 01-Mar-2024 13:00: a time, never a series id
         raise error("column {} looks like a time in a form this example does not read", clock[:1])
     ids = [j for j in range(n) if n > 1 and j not in time and (text_id(j) or j in id_named)]
     if len(ids) > 1:

@@ -283,13 +283,37 @@ def test_fred_dot_and_table_dashes_are_missing_values(lstm: Fixture, cell: str) 
     check(lstm, cols, {"": [(i + 2, v[i - 1] if i == 20 else x) for i, x in enumerate(v)]})
 
 
-@pytest.mark.parametrize("stamp", ["3/{d}/2024 {h12}:00 {ampm}", "2024-03-{d:02d} {h:02d}:00:00 UTC"])
-def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str) -> None:
-    """A spreadsheet's AM/PM times and BigQuery's `UTC` timestamps under a header that does not say time
-    were each taken as a series id: one series per row, and no forecast. Now an error naming --time-col."""
+def _hourly(stamp: str, skip: range) -> tuple[list[str], list[int]]:
+    """N hourly stamps from 2024-03-13 09:00 (through noon and midnight), the hours in `skip` left out;
+    -> (cells, the hour of each)."""
+    hours = [h for h in range(9, 9 + N + len(skip)) if h not in skip]
+    return [stamp.format(d=13 + h // 24, h=h % 24, h12=(h % 12) or 12, ampm="AM" if h % 24 < 12 else "PM")
+            for h in hours], hours
+
+
+@pytest.mark.parametrize(("stamp", "form"), [("3/{d}/2024 {h12}:00:00 {ampm}", "m/d/y"),
+                                             ("{d}/3/2024 {h12}:00 {ampm}", "d/m/y"),
+                                             ("2024-03-{d:02d} {h:02d}:00:00 UTC", "iso")])
+def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: str) -> None:
+    """A spreadsheet's AM/PM times and BigQuery's `UTC` timestamps, under a header that does not say time:
+    the time column, read for gaps. 12 AM is midnight and 12 PM noon: read otherwise, a step would go back."""
     v = values()
-    cells = [stamp.format(d=1 + i // 24, h=i % 24, h12=(i % 12) or 12, ampm="AM" if i % 24 < 12 else "PM")
-             for i in range(N)]
+    cells, _ = _hourly(stamp, range(30, 35))                 # 5 hours missing: one gap of 6 steps
+    text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert f"value=kWh, time=Reading (passed through, {form}), series=none" in err, err
+    assert "time: 1 gap(s) longer than 2x the series' usual step; the longest, 6.0 steps, ends at line 23" \
+        in err and "does not increase" not in err and "not in the column's format" not in err, err
+    assert cols["Reading"] == cells[lstm.window - 1:]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+@pytest.mark.parametrize("stamp", ["03/{d}/24 {h12}:00:00 {ampm}", "{d}-Mar-2024 {h:02d}:00"])
+def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str) -> None:
+    """A logger's two-digit years and a month's name under a header that does not say time were each taken
+    as a series id: one series per row, and no forecast. Now an error naming --time-col."""
+    v = values()
+    cells, _ = _hourly(stamp, range(0))
     text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
     err = one_error(r.stderr)
