@@ -217,16 +217,18 @@ def _formatted(cells: list[str]) -> str | None:
 
 
 def _steps_one_way(values: Sequence[float], groups: list[str] | None, rising: bool) -> int | None:
-    """How many row-to-row steps there are within the series (each group), when every one of them rises
-    strictly (`rising`) or falls strictly; None when one does not."""
+    """How many row-to-row steps within the series (each group) rise strictly (`rising`: when every one
+    does) or fall (when none rises: a repeated time, a download's doubled row, counts as neither); None
+    otherwise."""
     last: dict[str, float] = {}
     steps = 0
     for i, v in enumerate(values):
         key = groups[i] if groups is not None else ""
         if key in last:
-            if (v <= last[key]) if rising else (v >= last[key]):
+            d = v - last[key]
+            if (d <= 0) if rising else (d > 0):
                 return None
-            steps += 1
+            steps += d != 0
         last[key] = v
     return steps
 

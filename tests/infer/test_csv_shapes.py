@@ -342,11 +342,15 @@ def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, row
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
-def test_a_download_written_newest_first_is_an_error_that_says_so(lstm: Fixture) -> None:
+@pytest.mark.parametrize("doubled", [False, True])
+def test_a_download_written_newest_first_is_an_error_that_says_so(lstm: Fixture, doubled: bool) -> None:
     """Price and bank downloads often list the newest day first. Forecast in input order, every window
-    would run backwards: an error before any output, which says how to reverse the file."""
-    v = values()
+    would run backwards: an error before any output, which says how to reverse the file. A day listed
+    twice (a doubled row) does not make it oldest first."""
     days = [str(np.datetime64("2024-01-01") + i) for i in range(N)][::-1]
+    if doubled:
+        days.insert(5, days[5])
+    v = values(len(days))
     text = "Date,Close\n" + "".join(f"{d},{x}\n" for d, x in zip(days, v, strict=True))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
     err = one_error(r.stderr)
