@@ -37,7 +37,7 @@ import numpy as np
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
-from .timecol import TimeFormat, detect, is_index_name, is_time_name
+from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
 # \N: NULL in PostgreSQL COPY and MySQL dumps; ".": FRED's downloads; "-", "--": statistics offices' and
@@ -52,7 +52,8 @@ _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 # A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
 # left out when a column's time format is decided; parse.py makes the row an error at its line.
 SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
-_TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|" + MONTH_SHAPE.replace("?P<mon>", ""),
+                      re.IGNORECASE)
 # A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
 # format), or with a decimal comma in quotes: "0,5"  "1.234,5"  "1 234,5" (a space or NBSP for thousands).
 _FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"
@@ -198,8 +199,8 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
 
 
 def _timeish(cells: list[str]) -> bool:
-    """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/24, 01.03.24): a time in a form
-    timecol.py does not read (a two-digit year, a month's name), not text ids."""
+    """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/24, 01.03.24, Mar-24): a time in
+    a form timecol.py does not read (a two-digit year), not text ids."""
     vals = [c for c in cells if not is_missing(c)]
     return bool(vals) and all(_TIMEISH.search(v) for v in vals)
 
@@ -322,7 +323,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
                  and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
-        if clock:                      # 03/01/24 1:00 PM, 01-Mar-2024 13:00: never a series id
+        if clock:                      # 03/01/24 1:00 PM, Mar-24, 01-MAR-24: never a series id
             example = next(c for c in cells[clock[0]] if not is_missing(c))
             raise ConfigError(f"{source}: column {shown(clock[:1])} looks like a time in a form seqinfer "
                               f"does not read ({example.strip()!r}): name it with --time-col (passed "

@@ -28,9 +28,25 @@ _ISO = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?"
                   r"( ?(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?))?$")
 _ZONE = re.compile(r" ?(Z|UTC|GMT|([+-])(\d{2})(?::?(\d{2}))?)$")
 # A clock after a y/m/d or x/y/yyyy date: 24-hour, or 12-hour with AM/PM (a spreadsheet's 3/1/2024 1:00 PM).
-_CLOCK = r"((?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?)"
+_CLOCK_TEXT = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?"
+_CLOCK = "(" + _CLOCK_TEXT + ")"
 _YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _CLOCK + "$")
 _XYZ = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})" + _CLOCK + "$")
+# A month's English name or its 3-letter abbreviation, with a four-digit year: 01-Mar-2024, 1 March 2024
+# 13:00, Mar 1, 2024, Mar 2024, Mar-2024, 2024 MAR (statistics offices). Two-digit years are not read.
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december")
+_MONTH_NUMBER = {**{m: i + 1 for i, m in enumerate(MONTH_NAMES)},
+                 **{m[:3]: i + 1 for i, m in enumerate(MONTH_NAMES)}, "sept": 9}
+_MON = "(?P<mon>" + "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True)) + r")\.?"
+# A month's name beside a two-digit number (Excel's Mar-24, Oracle's 01-MAR-24): a time, in a form not read.
+MONTH_SHAPE = r"\b" + _MON + r"[ -]'?\d{2}\b|\b\d{1,2}[ -]" + _MON + r"\b"
+_NAMED = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"^(?P<d>\d{1,2})[ -]" + _MON + r"[ -](?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
+    r"^" + _MON + r" (?P<d>\d{1,2}),? (?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
+    r"^" + _MON + r"[ -](?P<y>\d{4})$",
+    r"^(?P<y>\d{4})[ -]" + _MON + "$",
+))
 _QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})M(\d{2})$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -50,6 +66,7 @@ class TimeFormat:
     """How a time column is written: `name` is shown to the user; `order` fixes day/month for x/y/yyyy."""
 
     name: str     # iso | yyyymmdd | number | y/m/d | d/m/y | m/d/y | d/m/y or m/d/y | quarter | yyyyMmm
+    #               | month name
     order: str = ""           # "dm" | "md" for the x/y/yyyy forms
 
     @property
@@ -70,6 +87,8 @@ class TimeFormat:
             return _dates([_sub(_QUARTER, t, lambda m: f"{m[1]}-{3 * int(m[2]) - 2:02d}") for t in text])
         if self.name == "yyyyMmm":
             return _dates([_sub(_MONTH, t, lambda m: f"{m[1]}-{m[2]}") for t in text])
+        if self.name == "month name":
+            return _dates([_month_named(t) for t in text])
         if self.name == "y/m/d":
             return _dates([_sub(_YMD, t, lambda m: _iso_text(m[1], m[2], m[3], m[4])) for t in text])
         if self.name in ("d/m/y", "m/d/y"):
@@ -92,6 +111,19 @@ def _iso_text(y: str, m: str, d: str, clock: str) -> str:
             h, rest = h % 12 + (12 if half == "PM" else 0), rest[:-2].rstrip()
         out += f"T{h:02d}:{rest}"
     return out
+
+
+def _named_match(text: str) -> re.Match[str] | None:
+    return next((m for m in (rx.match(text) for rx in _NAMED) if m is not None), None)
+
+
+def _month_named(text: str) -> str:
+    """01-Mar-2024 13:00 -> 2024-03-01T13:00; '' when it is not a month-name date."""
+    m = _named_match(text)
+    if m is None:
+        return ""
+    g = m.groupdict()
+    return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", g.get("clock") or "")
 
 
 def _sub(rx: re.Pattern[str], text: str, conv: object) -> str:
@@ -160,6 +192,8 @@ def detect(values: Sequence[str]) -> TimeFormat | None:
         return TimeFormat("yyyyMmm")
     if all(_YMD.match(v) for v in vals):
         return TimeFormat("y/m/d")
+    if all(_named_match(v) for v in vals):
+        return TimeFormat("month name")
     matches = [_XYZ.match(v) for v in vals]
     if all(matches):
         first = [int(m[1]) for m in matches if m]

@@ -436,6 +436,11 @@ CELLS = {   # how one column is written, by (row, series id, rng)
     "am/pm time": lambda t, s, r: f"3/{r.randint(1, 28)}/2024 {r.randint(1, 12)}:{r.randint(0, 59):02d} "
                                   + r.choice(["AM", "PM"]),
     "utc word": lambda t, s, r: f"2024-03-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:00:00 UTC",
+    "month name": lambda t, s, r: r.choice([f"{r.randint(1, 28)}-Mar-2024", f"Mar {r.randint(1, 28)}, 2024",
+                                            f"{r.randint(1, 28)} March 2024 {r.randint(1, 12)}:00 PM",
+                                            "Mar 2024", "2024 MAR"]),
+    "two-digit year": lambda t, s, r: r.choice([f"Mar-{r.randint(10, 30)}", f"{r.randint(1, 28):02d}-MAR-24",
+                                                f"03/{r.randint(1, 28):02d}/24 1:00 PM"]),
     "annotation": lambda t, s, r: r.choice(["#group", "#datatype", "#default"]),
     "date or total": lambda t, s, r: r.choice([f"2021-03-{1 + t % 28:02d}"] * 5 + ["Total", "Grand total"]),
     "mostly numbers": lambda t, s, r: r.choice(["1.5", "2", "2", "x", "NA"]),

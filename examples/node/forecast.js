@@ -47,19 +47,26 @@ const FORMATTED =
   /^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?$/;
 // A spreadsheet's summary row (Total, Grand total, Sum, Average) where a time would be: not held against dates.
 const SUMMARY = /^((grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?)$/i;
-// A clock time or a date's shape in every cell (03/01/24 1:00 PM, 01-Mar-2024 13:00): a time in a form not
+// A month's English name (a date such as 01-Mar-2024 or Mar 2024; Excel's Mar-24 is not read).
+const MON = String.raw`(?:january|february|march|april|may|june|july|august|september|october|november|december` +
+  String.raw`|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?`;
+// A clock time or a date's shape in every cell (03/01/24 1:00 PM, Mar-24, 01-MAR-24): a time in a form not
 // read below, never a series id.
-const TIMEISH = /\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}/;
+const TIMEISH = new RegExp(String.raw`\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\b${MON}[ -]'?\d{2}\b|\b\d{1,2}[ -]${MON}\b`, 'i');
 const TIME_SUFFIXES = ['_date', '_time', '_timestamp', '_at', '_ts'];
 const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
 // zones: Z, +02:00, +0200, +00, ` +0000`, ` UTC`
 const ISO = /^(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(?: ?(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?$/;
+const CLOCK = String.raw`(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?`;   // 13:00, 1:00 PM
 const DATES = [
   /^\d{8}$/,                                                          // 19580329 (checked in dates())
   /^\d{4}[- ]?[Qq][1-4]$/,                                            // 1959Q1
   /^\d{4}M\d\d$/,                                                     // 2020M01
   /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?$/,   // y/m/d; 1:00 PM
   /^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?$/,  // d/m/y, m/d/y
+  // a month's name and a 4-digit year: 01-Mar-2024, 1 March 2024 13:00, Mar 1, 2024, Mar 2024, 2024 MAR
+  new RegExp(String.raw`^(?:\d{1,2}[ -]${MON}[ -]\d{4}${CLOCK}|${MON} \d{1,2},? \d{4}${CLOCK}|${MON}[ -]\d{4}` +
+    String.raw`|\d{4}[ -]${MON})$`, 'i'),
 ];
 const PREDICT_HINT = 'use `seqinfer predict` with --value-col, --series-col, --time-col or --keep';
 
@@ -286,7 +293,7 @@ function decide(lines, window) {
   };
   let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1] || pandasIndex(j)));
   const idNamed = all.filter((j) => SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id'));
-  // 03/01/24 1:00 PM, 01-Mar-2024 13:00: a time, never a series id
+  // 03/01/24 1:00 PM, Mar-24, 01-MAR-24: a time, never a series id
   const clock = all.filter((j) => n > 1 && !time.includes(j) && !idNamed.includes(j) && kinds[j][0] === 'text' &&
     cells[j].filter((c) => !isMissing(c)).every((c) => TIMEISH.test(c)));
   if (clock.length) throw error(`column ${cols(clock.slice(0, 1))} looks like a time in a form this example does not read`);

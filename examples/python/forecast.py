@@ -45,9 +45,12 @@ FORMATTED = re.compile(r"[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3
                        r"|(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+)\s*[%)€]?")
 # A spreadsheet's summary row (Total, Grand total, Sum, Average) where a time is: not held against dates.
 SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
-# A clock time or a date's shape in every cell (03/01/24 1:00 PM, 01-Mar-2024 13:00): a time in a form not
+# A clock time or a date's shape in every cell (03/01/24 1:00 PM, Mar-24, 01-MAR-24): a time in a form not
 # read below, never a series id.
-TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+MON = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+       r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?")       # a month's English name
+TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+                     r"|\b" + MON + r"[ -]'?\d{2}\b|\b\d{1,2}[ -]" + MON + r"\b", re.IGNORECASE)
 TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_", "timestamp_"))
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
                  r"(?: ?(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?")   # zones: Z, +02:00, +0200, +00, ` +0000`, ` UTC`
@@ -58,7 +61,12 @@ DATES = [re.compile(p) for p in (
     r"\d{4}M\d\d",                                                     # 2020M01
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}" + CLOCK,                              # y/m/d
     r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}" + CLOCK,                              # d/m/y, m/d/y
-)]
+)] + [re.compile("|".join((                                           # a month's name, a 4-digit year:
+    r"\d{1,2}[ -]" + MON + r"[ -]\d{4}" + CLOCK,                            # 01-Mar-2024, 1 March 2024
+    MON + r" \d{1,2},? \d{4}" + CLOCK,                                      # Mar 1, 2024
+    MON + r"[ -]\d{4}",                                                     # Mar 2024, Mar-2024
+    r"\d{4}[ -]" + MON,                                                     # 2024 MAR
+)), re.IGNORECASE)]
 PREDICT_HINT = "use `seqinfer predict` with --value-col, --series-col, --time-col or --keep"
 
 
@@ -127,7 +135,8 @@ def valid_date(y: str, m: str, d: str | None, hour: str | None = None, minute: s
 
 
 def dates(vals: list[str]) -> bool:
-    """Every value is a date written the same way (ISO, YYYYMMDD, 1959Q1, 2020M01, y/m/d, d/m/y, m/d/y)."""
+    """Every value is a date written the same way (ISO, YYYYMMDD, 1959Q1, 2020M01, y/m/d, d/m/y, m/d/y, a
+    month's name with a 4-digit year)."""
     def iso(v: str) -> bool:
         m = ISO.fullmatch(v)              # a zone needs a clock time (2020-01-01Z is not a date)
         return m is not None and valid_date(*m.groups()[:6]) and not (m[7] and m[4] is None)
@@ -248,7 +257,7 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     id_named = [j for j in range(n) if name[j] in SERIES_NAMES or (name[j] or "").endswith("_id")]
     clock = [j for j in range(n) if n > 1 and j not in time and j not in id_named and kinds[j][0] == "text"
              and all(TIMEISH.search(c) for c in cells[j] if not is_missing(c))]
-    if clock:                        # 03/01/24 1:00 PM, 01-Mar-2024 13:00: a time, never a series id
+    if clock:                        # 03/01/24 1:00 PM, Mar-24, 01-MAR-24: a time, never a series id
         raise error("column {} looks like a time in a form this example does not read", clock[:1])
     ids = [j for j in range(n) if n > 1 and j not in time and (text_id(j) or j in id_named)]
     if len(ids) > 1:

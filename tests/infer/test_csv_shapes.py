@@ -293,13 +293,16 @@ def _hourly(stamp: str, skip: range) -> tuple[list[str], list[int]]:
 
 @pytest.mark.parametrize(("stamp", "form"), [("3/{d}/2024 {h12}:00:00 {ampm}", "m/d/y"),
                                              ("{d}/3/2024 {h12}:00 {ampm}", "d/m/y"),
-                                             ("2024-03-{d:02d} {h:02d}:00:00 UTC", "iso")])
+                                             ("2024-03-{d:02d} {h:02d}:00:00 UTC", "iso"),
+                                             ("{d}-Mar-2024 {h:02d}:00", "month name"),
+                                             ("March {d}, 2024 {h12}:00 {ampm}", "month name")])
 def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: str) -> None:
-    """A spreadsheet's AM/PM times and BigQuery's `UTC` timestamps, under a header that does not say time:
-    the time column, read for gaps. 12 AM is midnight and 12 PM noon: read otherwise, a step would go back."""
+    """A spreadsheet's AM/PM times, BigQuery's `UTC` timestamps and month names, under a header that does not
+    say time: the time column, read for gaps. 12 AM is midnight and 12 PM noon: read otherwise, a step would
+    go back."""
     v = values()
     cells, _ = _hourly(stamp, range(30, 35))                 # 5 hours missing: one gap of 6 steps
-    text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
+    text = "Reading,kWh\n" + "".join(f'"{c}",{x}\n' for c, x in zip(cells, v, strict=True))   # as pandas
     err, _, cols = predict(lstm, text)
     assert f"value=kWh, time=Reading (passed through, {form}), series=none" in err, err
     assert "time: 1 gap(s) longer than 2x the series' usual step; the longest, 6.0 steps, ends at line 23" \
@@ -308,10 +311,10 @@ def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: 
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
-@pytest.mark.parametrize("stamp", ["03/{d}/24 {h12}:00:00 {ampm}", "{d}-Mar-2024 {h:02d}:00"])
+@pytest.mark.parametrize("stamp", ["03/{d}/24 {h12}:00:00 {ampm}", "{d}-MAR-24 {h:02d}:00"])
 def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str) -> None:
-    """A logger's two-digit years and a month's name under a header that does not say time were each taken
-    as a series id: one series per row, and no forecast. Now an error naming --time-col."""
+    """A logger's two-digit years (03/13/24, Oracle's 13-MAR-24) under a header that does not say time were
+    taken as a series id: one series per row, and no forecast. Now an error naming --time-col."""
     v = values()
     cells, _ = _hourly(stamp, range(0))
     text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
