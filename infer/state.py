@@ -19,7 +19,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .config import DEFAULT_MAX_SERIES, FILLS
 
 USUAL_STEPS = 8        # a series' usual time step: the median of its first steps
-GAP_FACTOR = 2.0       # a step longer than this many usual steps is a gap
+# A step longer than this many usual steps is a gap. 1.5, not 2: one missing day doubles the step exactly, and
+# one missing month makes it 1.9-2.0 months' lengths (59-62 days over a usual 30.5), while months' own lengths
+# differ by at most 31/28 = 1.1.
+GAP_FACTOR = 1.5
 
 
 def series_name(key: Hashable) -> str:

@@ -127,8 +127,23 @@ def test_iso_datetimes_with_zones_and_gaps_reported(lstm: Fixture) -> None:
     stamps = [f"2021-06-0{1 + h // 24}T{h % 24:02d}:00:00+02:00" for h in hours]
     text = "time,value\n" + "".join(f"{t},{x}\n" for t, x in zip(stamps, v, strict=True))
     err, _, cols = predict(lstm, text)
-    assert "time: 1 gap(s) longer than 2x the series' usual step; the longest, 11.0 steps, ends at line 32" \
-        in err, err
+    assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 11.0 steps, ends at line " \
+        "32" in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+@pytest.mark.parametrize(("step", "longest"), [("D", "2.0"), ("M", "1.9")])
+def test_one_missing_day_or_month_is_a_gap(lstm: Fixture, step: str, longest: str) -> None:
+    """A daily or monthly series with one row missing (2021-03-14; 2021-03): one gap. Months' own lengths
+    (28 to 31 days) are not gaps."""
+    v = values()
+    first = np.datetime64("2021-03-01" if step == "D" else "2019-01", step)
+    times = first + np.arange(1 + N)
+    times = np.delete(times, 13 if step == "D" else 26)                # 2021-03-14; 2021-03
+    text = "date,value\n" + "".join(f"{np.datetime64(t, 'D')},{x}\n"
+                                     for t, x in zip(times, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert f"time: 1 gap(s) longer than 1.5x the series' usual step; the longest, {longest} steps" in err, err
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
@@ -305,8 +320,8 @@ def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: 
     text = "Reading,kWh\n" + "".join(f'"{c}",{x}\n' for c, x in zip(cells, v, strict=True))   # as pandas
     err, _, cols = predict(lstm, text)
     assert f"value=kWh, time=Reading (passed through, {form}), series=none" in err, err
-    assert "time: 1 gap(s) longer than 2x the series' usual step; the longest, 6.0 steps, ends at line 23" \
-        in err and "does not increase" not in err and "not in the column's format" not in err, err
+    assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 6.0 steps, ends at line " \
+        "23" in err and "does not increase" not in err and "not in the column's format" not in err, err
     assert cols["Reading"] == cells[lstm.window - 1:]
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 

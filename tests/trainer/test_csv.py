@@ -102,7 +102,7 @@ def test_gaps_in_time_are_reported(tmp_path: Path) -> None:
     days = [f"2020-01-{d:02d}" for d in (1, 2, 3, 4, 5, 6, 12, 13, 14)]
     p = write(tmp_path, "date,v\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)))
     notes = series(p).notes
-    assert any("1 gap(s) longer than 2x" in n and "6.0 steps, ends at line 8" in n for n in notes), notes
+    assert any("1 gap(s) longer than 1.5x" in n and "6.0 steps, ends at line 8" in n for n in notes), notes
 
 
 def test_missing_file_and_empty_file(tmp_path: Path) -> None:
