@@ -121,9 +121,9 @@ def trace(model: StatefulForecaster, x: np.ndarray, init: list[np.ndarray], cuts
 
 def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: np.ndarray,
                     init: list[np.ndarray], cuts: list[int], ref: Trace, seed: int) -> Trace:
-    """How far float32 rounding alone moves the reference: per row, the running maximum over the steps of
-    |sample - ref| (forecasts, shape (B, n)) and the largest state difference (states, (B,)), over eager in
-    the model's own dtype and ROUNDING_SAMPLES float64 runs on inputs moved by up to half a float32 ulp."""
+    """How far rounding alone moves the reference, as a Trace of per-row maxima: y (B, n) the running maximum
+    over the steps of |sample - ref|, states {cut: [(B,) per state tensor]}; over eager in the model's own
+    dtype and ROUNDING_SAMPLES float64 runs with every weight moved by up to ROUNDING_REL of itself."""
     rng = np.random.default_rng([seed, *x.shape])
     x64 = x.astype(np.float64)
     samples = [trace(model, x, init, cuts)]
