@@ -59,6 +59,9 @@ ValueCol = Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)]
 SeriesCol = Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)]
 TimeCol = Annotated[str | None, typer.Option(help=_TIME_COL_HELP)]
 Header = Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)]
+DateOrder = Annotated[Literal["auto", "dmy", "mdy"], typer.Option(
+    help="Day and month in dates such as 03/04/2024: dmy, mdy, or auto (told from a field above 12 in the "
+         "first lines; when none is, the dates are passed through and not read for gaps).")]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
@@ -78,6 +81,7 @@ def train(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
+    date_order: DateOrder = "auto",
     fill: TableFill = "stop",
     column: Annotated[str | None, typer.Option(
         help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
@@ -133,7 +137,8 @@ def train(
         err(f"seqinfer: --column is deprecated and goes in the next release: use --value-col {value_col} "
             f"(column numbers count from 1 in every command)")
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
-                      series_col=series_col, time_col=time_col, header=header, fill=fill, length=length,
+                      series_col=series_col, time_col=time_col, header=header, date_order=date_order,
+                      fill=fill, length=length,
                       period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -226,6 +231,7 @@ def predict(
     keep: Annotated[list[str] | None, typer.Option(
         help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
     header: Header = "auto",
+    date_order: DateOrder = "auto",
     fill: StreamFill = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
@@ -269,7 +275,7 @@ def predict(
 
     cfg = PredictConfig(
         layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
-        keep=_names(*(keep or [])), header=header, fill=fill, max_series=max_series,
+        keep=_names(*(keep or [])), header=header, date_order=date_order, fill=fill, max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
         verify=verify, state=None if state is None else str(state), warmup=warmup)
@@ -299,6 +305,7 @@ def evaluate(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
+    date_order: DateOrder = "auto",
     fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
@@ -317,7 +324,8 @@ def evaluate(
     from .backtest import plot as draw
     from .config import ColumnSpec
 
-    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header)
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header,
+                      date_order=date_order)
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
@@ -343,6 +351,7 @@ def score(
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
     header: Header = "auto",
+    date_order: DateOrder = "auto",
     fill: StreamFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
@@ -358,7 +367,8 @@ def score(
     from .config import ColumnSpec
     from .score import ScoreConfig, run_score
 
-    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header)
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header,
+                      date_order=date_order)
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

@@ -37,7 +37,7 @@ import numpy as np
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
-from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name
+from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
 # \N: NULL in PostgreSQL COPY and MySQL dumps; ".": FRED's downloads; "-", "--": statistics offices' and
@@ -116,8 +116,12 @@ class Columns:
             parts = ["value=" + ",".join(self.label(i) for i in self.values)]
         if self.time:
             fmt = f", {self.time_format.name}" if self.time_format else ""
-            gaps = "; not read for gaps" if self.gap_col is None else \
-                f"; gaps read in {self.label(self.gap_col)}" if len(self.time) > 1 else ""
+            if self.gap_col is not None:
+                gaps = f"; gaps read in {self.label(self.gap_col)}" if len(self.time) > 1 else ""
+            elif self.time_format is not None and not self.time_format.gap_check:
+                gaps = "; not read for gaps: --date-order dmy or mdy reads them"
+            else:
+                gaps = "; not read for gaps"
             names = ",".join(self.label(i) for i in self.time)
             parts.append(f"time={names} (passed through{fmt}{gaps})")
         else:
@@ -396,6 +400,12 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_col is not None:
         fmt = kinds[gap_col][1] or (TimeFormat("number") if kinds[gap_col][0] in ("number", "empty")
                                     else None)
+        if fmt is not None:
+            fmt, unreadable = with_order(fmt, spec.date_order, cells[gap_col])
+            if unreadable is not None:
+                raise ConfigError(f"{source}: --date-order {spec.date_order}: {unreadable!r} in column "
+                                  f"{shown([gap_col])} has no such month: its dates are {fmt.name} (leave "
+                                  f"--date-order auto)")
         if fmt is None or not fmt.gap_check:       # a time written in a form seqinfer does not read
             gap_col = None
     if series is None and time_given is None and len(dated) == 1:

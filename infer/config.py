@@ -7,6 +7,8 @@ from .errors import ConfigError
 
 LAYOUTS = ("auto", "series", "windows")
 HEADER_CHOICES = ("auto", "yes", "no")
+# Day and month in x/y/yyyy dates: auto (told from a field above 12 in the first lines), or said.
+DATE_ORDERS = ("auto", "dmy", "mdy")
 FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
 DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
@@ -42,10 +44,13 @@ class ColumnSpec:
     time_col: str | None = None
     keep: tuple[str, ...] = ()
     header: str = "auto"            # auto | yes | no
+    date_order: str = "auto"        # auto | dmy | mdy: x/y/yyyy dates' day and month
 
     def __post_init__(self) -> None:
         if self.header not in HEADER_CHOICES:
             raise ConfigError(f"header: {self.header!r} is not one of {', '.join(HEADER_CHOICES)}")
+        if self.date_order not in DATE_ORDERS:
+            raise ConfigError(f"date_order: {self.date_order!r} is not one of {', '.join(DATE_ORDERS)}")
         for opt, specs in self.options():
             for s in specs:
                 if not s.strip():
@@ -72,6 +77,7 @@ class PredictConfig:
     time_col: str | None = None           # passed through; read for gap checks
     keep: tuple[str, ...] = ()            # columns copied to the output
     header: str = "auto"                  # auto | yes | no (columns.py rule 1)
+    date_order: str = "auto"              # auto | dmy | mdy: x/y/yyyy dates' day and month
     fill: str = "stop"                    # missing values: stop | previous | drop
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
@@ -112,4 +118,4 @@ class PredictConfig:
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
-                          keep=self.keep, header=self.header)
+                          keep=self.keep, header=self.header, date_order=self.date_order)

@@ -206,6 +206,19 @@ def detect(values: Sequence[str]) -> TimeFormat | None:
     return None
 
 
+def with_order(fmt: TimeFormat, order: str, values: Sequence[str]) -> tuple[TimeFormat, str | None]:
+    """An x/y/yyyy format read as `order` ("dmy" | "mdy"; "auto" keeps it), and the first value that cannot
+    be read so (its month field above 12), else None. Other formats are returned as they are."""
+    if order == "auto" or fmt.name not in ("d/m/y", "m/d/y", "d/m/y or m/d/y"):
+        return fmt, None
+    dm = order == "dmy"
+    for v in values:
+        m = _XYZ.match(v.strip())
+        if m is not None and int(m[3] if dm else m[1]) > 12:
+            return fmt, v.strip()
+    return (TimeFormat("d/m/y", "dm") if dm else TimeFormat("m/d/y", "md")), None
+
+
 def _valid_yyyymmdd(v: str) -> bool:
     y, m, d = int(v[:4]), int(v[4:6]), int(v[6:])
     if not (1000 <= y <= 2999 and 1 <= m <= 12 and 1 <= d <= 31):

@@ -77,6 +77,7 @@ class DataConfig:
     series_col: str | None = None    # series id; windows never cross series
     time_col: str | None = None      # passed through; checked for gaps
     header: str = "auto"             # auto | yes | no
+    date_order: str = "auto"         # auto | dmy | mdy: x/y/yyyy dates' day and month
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     season: int | None = None        # the baselines' season in steps; None: detected (trainer/baselines.py)
     length: int = 2000               # sine: number of points
@@ -105,12 +106,13 @@ class DataConfig:
         self.columns()                                                    # the column options' own checks
         if self.path is None:
             given = [n for n in ("value_col", "series_col", "time_col") if getattr(self, n)] + \
-                [n for n, default in (("header", "auto"), ("fill", "stop")) if getattr(self, n) != default]
+                [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"))
+                 if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
-                          header=self.header)
+                          header=self.header, date_order=self.date_order)
 
     @property
     def source(self) -> str:

@@ -326,6 +326,27 @@ def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: 
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_date_order_settles_day_and_month_the_first_lines_leave_open(lstm: Fixture) -> None:
+    """A logger's d/m/y AM/PM times on the 1st and 2nd of the month: no field above 12 in the lines that
+    decide, so auto reads no gaps and says which option does; --date-order dmy reads them. An order the
+    dates contradict is an error."""
+    v = values()
+    hours = [h for h in range(N + 5) if h not in range(20, 25)]
+    cells = [f"{1 + h // 24}/3/2024 {(h % 12) or 12}:00 {'AM' if h % 24 < 12 else 'PM'}" for h in hours]
+    text = "Reading,kWh\n" + "".join(f"{c},{x}\n" for c, x in zip(cells, v, strict=True))
+    err, _, _ = predict(lstm, text)
+    assert "(passed through, d/m/y or m/d/y; not read for gaps: --date-order dmy or mdy reads them)" in err
+    assert "gap(s)" not in err, err
+    err, _, cols = predict(lstm, text, "--date-order", "dmy")
+    assert "time=Reading (passed through, d/m/y)" in err and "time: 1 gap(s)" in err and "6.0 steps" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    late = text.replace("2/3/2024", "13/3/2024")                        # a day above 12: d/m/y, said
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--date-order", "mdy"], late)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "--date-order mdy: '13/3/2024 1:00 AM' in column 1 ('Reading') has no " \
+        "such month: its dates are d/m/y" in err, err
+
+
 @pytest.mark.parametrize("stamp", ["03/{d}/24 {h12}:00:00 {ampm}", "{d}-MAR-24 {h:02d}:00"])
 def test_times_in_an_unread_form_are_never_series_ids(lstm: Fixture, stamp: str) -> None:
     """A logger's two-digit years (03/13/24, Oracle's 13-MAR-24) under a header that does not say time were

@@ -105,6 +105,21 @@ def test_gaps_in_time_are_reported(tmp_path: Path) -> None:
     assert any("1 gap(s) longer than 1.5x" in n and "6.0 steps, ends at line 8" in n for n in notes), notes
 
 
+def test_date_order_reads_dates_the_first_lines_leave_open(tmp_path: Path) -> None:
+    """Hourly d/m/y times on the 1st and 2nd of March: no field above 12, so auto cannot tell the order and
+    reads no gaps; --date-order dmy reads them."""
+    hours = [h for h in range(40) if h not in range(20, 25)]
+    stamps = [f"{1 + h // 24:02d}/03/2024 {h % 24:02d}:00" for h in hours]
+    p = write(tmp_path, "Time,v\n" + "".join(f"{t},{i}\n" for i, t in enumerate(stamps)))
+    auto = series(p).notes
+    assert "--date-order dmy or mdy reads them" in auto[0] and not any("gap" in n for n in auto[1:]), auto
+    said = series(p, date_order="dmy").notes
+    assert "(passed through, d/m/y)" in said[0], said
+    assert any("1 gap(s)" in n and "6.0 steps, ends at line 22" in n for n in said), said
+    with pytest.raises(ConfigError, match="data.date_order: only applies to a CSV"):
+        DataConfig(date_order="mdy")
+
+
 def test_missing_file_and_empty_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot open"):
         series(str(tmp_path / "nope.csv"))
