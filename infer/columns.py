@@ -52,8 +52,7 @@ _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 # A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
 # left out when a column's time format is decided; parse.py makes the row an error at its line.
 SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
-_TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|" + MONTH_SHAPE.replace("?P<mon>", ""),
-                      re.IGNORECASE)
+_TIMEISH = re.compile(r"\d{1,2}:\d{2}|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|" + MONTH_SHAPE, re.IGNORECASE)
 # A number formatted for reading, not for a program: 1,234.5  12.5%  $1,234.50  (a spreadsheet's cell
 # format), or with a decimal comma in quotes: "0,5"  "1.234,5"  "1 234,5" (a space or NBSP for thousands).
 _FORMATTED = re.compile(r"^[-+(]?[$€£¥]?\s*[-+]?((\d{1,3}([, \u00a0\u202f]\d{3})+|\d+)(\.\d*)?"

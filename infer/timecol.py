@@ -38,9 +38,10 @@ MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "
                "october", "november", "december")
 _MONTH_NUMBER = {**{m: i + 1 for i, m in enumerate(MONTH_NAMES)},
                  **{m[:3]: i + 1 for i, m in enumerate(MONTH_NAMES)}, "sept": 9}
-_MON = "(?P<mon>" + "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True)) + r")\.?"
+_MONTHS = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
+_MON = "(?P<mon>" + _MONTHS + r")\.?"
 # A month's name beside a two-digit number (Excel's Mar-24, Oracle's 01-MAR-24): a time, in a form not read.
-MONTH_SHAPE = r"\b" + _MON + r"[ -]'?\d{2}\b|\b\d{1,2}[ -]" + _MON + r"\b"
+MONTH_SHAPE = rf"\b(?:{_MONTHS})\.?[ -]'?\d{{2}}\b|\b\d{{1,2}}[ -](?:{_MONTHS})\b"
 _NAMED = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"^(?P<d>\d{1,2})[ -]" + _MON + r"[ -](?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
     r"^" + _MON + r" (?P<d>\d{1,2}),? (?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
