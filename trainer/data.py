@@ -137,12 +137,18 @@ def io_dtype(ds: Dataset) -> str:
     return "float64" if spacing > FLOAT64_SHARE * typical else "float32"
 
 
+# DataConfig fields added after checkpoints were written, with their defaults: left out of the fingerprint at
+# the default, so a checkpoint from before them still matches its data (export rebuilds its test split).
+NEWER_FIELDS: dict[str, Any] = {"date_order": "auto"}
+
+
 def fingerprint(series: Series, cfg: DataConfig, model_config: Mapping[str, Any]) -> str:
     """sha256 over the series values, the data config (minus the file's path) and the model config."""
     h = hashlib.sha256()
     for sid, v in zip(series.ids, series.values, strict=True):
         h.update(sid.encode() + b"\0" + np.ascontiguousarray(v, dtype="<f8").tobytes())
-    conf = {k: v for k, v in cfg.to_dict().items() if k != "path"}
+    conf = {k: v for k, v in cfg.to_dict().items()
+            if k != "path" and not (k in NEWER_FIELDS and NEWER_FIELDS[k] == v)}
     h.update(json.dumps({"data": conf, "model": dict(model_config)}, sort_keys=True).encode())
     return h.hexdigest()
 

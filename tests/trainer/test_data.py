@@ -89,6 +89,10 @@ def test_fingerprint_tracks_data_and_config() -> None:
     assert f != fingerprint(s, cfg, {"kind": "gru", "hidden": 8})
     data = checkpoint_data(build(cfg, s), cfg, m)
     assert data["window"] == 5 and data["fingerprint"] == f and isinstance(data["config"], dict)
+    # what seqinfer wrote before DataConfig had date_order: checkpoints from then still match their data
+    assert f == "00063d114c1036e64402afb3ab020191c9a019dda1f73b4b2c9f00795b39e451"
+    assert f == fingerprint(s, DataConfig(window=5, path="d.csv"), m)          # the path is not part of it
+    assert f != fingerprint(s, DataConfig(window=5, path="d.csv", date_order="dmy"), m)
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
