@@ -62,12 +62,14 @@ def seasonal_lag(horizon: int, m: int) -> np.ndarray:
 
 
 def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict[str, float]:
-    """MSE, MAE, RMSE, and MASE (MAE / the in-sample naive MAE `scale`), on the original scale."""
+    """MSE, MAE, RMSE, and MASE (MAE / the in-sample naive MAE `scale`), on the original scale. A series
+    that never changes has no naive error to scale by: its MASE is NaN (undefined), not a crash."""
     err = (np.asarray(pred, np.float64) - truth).reshape(len(truth), -1)
     if not err.size:
         return {"mse": float("nan"), "mae": float("nan"), "rmse": float("nan"), "mase": float("nan")}
     mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
-    return {"mse": mse, "mae": mae, "rmse": float(np.sqrt(mse)), "mase": mae / scale}
+    return {"mse": mse, "mae": mae, "rmse": float(np.sqrt(mse)),
+            "mase": mae / scale if scale > 0 else float("nan")}
 
 
 def naive_mae(series: list[np.ndarray]) -> float:
@@ -106,8 +108,9 @@ class Backtest:
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         model, naive = self.overall["model"]["mse"], self.overall["naive"]["mse"]
         verdict = "beats" if model < naive else "does NOT beat"
+        share = f"{model / naive:.3f} of it" if naive > 0 else "naive is exact: the values do not change"
         lines += ["", f"The model {verdict} the naive forecast: MSE {model:.4g} against {naive:.4g} "
-                      f"({model / naive:.3f} of it)."]
+                      f"({share})."]
         if "seasonal_naive" in self.overall:
             sn = self.overall["seasonal_naive"]["mse"]
             verdict = "beats" if model < sn else "does NOT beat"

@@ -258,7 +258,7 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
     for r in results:
         t, mark = r["metrics"]["test"], "" if r["beats_naive"] else " ⚠ loses to naive"
         lines.append(f"| {r['name']} ({r['model_config']['scaling']}){mark} | {t['mse']:.3e} | "
-                     f"{t['mae']:.3e} | {t['mase']:.3f} | {t['mse'] / naive_test:.3f} | "
+                     f"{t['mae']:.3e} | {t['mase']:.3f} | {_over(t['mse'], naive_test)} | "
                      f"{r['metrics']['val']['mse']:.3e} | {r['epochs']} ({r['best_epoch']}) | "
                      f"{r['train_seconds']:.1f} | {r['device']} |")
     names = {"naive": "naive (last value)", "seasonal_naive": f"seasonal naive (season {b['season']})",
@@ -267,7 +267,7 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
         if key in b:
             t = b[key]["test"]
             lines.append(f"| {label} | {t['mse']:.3e} | {t['mae']:.3e} | {t['mase']:.3f} | "
-                         f"{t['mse'] / naive_test:.3f} | {b[key]['val']['mse']:.3e} | | | |")
+                         f"{_over(t['mse'], naive_test)} | {b[key]['val']['mse']:.3e} | | | |")
     lines.append("")
     for r in results:
         t = r["metrics"]["test"]["mse"]
@@ -284,6 +284,11 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
         lines += section(tests)
     lines += ["", f"Run wall time: {seconds:.1f} s (seed {r0['seed']}; errors on the original scale)."]
     return "\n".join(lines) + "\n"
+
+
+def _over(mse: float, naive: float) -> str:
+    """MSE / naive's, or "-" where naive is exact (a series that does not change): no ratio to give."""
+    return f"{mse / naive:.3f}" if naive > 0 else "-"
 
 
 def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: str | Path,

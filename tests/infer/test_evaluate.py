@@ -66,3 +66,15 @@ def test_evaluate_errors_are_one_line(constant_step: Path, tmp_path: Path) -> No
     bad.write_text("value\n1\n2\nx\n4\n")
     r = run_cli(["evaluate", str(constant_step), "--input", str(bad), "--provider", "cpu"])
     assert r.returncode == 2 and f"{bad}:4:1: 'x' is not a number" in one_error(r.stderr)
+
+
+def test_evaluate_on_values_that_never_change(constant_step: Path, tmp_path: Path) -> None:
+    """Naive is exact there: no ratio to it and no MASE (both divided by zero: a traceback)."""
+    flat = tmp_path / "flat.csv"
+    flat.write_text("value\n" + "3.0\n" * N)
+    r = run_cli(["evaluate", str(constant_step), "--input", str(flat), "--provider", "cpu", "--plot",
+                 str(tmp_path / "f.png")])
+    assert r.returncode == 0, r.stderr.decode()
+    table = r.stdout.decode()
+    assert "| all | 0.625 | 0.75 | nan | 0 | 0 | nan |" in table
+    assert "does NOT beat the naive forecast: MSE 0.625 against 0 (naive is exact" in table

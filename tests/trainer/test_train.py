@@ -195,3 +195,19 @@ def test_stateful_training_on_many_short_series(tmp_path: Path) -> None:
                        tmp_path / "art")
     m = report.results[0]
     assert m["name"] == "rnn-stateful" and m["epochs"] == 2 and m["metrics"]["test"]["mse"] > 0
+
+
+def test_train_on_a_series_that_never_changes(tmp_path: Path) -> None:
+    """A stuck sensor: naive is exact, so MASE and the ratio to naive have no value (NaN, "-"), and the run
+    still finishes and says the model loses to naive (it divided by zero: a traceback)."""
+    f = tmp_path / "stuck.csv"
+    f.write_text("value\n" + "5.0\n" * 200)
+    r = subprocess.run([*SEQINFER, "train", "--data", str(f), "--model", "rnn", "--window", "8", "--epochs",
+                        "1", "--hidden", "4", "--jobs", "1", "--out", str(tmp_path / "art")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "WARNING: rnn does not beat the naive forecast" in r.stderr and "Traceback" not in r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| rnn (diff)"))
+    assert row.split(" | ")[3:5] == ["nan", "-"]                  # MASE, MSE / naive
+    m = json.loads((tmp_path / "art" / "rnn" / "metrics.json").read_text())
+    assert np.isnan(m["metrics"]["test"]["mase"]) and m["baseline"]["test"]["mse"] == 0
