@@ -311,9 +311,11 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
     # Rule 4, strong signs: the header says time, or the values are dates. An unnamed column is pandas'
     # index only when it holds numbers or dates: a spreadsheet's trailing `,,` columns are empty (ignored),
-    # and an unnamed level of text (`,,value` `a,2020-01-01,1.5`) is the series id.
+    # and an unnamed level of text (`,,value` `a,2020-01-01,1.5`) is the series id. The index comes first:
+    # an unnamed column after a named one (`date,` over `2020-01-01,5.1`) is an ordinary column.
     def pandas_index(j: int) -> bool:
-        return header is not None and is_index_name(header[j]) and kinds[j][0] in ("number", "date")
+        return header is not None and all(is_index_name(h) for h in header[:j + 1]) \
+            and kinds[j][0] in ("number", "date")
 
     strong_time = [j for j in free if (header and is_time_name(header[j])) or pandas_index(j)
                    or kinds[j][0] == "date" or kinds[j][1] is not None]

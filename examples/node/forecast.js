@@ -284,8 +284,10 @@ function decide(lines, window) {
 
   // A time column: its header says time, or its values are dates. A series id: text, or a header that says
   // id. A single column is always the value.
-  const pandasIndex = (j) => Boolean(header) && INDEX_NAMES.has(header[j].trim().toLowerCase()) &&
-    (kinds[j][0] === 'number' || kinds[j][1]);
+  // The index comes first: `date,` names no index.
+  const pandasIndex = (j) => Boolean(header) &&
+    header.slice(0, j + 1).every((h) => INDEX_NAMES.has(h.trim().toLowerCase())) &&
+    (kinds[j][0] === 'number' || Boolean(kinds[j][1]));
   const textId = (j) => {
     const vals = cells[j].filter((c) => !isMissing(c)).map((c) => c.trim());
     const flag = vals.length > 0 && vals.every((v) => FLAGS.has(v.toLowerCase()));

@@ -242,9 +242,9 @@ def decide(lines: list[list[str]], window: int) -> Columns:
 
     # A time column: its header says time, or its values are dates. A series id: text, or a header that
     # says id. A single column is always the value.
-    def pandas_index(j: int) -> bool:
-        return bool(header) and header[j].strip().lower() in INDEX_NAMES and (kinds[j][0] == "number"
-                                                                            or kinds[j][1])
+    def pandas_index(j: int) -> bool:                # the index comes first: `date,` names no index
+        return bool(header) and all(h.strip().lower() in INDEX_NAMES for h in header[:j + 1]) \
+            and (kinds[j][0] == "number" or bool(kinds[j][1]))
 
     def text_id(j: int) -> bool:
         vals = [c.strip() for c in cells[j] if not is_missing(c)]

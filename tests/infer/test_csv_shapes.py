@@ -502,6 +502,16 @@ def test_pandas_series_with_its_index(lstm: Fixture) -> None:
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_an_unnamed_value_column_after_a_named_date_is_the_value(lstm: Fixture) -> None:
+    """`date,` over `2020-01-01,5.1` (a sheet whose value header was deleted): pandas' unnamed index comes
+    first, so an unnamed column after a named one is an ordinary column, here the value."""
+    v = values()
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(N)]
+    err, _, cols = predict(lstm, "date,\n" + "".join(f"{d},{x}\n" for d, x in zip(dates, v, strict=True)))
+    assert "value=column 2, time=date (passed through, iso), series=none (header: line 1)" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_numeric_store_ids_not_named_as_ids_are_an_error_not_one_mixed_series(lstm: Fixture) -> None:
     """`store,date,value` with stores 1 and 2 interleaved: the dates repeat, so `store` must be the series."""
     a, b = values(seed=1), values(seed=2, level=10)
