@@ -23,6 +23,11 @@ USUAL_STEPS = 8        # a series' usual time step: the median of its first step
 # one missing month makes it 1.9-2.0 months' lengths (59-62 days over a usual 30.5), while months' own lengths
 # differ by at most 31/28 = 1.1.
 GAP_FACTOR = 1.5
+# A clock set back (daylight saving time ending, in local times without a zone) steps back by an hour at
+# most, once or twice a year: the rows that follow repeat that hour's times, in the right order. Steps back
+# that small and that far apart keep the file's order (table.py) and are named as such in the notes.
+CLOCK_SET_BACK_S = 3600.0
+CLOCK_SET_BACK_APART_S = 7 * 86400.0
 
 
 def series_name(key: Hashable) -> str:
@@ -69,6 +74,7 @@ class Tally:
     gap_worst: tuple[float, int, str] | None = None    # (steps, line, series) of the longest gap
     backwards: int = 0           # time steps that are zero or negative
     backwards_first: int = 0     # the line of the first
+    backwards_most: float = 0.0  # the longest step back, in seconds
     unread_times: int = 0        # time fields that did not read in the column's format
 
     def notes(self) -> list[str]:
@@ -87,9 +93,11 @@ class Tally:
             out.append(f"time: {self.gaps} gap(s) longer than {GAP_FACTOR:g}x the series' usual step; the "
                        f"longest{who}, {steps:.1f} steps, ends at line {line}")
         if self.backwards:
+            what = ("each back by an hour at most: a clock set back, as when daylight saving time ends? then "
+                    "input order is right" if 0 < self.backwards_most <= CLOCK_SET_BACK_S else
+                    "sort the file by time first")
             out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
-                       f"(first at line {self.backwards_first}); rows are used in input order: sort the "
-                       f"file by time first")
+                       f"(first at line {self.backwards_first}); rows are used in input order ({what})")
         if self.unread_times:
             out.append(f"time: {self.unread_times} time field(s) not in the column's format (not checked for "
                        f"gaps)")
@@ -304,6 +312,7 @@ class SeriesState:
             if not self.tally.backwards:
                 self.tally.backwards_first = int(at[np.argmax(back)])
             self.tally.backwards += int(back.sum())
+            self.tally.backwards_most = max(self.tally.backwards_most, float(-steps[back].min()))
         if len(clock.steps) < USUAL_STEPS:
             clock.steps += steps[~back][:USUAL_STEPS - len(clock.steps)].tolist()
         if len(clock.steps) < 2:

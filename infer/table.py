@@ -26,7 +26,7 @@ from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
 from .parse import Rows, after_header, parse_block, sample
 from .reader import LineReader
-from .state import SeriesState, series_name
+from .state import CLOCK_SET_BACK_APART_S, CLOCK_SET_BACK_S, SeriesState, series_name
 
 TABLE_FILLS = (*FILLS, "interpolate")
 SORTED_CHUNK = 65_536        # rows per step through the series state once a file is sorted by time
@@ -109,7 +109,9 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
     sorted per series by time, before anything is filled or windowed: when every time field reads. Else
     the rows stay in input order (and state.py's note counts the steps back). (rows, a note when sorted).
     Times that step back and also repeat are several series read as one (an id column not named): sorting
-    would interleave them, so that is an error naming --series-col."""
+    would interleave them, so that is an error naming --series-col. Except a clock set back (daylight
+    saving time ending, in local times): steps back of an hour at most, a week or more apart, whose rows
+    repeat the hour in the right order. They keep input order."""
     if any(r.times is None for r in parsed):
         return parsed, None
     every = Rows.concat(parsed)
@@ -122,8 +124,8 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
     code = np.array([first.setdefault(k, len(first)) for k in keys], np.int64)
     by_series = np.argsort(code, kind="stable")
     back = (np.diff(t[by_series]) < 0) & (np.diff(code[by_series]) == 0)
-    if not back.any():
-        return parsed, None
+    if not back.any() or _clock_set_back(t[by_series], code[by_series], back):
+        return parsed, None                              # state.py's note counts the steps back
     order = np.lexsort((t, code))                        # by series (first seen), then time; ties keep order
     lines = every.lines
     same = np.flatnonzero((np.diff(t[order]) == 0) & (np.diff(code[order]) == 0))
@@ -141,6 +143,16 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
     note = (f"time: rows of {who} were not in time order ({int(back.sum())} step(s) back, the first at line "
             f"{first_line}): sorted by time before filling and windowing, {moved} rows moved")
     return [every.take(order[a:a + SORTED_CHUNK]) for a in range(0, len(order), SORTED_CHUNK)], note
+
+
+def _clock_set_back(t: np.ndarray, code: np.ndarray, back: np.ndarray) -> bool:
+    """Are the steps back (`back`, over the steps of times `t` grouped by series `code`) a clock set back
+    (state.CLOCK_SET_BACK_S): each by an hour at most, a series' steps back a week or more apart?"""
+    before, after = t[:-1][back], t[1:][back]
+    if (before - after).max() > CLOCK_SET_BACK_S:
+        return False
+    same = np.diff(code[1:][back]) == 0
+    return not (same & (np.diff(after) < CLOCK_SET_BACK_APART_S)).any()
 
 
 def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:

@@ -170,7 +170,7 @@ def test_out_of_order_rows_stay_in_input_order_when_a_time_does_not_read(tmp_pat
     p = write(tmp_path, "day,v\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)))
     got = series(p, value_col=("v",), time_col="day")
     assert got.values[0][:, 0].tolist() == list(range(len(days)))
-    assert any("rows are used in input order" in x for x in got.notes), got.notes
+    assert any("rows are used in input order (sort the file by time first)" in x for x in got.notes)
     assert not any("not in time order" in x for x in got.notes)
 
 
@@ -202,6 +202,39 @@ def test_times_that_step_back_and_repeat_are_several_series_not_one_to_sort(tmp_
     two = series(p, value_col=("sales",), series_col="store")
     assert two.ids == ["1", "2"] and [v[:2, 0].tolist() for v in two.values] == [[100, 101], [200, 201]]
     assert not any("time order" in n for n in two.notes)
+
+
+def _local_quarter_hours(n: int, start: str, jitter: bool = False) -> list[str]:
+    """15-minute stamps on a local clock (no zone) that is set back an hour at 02:00 on 2024-11-03, as US
+    daylight saving time ends: 01:00-01:45 come twice. `jitter`: every 5th row swapped with the next."""
+    t0, out = np.datetime64(start), []
+    for i in range(n):
+        t = t0 + np.timedelta64(15 * i, "m")
+        out.append(t - np.timedelta64(1, "h") if t >= np.datetime64("2024-11-03T02:00") else t)
+    if jitter:
+        for i in range(0, n - 1, 5):
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return [str(t).replace("T", " ") for t in out]
+
+
+def test_a_clock_set_back_an_hour_keeps_input_order(tmp_path: Path) -> None:
+    """A smart meter's local-time file across the end of daylight saving time: its time steps back an hour
+    once and repeats 01:00-01:45, yet the rows are in order. They stay so (it was the error for several
+    series read as one, whose advice, sorting by time, would interleave the two hours), and the note says
+    why; a log whose rows step back often, by minutes, is still sorted."""
+    stamps = _local_quarter_hours(200, "2024-11-02T12:00")
+    p = write(tmp_path, "Interval Start,kWh\n" + "".join(f"{t},{i}\n" for i, t in enumerate(stamps)))
+    got = series(p)
+    assert got.values[0][:, 0].tolist() == list(range(200))
+    note = next(x for x in got.notes if "does not increase" in x)
+    assert note.startswith("time: 1 step(s) where time does not increase within a series (first at line 58)")
+    assert "a clock set back, as when daylight saving time ends" in note
+    jittered = _local_quarter_hours(200, "2024-10-02T12:00", jitter=True)     # no clock change in it
+    p = write(tmp_path, "Interval Start,kWh\n" + "".join(f"{t},{i}\n" for i, t in enumerate(jittered)),
+              "jittered.csv")
+    got = series(p)
+    assert any("not in time order" in x for x in got.notes), got.notes
+    assert got.values[0][:2, 0].tolist() == [1, 0]
 
 
 def test_train_refuses_a_sheets_totals_row(tmp_path: Path) -> None:
