@@ -269,6 +269,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             raise ConfigError(f"{source}: the lines are separated by {name}, not commas; seqinfer reads "
                               f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}"
                               f"{decimal}).to_csv(out, index=False)){above}")
+    if all(r[0].lstrip().startswith(("{", "[")) for r in lines):          # JSON lines, or a JSON array
+        raise ConfigError(f"{source}: this is JSON, not CSV (line 1 starts with {first[0][:1]!r}); seqinfer "
+                          f"reads CSV (pandas converts JSON lines: pd.read_json(f, lines=True).to_csv(out, "
+                          f"index=False))")
     # A data logger's preamble (`# Logger v1.2`, a title) above the header: line 1 alone has fewer fields.
     below = Counter(len(r) for r in lines[1:]).most_common(1)
     if (n == 1 or first[0].startswith("#")) and below and below[0][0] > n and 2 * below[0][1] >= len(lines):

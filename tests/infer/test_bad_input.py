@@ -228,3 +228,13 @@ def test_lines_ending_in_cr_only_say_so(lstm: Fixture) -> None:
     big = "value\r" + "\r".join(GOOD * 20_000) + "\r"                   # past the longest line allowed
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], big)
     assert r.returncode == 2 and "carriage return (CR) alone" in one_error(r.stderr), r.stderr.decode()
+
+
+def test_json_lines_say_they_are_json(lstm: Fixture) -> None:
+    """A JSON-lines export fed by mistake: split at its commas it looked like two text columns, and the
+    error asked which was the series id."""
+    text = "".join(f'{{"ts": {i}, "value": {v}}}\n' for i, v in enumerate(GOOD))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2
+    said = one_error(r.stderr)
+    assert said.startswith("seqinfer: error: <stdin>: this is JSON, not CSV (line 1 starts with '{')"), said
