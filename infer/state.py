@@ -93,9 +93,11 @@ class Tally:
             out.append(f"time: {self.gaps} gap(s) longer than {GAP_FACTOR:g}x the series' usual step; the "
                        f"longest{who}, {steps:.1f} steps, ends at line {line}")
         if self.backwards:
-            what = ("each back by an hour at most: a clock set back, as when daylight saving time ends? then "
-                    "input order is right" if 0 < self.backwards_most <= CLOCK_SET_BACK_S else
-                    "sort the file by time first")
+            most = self.backwards_most
+            what = ("sort the file by time first" if most > CLOCK_SET_BACK_S else
+                    "each back by an hour at most: a clock set back, as when daylight saving time ends? then "
+                    "input order is right" if most > 0 else
+                    "each a time repeated: a clock set back an hour, or a row written twice?")
             out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
                        f"(first at line {self.backwards_first}); rows are used in input order ({what})")
         if self.unread_times:

@@ -229,6 +229,10 @@ def test_a_clock_set_back_an_hour_keeps_input_order(tmp_path: Path) -> None:
     note = next(x for x in got.notes if "does not increase" in x)
     assert note.startswith("time: 1 step(s) where time does not increase within a series (first at line 58)")
     assert "a clock set back, as when daylight saving time ends" in note
+    hourly = _local_quarter_hours(800, "2024-11-02T12:00")[::4]       # 01:00 twice: a repeat, no step back
+    p = write(tmp_path, "time,kWh\n" + "".join(f"{t},{i}\n" for i, t in enumerate(hourly)), "hourly.csv")
+    note = next(x for x in series(p).notes if "does not increase" in x)
+    assert note.endswith("(each a time repeated: a clock set back an hour, or a row written twice?)"), note
     jittered = _local_quarter_hours(200, "2024-10-02T12:00", jitter=True)     # no clock change in it
     p = write(tmp_path, "Interval Start,kWh\n" + "".join(f"{t},{i}\n" for i, t in enumerate(jittered)),
               "jittered.csv")
