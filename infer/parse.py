@@ -67,7 +67,8 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
         raise DataError(f"line is longer than {MAX_LINE_BYTES} bytes (one row per line is expected)",
                         source=source, line=number)
     if not line.strip():
-        raise DataError("empty line", source=source, line=number)
+        raise DataError("empty line among the rows (blank lines may only end the file)", source=source,
+                        line=number)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -294,7 +295,9 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
         raise DataError("the header line again, in the middle of the stream (concatenated files?)",
                         source=source, line=number)
     if len(fields) != cols.nfields:
-        raise DataError(f"{len(fields)} field(s), expected {cols.nfields} like line 1",
+        comment = f" ({fields[0].strip()[:40]!r}: a comment or footer line? remove it: grep -v '^#' FILE)" \
+            if fields and fields[0].lstrip().startswith("#") else ""
+        raise DataError(f"{len(fields)} field(s), expected {cols.nfields} like line 1{comment}",
                         source=source, line=number)
     out = []
     for c in cols.values:
