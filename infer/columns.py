@@ -41,9 +41,14 @@ from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_nam
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
 # \N: NULL in PostgreSQL COPY and MySQL dumps; ".": FRED's downloads; "-", "--": statistics offices' and
-# spreadsheets' tables; "?": the UCI repository's files. None of them is ever a number.
+# spreadsheets' tables; "?": the UCI repository's files; "<na>", "#na", "1.#qnan" ...: the rest of pandas'
+# read_csv defaults, so a file pandas reads as missing is missing here. None of them is ever a number.
 MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing",
-                     "\\n", ".", "-", "--", "?"})
+                     "\\n", ".", "-", "--", "?", "<na>", "#na", "#n/a n/a", "1.#ind", "-1.#ind", "1.#qnan",
+                     "-1.#qnan"})
+# A spreadsheet's error values (#DIV/0!, #VALUE!, #REF!, #NAME?, #NUM!, #NULL!, #SPILL!, #CALC!): a formula
+# that failed, not a missing value. Named as such when a value column holds one.
+SHEET_ERROR = re.compile(r"#[A-Z/0]+[!?]")
 SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
 VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import SAMPLE_LINES, SUMMARY, Columns, is_missing, is_number
+from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number
 from .csvout import quote
 from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
@@ -313,7 +313,9 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
             v = float(field)
         except ValueError:
             shown = repr(field if len(field) <= 40 else field[:40] + "...")
-            raise DataError(f"{shown} is not a number ({cols.name(c)})", source=source, line=number,
+            sheet = (": a spreadsheet's error value (a formula that failed); fix the cell, or empty it and "
+                     "use --fill") if SHEET_ERROR.fullmatch(field.strip()) else ""
+            raise DataError(f"{shown} is not a number ({cols.name(c)}){sheet}", source=source, line=number,
                             column=c + 1) from None
         if not abs(v) < F32_OVERFLOW:
             raise DataError(f"{field.strip()!r} is not a finite float32 number ({cols.name(c)}; float32 "

@@ -432,7 +432,8 @@ CELLS = {   # how one column is written, by (row, series id, rng)
     "yyyymmdd": lambda t, s, r: f"19{r.randint(10, 99)}{r.randint(1, 12):02d}{r.randint(1, 28):02d}",
     "d/m/y": lambda t, s, r: f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/2020",
     "quarter": lambda t, s, r: f"19{r.randint(10, 99)}Q{r.randint(1, 4)}",
-    "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None", ".", "-", "--", "?"]),
+    "missing": lambda t, s, r: r.choice(["", "NA", "nan", "null", "None", ".", "-", "--", "?", "<NA>",
+                                         "1.#QNAN"]),
     "am/pm time": lambda t, s, r: f"3/{r.randint(1, 28)}/2024 {r.randint(1, 12)}:{r.randint(0, 59):02d} "
                                   + r.choice(["AM", "PM"]),
     "utc word": lambda t, s, r: f"2024-03-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:00:00 UTC",

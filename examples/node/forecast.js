@@ -33,7 +33,7 @@ const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?
 // --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ----
 const SAMPLE_LINES = 50;          // lines, header included, that header and columns are decided from
 const MISSING = new Set(['', 'na', 'n/a', 'nan', '-nan', '+nan', 'null', 'none', '#n/a', 'nat', 'missing',
-  '\\n', '.', '-', '--', '?']);
+  '\\n', '.', '-', '--', '?', '<na>', '#na', '#n/a n/a', '1.#ind', '-1.#ind', '1.#qnan', '-1.#qnan']);
 const F32_OVERFLOW = 3.4028235677973366e38;   // the smallest magnitude that rounds to inf in float32
 const SERIES_NAMES = new Set(['series', 'id', 'series_id', 'unique_id', 'item_id', 'ts_id', 'key']);
 const VALUE_NAMES = ['value', 'y', 'target'];

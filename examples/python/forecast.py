@@ -31,7 +31,7 @@ BATCH = 512  # windows per session.run
 # --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ---
 SAMPLE_LINES = 50        # lines, header included, that header and columns are decided from
 MISSING = {"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "#n/a", "nat", "missing", "\\n", ".", "-",
-           "--", "?"}
+           "--", "?", "<na>", "#na", "#n/a n/a", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
 F32_OVERFLOW = 3.4028235677973366e38   # the smallest magnitude that rounds to inf in float32
 SERIES_NAMES = {"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"}
 VALUE_NAMES = ("value", "y", "target")

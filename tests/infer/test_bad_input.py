@@ -38,6 +38,8 @@ def assert_stopped(r: subprocess.CompletedProcess, line: int, *words: str, first
 CASES = {
     "non-numeric": ("abc", ["'abc' is not a number"]),
     "nan": ("nan", ["missing value ('nan')", "--fill previous"]),
+    "pandas <NA>": ("<NA>", ["missing value ('<NA>')", "--fill previous"]),
+    "sheet error": ("#DIV/0!", ["'#DIV/0!' is not a number (column 1): a spreadsheet's error value"]),
     "inf": ("-inf", ["'-inf' is not a finite float32 number"]),
     "beyond float32": ("1e39", ["'1e39' is not a finite float32 number"]),
     "too many fields": ("1.0,2.0", ["2 field(s), expected 1"]),
