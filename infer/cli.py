@@ -110,6 +110,10 @@ def train(
     warmup: Annotated[int | None, typer.Option(
         help="Stateful: steps without loss at a stretch's start, and before predict's first forecast "
              "[default: 2 windows; rnn 3].")] = None,
+    warm_start: Annotated[bool | None, typer.Option(
+        "--warm-start/--no-warm-start",
+        help="Stateful: start from a windowed model of the same kind, trained first, and keep it unless "
+             "stateful training beats it on validation [default: rnn yes; lstm, gru no].")] = None,
     scaling: Annotated[str | None, typer.Option(
         help="Input transform inside the model: global (fitted mean/std), diff (one-step changes, forecast "
              "from the last value), window (per-window level and scale).")] = None,
@@ -144,7 +148,7 @@ def train(
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
                        stateful=stateful,
-                       stretch=stretch, tbptt=tbptt, warmup=warmup,
+                       stretch=stretch, tbptt=tbptt, warmup=warmup, warm_start=warm_start,
                        layers=layers,
                        dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)

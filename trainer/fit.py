@@ -65,10 +65,12 @@ class Stopper:
     `finish()` restores the best weights and returns the History. Shared by fit and fit_stateful."""
 
     def __init__(self, model: Forecaster, epochs: int, patience: int,
-                 on_epoch: Callable[[Epoch], None] | None) -> None:
+                 on_epoch: Callable[[Epoch], None] | None, start_loss: float = math.inf) -> None:
+        """`start_loss`: the validation loss of the weights the model starts from, when they are a
+        candidate too (a warm start): kept, as epoch 0, unless an epoch does better."""
         self.model, self.epochs, self.patience, self.on_epoch = model, epochs, patience, on_epoch
         self.hist = History()
-        self.best, self.best_state, self.waited = math.inf, copy.deepcopy(model.state_dict()), 0
+        self.best, self.best_state, self.waited = start_loss, copy.deepcopy(model.state_dict()), 0
         self.t0, self.c0 = time.perf_counter(), time.process_time()
 
     def epoch(self, epoch: int, train_loss: float, val_loss: float) -> bool:

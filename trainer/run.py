@@ -70,11 +70,29 @@ def _tensors(model: Forecaster, w: Windows, device: torch.device) -> tuple[torch
     return z.float().to(device), t.float().to(device)
 
 
+def _windowed_start(mcfg: ModelConfig, ds: Dataset, data: DataConfig, train: TrainConfig,
+                    device: torch.device, on_epoch: Callable[[Epoch], None] | None
+                    ) -> dict[str, torch.Tensor]:
+    """A stateful model's warm start: the windowed model of its kind and size, trained as `seqinfer train`
+    trains it (the kind's windowed defaults, the user's options), its weights."""
+    r = train.resolved(mcfg.kind, data.window, stateful=False)
+    seed_everything(train.seed)
+    model = Forecaster(replace(mcfg, stateful=False))
+    fit_scaling(model, ds)
+    model.to(device)
+    tr, va = _tensors(model, ds.windows["train"], device), _tensors(model, ds.windows["val"], device)
+    fit(model, tr, va, FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
+                                  patience=r["patience"], clip=r["clip"], seed=train.seed), on_epoch)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: dict[str, Any], seed: int,
-                  dtype: type, base: dict[str, Any], on_epoch: Callable[[Epoch], None] | None
+                  dtype: type, base: dict[str, Any], on_epoch: Callable[[Epoch], None] | None,
+                  start: dict[str, torch.Tensor] | None = None
                   ) -> tuple[History, dict[str, dict[str, float]], np.ndarray]:
-    """Train a stateful model; score it on the windowed models' very forecast origins (each series run
-    from its start, the state carried), so the comparison table compares like with like."""
+    """Train a stateful model (from `start`, a warm start, when given); score it on the windowed models'
+    very forecast origins (each series run from its start, the state carried), so the comparison table
+    compares like with like."""
     where = origins(ds, data)
     whole = [v.reshape(len(v), -1) for v in ds.series.values]
 
@@ -90,7 +108,7 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     opts = StatefulOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
                            clip=r["clip"], seed=seed, stretch=r["stretch"], tbptt=r["tbptt"],
                            warmup=r["warmup"])
-    hist = fit_stateful(model, [p for p in ds.segments["train"]], val_loss, opts, on_epoch)
+    hist = fit_stateful(model, [p for p in ds.segments["train"]], val_loss, opts, on_epoch, start)
     preds = predictions()
     ours = {s: scores(preds[s], ds.windows[s].y, base["mase_scale"]) for s in preds}
     return hist, ours, preds["test"]
@@ -123,7 +141,8 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     dtype = np.dtype(cdata["io_dtype"]).type             # as the exported model will take the values
     model.to(device)
     if isinstance(model, StatefulForecaster):
-        hist, ours, test_pred = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch)
+        start = _windowed_start(mcfg, ds, data, train, device, on_epoch) if r["warm_start"] else None
+        hist, ours, test_pred = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch, start)
         cdata["warmup"] = r["warmup"]
     else:
         tr = _tensors(model, ds.windows["train"], device)

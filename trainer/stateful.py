@@ -16,6 +16,7 @@ loss, so the model learns from a state that has seen some history, as it will ha
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -122,8 +123,15 @@ def _stretches(z: np.ndarray, t: np.ndarray, opts: StatefulOptions, rng: np.rand
 
 
 def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: Callable[[], float],
-                 opts: StatefulOptions, on_epoch: Callable[[Epoch], None] | None = None) -> History:
-    """Train on the training parts `train` (per series: float64 [n, F]); stop early on `score_val`."""
+                 opts: StatefulOptions, on_epoch: Callable[[Epoch], None] | None = None,
+                 start: dict[str, torch.Tensor] | None = None) -> History:
+    """Train on the training parts `train` (per series: float64 [n, F]); stop early on `score_val`.
+    `start`: weights to begin from (a warm start: the windowed twin's), kept as epoch 0 unless an epoch
+    scores better on validation."""
+    if start is not None:
+        model.load_state_dict(start)
+        model.eval()
+    start_loss = score_val() if start is not None else math.inf
     seed_everything(opts.seed)
     rng = np.random.default_rng(opts.seed)
     series = []
@@ -132,7 +140,7 @@ def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: 
             z, t = model.step_targets(torch.from_numpy(np.asarray(v, np.float64))[None])
             series.append((z[0].float().numpy(), t[0].float().numpy()))
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    stop = Stopper(model, opts.epochs, opts.patience, on_epoch)
+    stop = Stopper(model, opts.epochs, opts.patience, on_epoch, start_loss)
     for epoch in range(1, opts.epochs + 1):
         model.train()
         pieces = [p for z, t in series for p in _stretches(z, t, opts, rng)]

@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,58 @@ def test_train_on_a_series_that_never_changes(tmp_path: Path) -> None:
     assert row.split(" | ")[3:5] == ["nan", "-"]                  # MASE, MSE / naive
     m = json.loads((tmp_path / "art" / "rnn" / "metrics.json").read_text())
     assert np.isnan(m["metrics"]["test"]["mase"]) and m["baseline"]["test"]["mse"] == 0
+
+
+def test_stopper_keeps_a_warm_start_no_epoch_beats() -> None:
+    from seqinfer.trainer.fit import Stopper
+
+    net = Forecaster(ModelConfig(kind="rnn", hidden=4))
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    stop = Stopper(net, 3, 10, None, start_loss=0.5)
+    for epoch, val in enumerate((0.7, 0.6), start=1):
+        with torch.no_grad():
+            net.head.weight.add_(1.0)                       # the weights move, and score worse
+        stop.epoch(epoch, 1.0, val)
+    hist = stop.finish()
+    assert hist.best_epoch == 0 and torch.equal(net.head.weight, start["head.weight"])
+
+
+def test_a_warm_started_stateful_rnn_is_no_worse_on_validation_than_its_start(tmp_path: Path) -> None:
+    """The stateful RNN starts from the windowed RNN (same run options) and keeps it unless stateful
+    training does better on validation: so its validation MSE is at most that of the windowed weights run
+    with their state carried. From random weights (--no-warm-start), 6 epochs leave it worse."""
+    from seqinfer.trainer.baselines import origins
+    from seqinfer.trainer.stateful import StatefulForecaster, forecast_series
+
+    got = {}
+    for warm in (True, False):
+        quiet = Progress(["rnn", "rnn-stateful"], stream=io.StringIO())
+        report = train_all(["rnn"], TINY, replace(FAST, stateful="both", warm_start=warm, epochs=6),
+                           tmp_path / str(warm), progress=quiet)
+        windowed, stateful = report.results
+        assert stateful["train_config"]["warm_start"] is warm
+        got[warm] = stateful["metrics"]["val"]["mse"]
+    net, _ = load_checkpoint(tmp_path / "True" / "rnn")
+    carried = StatefulForecaster(replace(net.config, stateful=True)).eval()
+    carried.load_state_dict(net.state_dict())
+    ds = build(TINY)
+    where = origins(ds, TINY)["val"]
+    every = forecast_series(carried, ds.series.values[0])
+    start_val = float(np.mean((every[where.t] - ds.windows["val"].y) ** 2))
+    assert got[True] <= start_val * (1 + 1e-5), (got, start_val)
+    assert got[False] > start_val, (got, start_val)          # the premise: not there from random weights
+
+
+def test_fit_stateful_keeps_its_start_when_no_epoch_scores_better() -> None:
+    from seqinfer.trainer.stateful import StatefulForecaster, StatefulOptions, fit_stateful
+
+    net = StatefulForecaster(ModelConfig(kind="rnn", hidden=4, stateful=True))
+    start = {k: v.clone() for k, v in Forecaster(ModelConfig(kind="rnn", hidden=4)).state_dict().items()}
+
+    def score() -> float:                                   # the start scores best, anything else worse
+        return 0.5 if all(torch.equal(v, start[k]) for k, v in net.state_dict().items()) else 1.0
+
+    opts = StatefulOptions(epochs=2, batch_size=4, lr=0.01, patience=10, clip=1.0, seed=0, stretch=8, tbptt=4,
+                           warmup=2)
+    hist = fit_stateful(net, [np.sin(np.arange(60.0))[:, None]], score, opts, start=start)
+    assert hist.epochs == 2 and hist.best_epoch == 0 and score() == 0.5
