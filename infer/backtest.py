@@ -64,8 +64,8 @@ def seasonal_lag(horizon: int, m: int) -> np.ndarray:
 def scores(pred: np.ndarray, truth: np.ndarray, scale: float) -> dict[str, float]:
     """MSE, MAE, RMSE, and MASE (MAE / the in-sample naive MAE `scale`), on the original scale. A series
     that never changes has no naive error to scale by: its MASE is NaN (undefined), not a crash."""
-    err = (np.asarray(pred, np.float64) - truth).reshape(len(truth), -1)
-    if not err.size:
+    err = np.asarray(pred, np.float64) - truth
+    if not err.size:                         # no windows in the split (--val-frac 0): nothing to score
         return {"mse": float("nan"), "mae": float("nan"), "rmse": float("nan"), "mase": float("nan")}
     mse, mae = float(np.mean(err**2)), float(np.mean(np.abs(err)))
     return {"mse": mse, "mae": mae, "rmse": float(np.sqrt(mse)),

@@ -101,9 +101,10 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
         return {s: np.array([every[k][t] for k, t in zip(o.series, o.t, strict=True)]).reshape(
             len(o.t), data.horizon) for s, o in where.items()}
 
-    def val_loss() -> float:
-        p, w = predictions()["val"], ds.windows["val"]
-        return float(np.mean((p - w.y) ** 2) / ds.std[0] ** 2) if len(w) else float("nan")
+    def val_loss() -> float:                 # no validation split: stop on the training part, as fit does
+        split = "val" if len(ds.windows["val"]) else "train"
+        p, w = predictions()[split], ds.windows[split]
+        return float(np.mean((p - w.y) ** 2) / ds.std[0] ** 2)
 
     opts = StatefulOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
                            clip=r["clip"], seed=seed, stretch=r["stretch"], tbptt=r["tbptt"],
@@ -282,11 +283,13 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
                      f"{r['train_seconds']:.1f} | {r['device']} |")
     names = {"naive": "naive (last value)", "seasonal_naive": f"seasonal naive (season {b['season']})",
              "ets": "ETS (damped trend" + (f", season {b['season']})" if b["season"] else ")")}
+    nan = float("nan")                           # a split with no windows (--val-frac 0) has no score
     for key, label in names.items():
         if key in b:
             t = b[key]["test"]
+            val = b[key].get("val", {"mse": nan})["mse"]
             lines.append(f"| {label} | {t['mse']:.3e} | {t['mae']:.3e} | {t['mase']:.3f} | "
-                         f"{_over(t['mse'], naive_test)} | {b[key]['val']['mse']:.3e} | | | |")
+                         f"{_over(t['mse'], naive_test)} | {val:.3e} | | | |")
     lines.append("")
     for r in results:
         t = r["metrics"]["test"]["mse"]

@@ -267,3 +267,15 @@ def test_fit_stateful_keeps_its_start_when_no_epoch_scores_better() -> None:
                            warmup=2)
     hist = fit_stateful(net, [np.sin(np.arange(60.0))[:, None]], score, opts, start=start)
     assert hist.epochs == 2 and hist.best_epoch == 0 and score() == 0.5
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_stateful_model_without_a_validation_split_still_trains(tmp_path: Path, warm: bool) -> None:
+    """--val-frac 0: like a windowed model, a stateful one stops on its training part. It scored NaN on the
+    missing split, no epoch was ever "better", and the untrained start came back."""
+    data = replace(TINY, val_frac=0.0)
+    quiet = Progress(["rnn-stateful"], stream=io.StringIO())
+    cfg = replace(FAST, stateful="yes", warm_start=warm)
+    report = train_all(["rnn"], data, cfg, tmp_path, progress=quiet)
+    m = report.results[0]
+    assert m["best_epoch"] >= 1 and all(np.isfinite(m["loss_history"]["val"])), m["loss_history"]
