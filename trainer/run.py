@@ -75,15 +75,21 @@ def _windowed_start(mcfg: ModelConfig, ds: Dataset, data: DataConfig, train: Tra
                     ) -> dict[str, torch.Tensor]:
     """A stateful model's warm start: the windowed model of its kind and size, trained as `seqinfer train`
     trains it (the kind's windowed defaults, the user's options), its weights."""
-    r = train.resolved(mcfg.kind, data.window, stateful=False)
     seed_everything(train.seed)
     model = Forecaster(replace(mcfg, stateful=False))
     fit_scaling(model, ds)
     model.to(device)
-    tr, va = _tensors(model, ds.windows["train"], device), _tensors(model, ds.windows["val"], device)
-    fit(model, tr, va, FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
-                                  patience=r["patience"], clip=r["clip"], seed=train.seed), on_epoch)
+    _fit_windowed(model, ds, train.resolved(mcfg.kind, data.window, stateful=False), train.seed, device,
+                  on_epoch)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _fit_windowed(model: Forecaster, ds: Dataset, r: dict[str, Any], seed: int, device: torch.device,
+                  on_epoch: Callable[[Epoch], None] | None) -> History:
+    """Train a windowed model on the dataset's windows with the resolved options `r`."""
+    tr, va = _tensors(model, ds.windows["train"], device), _tensors(model, ds.windows["val"], device)
+    return fit(model, tr, va, FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
+                                         patience=r["patience"], clip=r["clip"], seed=seed), on_epoch)
 
 
 def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: dict[str, Any], seed: int,
@@ -146,11 +152,7 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
         hist, ours, test_pred = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch, start)
         cdata["warmup"] = r["warmup"]
     else:
-        tr = _tensors(model, ds.windows["train"], device)
-        va = _tensors(model, ds.windows["val"], device)
-        opts = FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
-                          clip=r["clip"], seed=train.seed)
-        hist = fit(model, (tr[0], tr[1]), (va[0], va[1]), opts, on_epoch)
+        hist = _fit_windowed(model, ds, r, train.seed, device, on_epoch)
         ours, test_pred = evaluate(model, ds.windows, device, dtype, base["mase_scale"])
     piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
     # A rollout feeds forecasts back as inputs: only a model without covariates can (their future is unknown).
