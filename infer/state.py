@@ -28,6 +28,10 @@ GAP_FACTOR = 1.5
 # that small and that far apart keep the file's order (table.py) and are named as such in the notes.
 CLOCK_SET_BACK_S = 3600.0
 CLOCK_SET_BACK_APART_S = 7 * 86400.0
+# A daily series of business days (prices, weekday sales) steps from Friday to Monday every week: that step of
+# three days is its weekend, not a gap. Counted apart and said. Day numbers: 1970-01-01 was a Thursday.
+DAY_S = 86400.0
+FRIDAY, EPOCH_WEEKDAY = 4, 3                 # Monday = 0
 
 
 def series_name(key: Hashable) -> str:
@@ -72,6 +76,7 @@ class Tally:
     evicted: int = 0             # series dropped from memory by max_series
     gaps: int = 0                # time steps longer than GAP_FACTOR usual steps
     gap_worst: tuple[float, int, str] | None = None    # (steps, line, series) of the longest gap
+    weekends: int = 0            # Friday-to-Monday steps of a daily series: business days, not gaps
     backwards: int = 0           # time steps that are zero or negative
     backwards_first: int = 0     # the line of the first
     backwards_most: float = 0.0  # the longest step back, in seconds
@@ -92,6 +97,9 @@ class Tally:
             who = f" of series {sid}" if sid else ""
             out.append(f"time: {self.gaps} gap(s) longer than {GAP_FACTOR:g}x the series' usual step; the "
                        f"longest{who}, {steps:.1f} steps, ends at line {line}")
+        if self.weekends:
+            out.append(f"time: business days: {self.weekends} step(s) from a Friday to a Monday, not counted "
+                       f"as gaps")
         if self.backwards:
             most = self.backwards_most
             what = ("sort the file by time first" if most > CLOCK_SET_BACK_S else
@@ -111,10 +119,11 @@ class Tally:
 
 @dataclass
 class _Clock:
-    """One series' time: the last time seen and its usual step."""
+    """One series' time: the last time seen, its usual step, and whether any of its days fell on a weekend."""
 
     last: float = np.nan
     steps: list[float] = field(default_factory=list)
+    weekend_days: bool = False
 
 
 class SeriesState:
@@ -322,9 +331,16 @@ class SeriesState:
         usual = float(np.median(clock.steps))
         ratio = steps / usual
         gaps = ratio > GAP_FACTOR
+        if usual == DAY_S:                   # a daily series: business days, unless it has weekend days
+            weekday = (np.floor(seq / DAY_S) + EPOCH_WEEKDAY) % 7
+            clock.weekend_days |= bool((weekday > FRIDAY).any())
+            if gaps.any() and not clock.weekend_days:
+                weekend = gaps & (steps == 3 * DAY_S) & (weekday[:-1] == FRIDAY)
+                self.tally.weekends += int(weekend.sum())
+                gaps &= ~weekend
         if gaps.any():
             self.tally.gaps += int(gaps.sum())
-            i = int(np.argmax(ratio))
+            i = int(np.argmax(np.where(gaps, ratio, 0.0)))
             if self.tally.gap_worst is None or ratio[i] > self.tally.gap_worst[0]:
                 self.tally.gap_worst = (float(ratio[i]), int(at[i]), series_name(self.keys[code]))
 

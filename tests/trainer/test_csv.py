@@ -105,6 +105,26 @@ def test_gaps_in_time_are_reported(tmp_path: Path) -> None:
     assert any("1 gap(s) longer than 1.5x" in n and "6.0 steps, ends at line 8" in n for n in notes), notes
 
 
+def test_business_days_skip_weekends_without_gaps(tmp_path: Path) -> None:
+    """A weekday series (a price or weekday-sales download) steps Friday -> Monday every week: weekends,
+    not gaps (each was a gap of 3 steps). A missing Wednesday is still one; a series that has weekend days
+    and misses one weekend has a gap there."""
+    def notes(days: list[np.datetime64], name: str) -> list[str]:
+        p = write(tmp_path, "date,v\n" + "".join(f"{d},{i}\n" for i, d in enumerate(days)), name)
+        return [n for n in series(p).notes if n.startswith("time:")]
+
+    every = [np.datetime64("2024-01-01") + i for i in range(120)]           # 2024-01-01 was a Monday
+    weekdays = [d for d in every if (d.astype(int) + 3) % 7 < 5]
+    got = notes(weekdays, "biz.csv")
+    assert got == ["time: business days: 17 step(s) from a Friday to a Monday, not counted as gaps"], got
+    got = notes([d for d in weekdays if d != np.datetime64("2024-02-14")], "biz_gap.csv")
+    assert any(n.startswith("time: 1 gap(s)") and "2.0 steps, ends at line 34" in n for n in got), got
+    daily = [d for d in every if d not in (np.datetime64("2024-02-17"), np.datetime64("2024-02-18"))]
+    got = notes(daily, "daily.csv")
+    assert any(n.startswith("time: 1 gap(s)") and "3.0 steps, ends at line 49" in n for n in got), got
+    assert not any("business days" in n for n in got), got
+
+
 def test_date_order_reads_dates_the_first_lines_leave_open(tmp_path: Path) -> None:
     """Hourly d/m/y times on the 1st and 2nd of March: no field above 12, so auto cannot tell the order and
     reads no gaps; --date-order dmy reads them."""
