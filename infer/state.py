@@ -28,6 +28,12 @@ GAP_FACTOR = 1.5
 # that small and that far apart keep the file's order (table.py) and are named as such in the notes.
 CLOCK_SET_BACK_S = 3600.0
 CLOCK_SET_BACK_APART_S = 7 * 86400.0
+
+
+def clock_set_back(most_back_s: float, closest_apart_s: float) -> bool:
+    """Steps back whose longest is `most_back_s` and whose closest two in one series are `closest_apart_s`
+    apart (where each lands): a clock set back? One rule for table.py's order and the notes' advice."""
+    return 0 < most_back_s <= CLOCK_SET_BACK_S and closest_apart_s >= CLOCK_SET_BACK_APART_S
 # A daily series of business days (prices, weekday sales) steps from Friday to Monday every week: that step of
 # three days is its weekend, not a gap. Counted apart and said. Day numbers: 1970-01-01 was a Thursday.
 DAY_S = 86400.0
@@ -80,6 +86,7 @@ class Tally:
     backwards: int = 0           # time steps that are zero or negative
     backwards_first: int = 0     # the line of the first
     backwards_most: float = 0.0  # the longest step back, in seconds
+    backwards_apart: float = np.inf   # the closest two steps back of one series, in seconds
     unread_times: int = 0        # time fields that did not read in the column's format
 
     def notes(self) -> list[str]:
@@ -102,10 +109,13 @@ class Tally:
                        f"as gaps")
         if self.backwards:
             most = self.backwards_most
-            what = ("sort the file by time first" if most > CLOCK_SET_BACK_S else
-                    "each back by an hour at most: a clock set back, as when daylight saving time ends? then "
-                    "input order is right" if most > 0 else
-                    "each a time repeated: a clock set back an hour, or a row written twice?")
+            if clock_set_back(most, self.backwards_apart):
+                what = ("each back by an hour at most: a clock set back, as when daylight saving time ends? "
+                        "then input order is right")
+            elif most == 0:
+                what = "each a time repeated: a clock set back an hour, or a row written twice?"
+            else:
+                what = "sort the file by time first"
             out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
                        f"(first at line {self.backwards_first}); rows are used in input order ({what})")
         if self.unread_times:
@@ -124,6 +134,7 @@ class _Clock:
     last: float = np.nan
     steps: list[float] = field(default_factory=list)
     weekend_days: bool = False
+    last_back: float = np.nan    # where its last step back landed
 
 
 class SeriesState:
@@ -324,6 +335,12 @@ class SeriesState:
                 self.tally.backwards_first = int(at[np.argmax(back)])
             self.tally.backwards += int(back.sum())
             self.tally.backwards_most = max(self.tally.backwards_most, float(-steps[back].min()))
+            landed = np.concatenate([[clock.last_back], seq[1:][back & (steps < 0)]])
+            if len(landed) > 1:
+                apart = np.abs(np.diff(landed))
+                if (~np.isnan(apart)).any():
+                    self.tally.backwards_apart = min(self.tally.backwards_apart, float(np.nanmin(apart)))
+                clock.last_back = float(landed[-1])
         if len(clock.steps) < USUAL_STEPS:
             clock.steps += steps[~back][:USUAL_STEPS - len(clock.steps)].tolist()
         if len(clock.steps) < 2:

@@ -26,7 +26,7 @@ from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
 from .parse import Rows, after_header, parse_block, sample
 from .reader import LineReader
-from .state import CLOCK_SET_BACK_APART_S, CLOCK_SET_BACK_S, SeriesState, series_name
+from .state import SeriesState, clock_set_back, series_name
 
 TABLE_FILLS = (*FILLS, "interpolate")
 SORTED_CHUNK = 65_536        # rows per step through the series state once a file is sorted by time
@@ -147,12 +147,10 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
 
 def _clock_set_back(t: np.ndarray, code: np.ndarray, back: np.ndarray) -> bool:
     """Are the steps back (`back`, over the steps of times `t` grouped by series `code`) a clock set back
-    (state.CLOCK_SET_BACK_S): each by an hour at most, a series' steps back a week or more apart?"""
+    (state.clock_set_back: each by an hour at most, a series' steps back a week or more apart)?"""
     before, after = t[:-1][back], t[1:][back]
-    if (before - after).max() > CLOCK_SET_BACK_S:
-        return False
-    same = np.diff(code[1:][back]) == 0
-    return not (same & (np.diff(after) < CLOCK_SET_BACK_APART_S)).any()
+    apart = np.abs(np.diff(after))[np.diff(code[1:][back]) == 0]
+    return clock_set_back(float((before - after).max()), float(apart.min(initial=np.inf)))
 
 
 def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:

@@ -542,3 +542,24 @@ def test_pipe_separated_files_are_an_error_that_says_so(lstm: Fixture) -> None:
     text = "date|value\n" + "".join(f"2020-01-{i + 1:02d}|{x}\n" for i, x in enumerate(values()[:20]))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
     assert r.returncode == 2 and "separated by '|', not commas" in one_error(r.stderr), r.stderr.decode()
+
+
+def test_the_steps_back_note_tells_a_clock_set_back_from_rows_out_of_order(lstm: Fixture) -> None:
+    """predict keeps input order and says what the steps back look like, by the rule train's reader uses to
+    keep or sort a file: a local clock set back an hour once (daylight saving time ending) is in order; a
+    log whose rows step back by minutes, often, is not (it was called a clock set back too)."""
+    t0 = np.datetime64("2024-11-03T00:00")
+    quarter = [t0 + np.timedelta64(15 * i, "m") for i in range(N)]
+    dst = [t if t < np.datetime64("2024-11-03T02:00") else t - np.timedelta64(1, "h") for t in quarter]
+    jitter = list(quarter)
+    for i in range(0, N - 1, 5):
+        jitter[i], jitter[i + 1] = jitter[i + 1], jitter[i]
+    v = values()
+    clock = "each back by an hour at most: a clock set back, as when daylight saving time ends? then input " \
+            "order is right"
+    for stamps, advice in ((dst, clock), (jitter, "sort the file by time first")):
+        rows = (f"{str(t).replace('T', ' ')},{x}\n" for t, x in zip(stamps, v, strict=True))
+        text = "time,value\n" + "".join(rows)
+        err, _, _ = predict(lstm, text)
+        note = next(line for line in err.splitlines() if "does not increase" in line)
+        assert note.endswith(f"({advice})"), note
