@@ -128,10 +128,11 @@ def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: 
     """Train on the training parts `train` (per series: float64 [n, F]); stop early on `score_val`.
     `start`: weights to begin from (a warm start: the windowed twin's), kept as epoch 0 unless an epoch
     scores better on validation."""
+    start_loss = math.inf
     if start is not None:
         model.load_state_dict(start)
         model.eval()
-    start_loss = score_val() if start is not None else math.inf
+        start_loss = score_val()
     seed_everything(opts.seed)
     rng = np.random.default_rng(opts.seed)
     series = []
