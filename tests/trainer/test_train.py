@@ -269,6 +269,34 @@ def test_fit_stateful_keeps_its_start_when_no_epoch_scores_better() -> None:
     assert hist.epochs == 2 and hist.best_epoch == 0 and score() == 0.5
 
 
+@pytest.mark.parametrize("tuned_noise, kept", [(0.97, "start"), (0.3, "tuned")])
+def test_fine_tuning_replaces_the_warm_start_only_when_better_beyond_validation_noise(
+        tuned_noise: float, kept: str) -> None:
+    """A lower validation MSE by chance (independent errors, 3% smaller) keeps the start; a clearly lower
+    one (70% smaller) keeps the fine-tuned weights."""
+    from seqinfer.trainer.run import _start_or_better
+    from seqinfer.trainer.stateful import StatefulForecaster
+
+    net = StatefulForecaster(ModelConfig(kind="rnn", hidden=4, stateful=True))
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    with torch.no_grad():
+        net.head.bias.add_(1.0)
+    tuned = {k: v.clone() for k, v in net.state_dict().items()}
+    rng = np.random.default_rng(0)
+    truth, e_start, e_tuned = rng.normal(size=(3, 40, 1))
+    e_start /= np.sqrt(np.mean(e_start**2))
+    e_tuned *= tuned_noise / np.sqrt(np.mean(e_tuned**2))      # its MSE exactly tuned_noise**2 of the start's
+
+    def val_pred() -> np.ndarray:
+        at_start = torch.equal(net.head.bias, start["head.bias"])
+        return truth + (e_start if at_start else e_tuned)
+
+    check = _start_or_better(net, start, val_pred, truth)
+    want = start if kept == "start" else tuned
+    assert all(torch.equal(v, want[k]) for k, v in net.state_dict().items())
+    assert check["fine_tuned"] is (kept == "tuned") and check["n"] == 40, check
+
+
 @pytest.mark.parametrize("warm", [True, False])
 def test_a_stateful_model_without_a_validation_split_still_trains(tmp_path: Path, warm: bool) -> None:
     """--val-frac 0: like a windowed model, a stateful one stops on its training part. It scored NaN on the
