@@ -402,10 +402,16 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     free = [j for j in free if j not in time]
     chosen = bool(spec.value_col) or (header is not None and len(values) == 1
                                        and header[values[0]].strip().lower() in VALUE_NAMES)
-    if [j for j in free if kinds[j][0] != "empty"] and not chosen:
-        what = "hold text" if all(kinds[j][0] in ("text", "date") for j in free) else "are not understood"
-        raise ConfigError(f"{source}: columns {shown(free)} {what}: pass them through with --keep, or name "
-                          f"the value with --value-col (then other columns are ignored)")
+    left = [j for j in free if kinds[j][0] != "empty"]
+    if left and not chosen:
+        what = "text" if all(kinds[j][0] in ("text", "date") for j in left) else \
+            "numbers too" if all(kinds[j][0] == "number" for j in left) else None
+        one = len(left) == 1
+        said = (f"{'holds' if one else 'hold'} {what}" if what else
+                f"{'is' if one else 'are'} not understood")
+        raise ConfigError(f"{source}: {'column' if one else 'columns'} {shown(left)} {said}: pass "
+                          f"{'it' if one else 'them'} through with --keep, or name the value with "
+                          f"--value-col (then other columns are ignored)")
     fmt = None
     if gap_col is not None:
         fmt = kinds[gap_col][1] or (TimeFormat("number") if kinds[gap_col][0] in ("number", "empty")

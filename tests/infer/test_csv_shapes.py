@@ -563,3 +563,19 @@ def test_the_steps_back_note_tells_a_clock_set_back_from_rows_out_of_order(lstm:
         err, _, _ = predict(lstm, text)
         note = next(line for line in err.splitlines() if "does not increase" in line)
         assert note.endswith(f"({advice})"), note
+
+
+def test_a_loggers_counter_beside_a_named_time_is_named_as_numbers_too(lstm: Fixture) -> None:
+    """A HOBO-style logger file, its title line removed: `#` counts the rows. With --time-col naming the
+    time, the counter is one more column of numbers: the error says so, in one column's words, and the
+    options that settle it do."""
+    v = values()
+    text = '"#","Date Time, GMT-05:00","Temp, F"\n' + "".join(
+        f"{i + 1},03/01/24 {i % 12 + 1:02d}:00:00 PM,{x}\n" for i, x in enumerate(v))
+    time = ["--time-col", "Date Time, GMT-05:00"]
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *time], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "column 1 ('#') holds numbers too: pass it through with --keep" in err, err
+    err, _, cols = predict(lstm, text, *time, "--keep", "#")
+    assert "kept=#" in err and cols["#"][0] == str(lstm.window)
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
