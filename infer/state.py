@@ -364,6 +364,17 @@ class SeriesState:
     def longest(self) -> int:
         return int(self.counts.max(initial=0))
 
+    def short(self, need: int) -> tuple[int, int, str, int]:
+        """Series in memory with fewer than `need` values: (how many, of how many, the shortest's name, its
+        values)."""
+        codes = np.fromiter(self.ids.values(), np.int64, len(self.ids))
+        n = self.counts[codes]
+        few = n < need
+        if not few.any():
+            return 0, len(codes), "", 0
+        k = int(codes[np.argmin(n)])
+        return int(few.sum()), len(codes), series_name(self.keys[k]), int(self.counts[k])
+
     def restore(self, keys: list[Hashable], last: np.ndarray) -> np.ndarray:
         """Series read back from a --state file (keys, last values [S, F], NaN where none): their codes.
         A series already here keeps its code; the others are new (not `fresh`: their state is loaded)."""

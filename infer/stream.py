@@ -405,6 +405,11 @@ class Engine:
             s.notes.append("no forecasts: no data rows after the header" if not s.rows else
                            f"no forecasts: a series needs {need} before its first forecast "
                            f"(the longest had {self.state.longest()})")
+        elif self.store is None:
+            few, of, name, n = self.state.short(self.window)
+            if few:
+                s.notes.append(f"{few} of {of} series had fewer than {self.window} values, a window: no "
+                               f"forecast for them (the shortest: {name or 'the unnamed one'}, {n})")
         s.notes += self.state.tally.notes()
         if s.held_back:
             s.notes.append(f"warm-up: {s.held_back} forecast(s) held back, the first {self.warmup} row(s) of "

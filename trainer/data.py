@@ -49,6 +49,7 @@ class Dataset:
     windows: dict[str, Windows]             # split -> windows that lie wholly inside one piece
     mean: np.ndarray                        # [features], fitted on the train pieces only
     std: np.ndarray
+    notes: tuple[str, ...] = ()             # series too short to give a split a window, for stderr
 
 
 def sine(cfg: DataConfig) -> Series:
@@ -117,7 +118,36 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant series normalizes to zero, not to NaN
-    return Dataset(series, segments, windows, mean.astype(np.float32), std.astype(np.float32))
+    return Dataset(series, segments, windows, mean.astype(np.float32), std.astype(np.float32),
+                   _short(series, segments, cfg))
+
+
+def _short(series: Series, segments: dict[str, list[np.ndarray]], cfg: DataConfig) -> tuple[str, ...]:
+    """Say which series give a split no window (a store opened late, a sensor added last week): they are
+    not trained on, validated or scored there, and a long-format file should not hide that."""
+    need = cfg.window + cfg.horizon
+    splits = SPLITS if cfg.val_frac > 0 else ("train", "test")
+    few = {name: np.array([len(p) < need for p in segments[name]]) for name in splits}
+    unused = np.logical_and.reduce(list(few.values()))
+    rows = np.array([len(v) for v in series.values])
+
+    def shortest(mask: np.ndarray) -> str:
+        k = int(np.flatnonzero(mask)[np.argmin(rows[mask])])
+        return f"{series.ids[k]!r}, {rows[k]} rows" if series.ids[k] else f"{rows[k]} rows"
+
+    out = []
+    if unused.any():
+        out.append(f"{unused.sum()} of {len(rows)} series too short for a window in any split (each split's "
+                   f"part of a series needs window + horizon = {need} points; the shortest: "
+                   f"{shortest(unused)}): not used")
+    use = {"train": "not trained on", "val": "not validated on", "test": "not scored on"}
+    for name in splits:
+        mask = few[name] & ~unused
+        if mask.any():
+            out.append(f"{mask.sum()} of {len(rows)} series give the {name} split no window (its part "
+                       f"needs window + horizon = {need} points; the shortest: {shortest(mask)}): "
+                       f"{use[name]}")
+    return tuple(out)
 
 
 # float32 holds about 7 significant digits. When its spacing at the training data's largest magnitude is

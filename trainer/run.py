@@ -362,6 +362,8 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     for note in series.notes:
         log(f"{series.source}: {note}")
     ds = build(data, series)
+    for note in ds.notes:
+        log(f"{series.source}: {note}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base = baselines(ds, data, data.season)

@@ -579,3 +579,16 @@ def test_a_loggers_counter_beside_a_named_time_is_named_as_numbers_too(lstm: Fix
     err, _, cols = predict(lstm, text, *time, "--keep", "#")
     assert "kept=#" in err and cols["#"][0] == str(lstm.window)
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_series_shorter_than_a_window_are_counted_not_dropped_silently(lstm: Fixture) -> None:
+    """A long-format file where one store opened late: its rows give no window, so no forecast. The run
+    says how many series got none, and names the shortest."""
+    long, late = values(N), values(5, seed=1)
+    text = "store,value\n" + "".join(f"north,{x}\n" for x in long) + "".join(f"late,{x}\n" for x in late)
+    err, _, cols = predict(lstm, text)
+    assert (f"seqinfer: 1 of 2 series had fewer than {lstm.window} values, a window: no forecast for them "
+            f"(the shortest: late, 5)") in err.splitlines(), err
+    check(lstm, cols, {"north": [(i + 2, x) for i, x in enumerate(long)]})
+    err, _, _ = predict(lstm, "store,value\n" + "".join(f"north,{x}\n" for x in long))
+    assert "no forecast for them" not in err

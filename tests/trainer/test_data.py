@@ -79,6 +79,20 @@ def test_a_split_too_short_for_a_window_is_a_data_error() -> None:
         build(DataConfig(window=30), counting(100))
 
 
+def test_series_too_short_for_a_split_are_said_not_dropped_silently() -> None:
+    """A long-format file's late starters: one series (5 rows) gives no split a window, another (40 rows:
+    val and test parts of 4 and 8) gives train windows only; the longest gives all three."""
+    ds = build(DataConfig(window=8), counting(200, 5, 40))
+    assert ds.notes == (
+        "1 of 3 series too short for a window in any split (each split's part of a series needs window + "
+        "horizon = 9 points; the shortest: 's1', 5 rows): not used",
+        "1 of 3 series give the val split no window (its part needs window + horizon = 9 points; the "
+        "shortest: 's2', 40 rows): not validated on",
+        "1 of 3 series give the test split no window (its part needs window + horizon = 9 points; the "
+        "shortest: 's2', 40 rows): not scored on")
+    assert build(DataConfig(window=8), counting(200)).notes == ()
+
+
 def test_fingerprint_tracks_data_and_config() -> None:
     cfg, m = DataConfig(window=5), {"kind": "rnn", "hidden": 8}
     s = counting(100)
