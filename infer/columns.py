@@ -266,6 +266,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     numbered, lines = lines, [lines[0], *(r for r in lines[1:] if r)]    # blank and bad lines out
     first = [f.strip() for f in lines[0]]
     n = len(first)
+    said = ",".join(lines[0]).strip()
+    if said.lower().startswith("sep=") and len(said) == 5:          # Excel's hint: `sep=,` or `sep=;`
+        raise ConfigError(f"{source}: line 1 is {said!r}, a spreadsheet's hint naming the separator, not "
+                          f"the header: remove it (tail -n +2 FILE)")
     for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
         if n == 1 and 2 * sum(sep in ",".join(r) for r in lines) > len(lines):
             above = "" if sep in first[0] else \
@@ -278,9 +282,15 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"{source}: this is JSON, not CSV (line 1 starts with {first[0][:1]!r}); seqinfer "
                           f"reads CSV (pandas converts JSON lines: pd.read_json(f, lines=True).to_csv(out, "
                           f"index=False))")
-    # A data logger's preamble (`# Logger v1.2`, a title) above the header: line 1 alone has fewer fields.
+    # A data logger's preamble (`# Logger v1.2`, a title, TOA5's station line) above the header: line 1
+    # alone has fewer fields, or more (its rows cannot be read under it: every one would be short).
     below = Counter(len(r) for r in lines[1:]).most_common(1)
-    if (n == 1 or first[0].startswith("#")) and below and below[0][0] > n and 2 * below[0][1] >= len(lines):
+    if below and 2 * below[0][1] >= len(lines) and (
+            below[0][0] > n and (n == 1 or first[0].startswith("#")) or below[0][0] < n):
+        if first[0] == "TOA5":
+            raise ConfigError(f"{source}: a Campbell Scientific TOA5 file: line 1 describes the logger, line "
+                              f"2 names the columns, lines 3 and 4 give units and processing: keep the "
+                              f"names and the data (sed '1d;3,4d' FILE)")
         k = next(i for i, r in enumerate(numbered) if len(r) == below[0][0]) + 1  # the first full line
         raise ConfigError(f"{source}: line 1 has {n} field(s), the lines below {below[0][0]}: comment or "
                           f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +{k} "
@@ -398,6 +408,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     else:
         time = tuple(j for j in free if j in strong_time or j in weak_time)
         dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else list(time)  # not a row key
+        if len(dated) > 1 and sum(j in strong_time for j in dated) == 1:   # a row counter beside dates
+            dated = [j for j in dated if j in strong_time]                   # (a logger's RECORD, `#`)
         gap_col = dated[0] if len(dated) == 1 else None
     free = [j for j in free if j not in time]
     chosen = bool(spec.value_col) or (header is not None and len(values) == 1

@@ -466,6 +466,8 @@ def sample_files(n: int, seed: int = 0) -> list[list[list[str]]]:
             rows.insert(0, [r.choice(NAMES) for _ in range(ncols)])
         if r.random() < 0.1:
             rows.insert(r.randrange(len(rows) + 1), ["1"] * (ncols + 1))     # a line of the wrong length
+        if r.random() < 0.05:
+            rows.insert(0, r.choice([["sep=", ""], ["sep=;"], ["TOA5", "CR1000", "x", "y", "z", "w"]]))
         files.append(rows[:SAMPLE_LINES])
     return files
 

@@ -266,8 +266,12 @@ function decide(lines, window) {
   const counts = lines.slice(1).map((r) => r.length);
   const tally = (c) => counts.filter((x) => x === c).length;
   const most = counts.reduce((best, c) => (tally(c) > tally(best) ? c : best), counts.length ? counts[0] : n);
-  if ((n === 1 || first[0].startsWith('#')) && most > n && 2 * tally(most) >= lines.length) {
-    throw new InputError('line 1: fewer fields than the lines below: comment lines above the header?');
+  const said = lines[0].join(',').trim();
+  if (said.toLowerCase().startsWith('sep=') && said.length === 5) {   // a spreadsheet's `sep=,` hint
+    throw new InputError(`line 1: '${said}' names the separator, it is not the header: remove it`);
+  }
+  if (2 * tally(most) >= lines.length && ((most > n && (n === 1 || first[0].startsWith('#'))) || most < n)) {
+    throw new InputError('line 1: not as many fields as the lines below: comment or title lines above the header?');
   }
   if (lines.length > 1 && first[0].startsWith('#') && lines[1][0].trim().startsWith('#')) {
     throw new InputError("lines 1 and 2 start with '#': annotation or comment lines above the header?");
@@ -327,7 +331,9 @@ function decide(lines, window) {
   }
   const left = free.filter((j) => j !== value && !time.includes(j) && kinds[j][0] !== 'empty');
   if (left.length && !named.length) throw error(`columns ${cols(left)} are neither value, series id nor time`);
-  const dated = time.length > 1 ? time.filter((j) => !pandasIndex(j)) : time;
+  let dated = time.length > 1 ? time.filter((j) => !pandasIndex(j)) : time;
+  const strong = dated.filter((j) => !weak.includes(j));
+  if (dated.length > 1 && strong.length === 1) dated = strong;   // a row counter beside dates
   if (series === null && dated.length === 1) {   // the time repeats: series interleaved, not one series
     const stamps = cells[dated[0]].filter((c) => !isMissing(c));
     if (stamps.length >= 4 && 3 * (stamps.length - new Set(stamps).size) >= stamps.length &&

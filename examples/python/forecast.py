@@ -225,8 +225,13 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     n = len(first)
     counts = [len(r) for r in lines[1:]]
     most = max(set(counts), key=lambda c: (counts.count(c), -counts.index(c))) if counts else n
-    if (n == 1 or first[0].startswith("#")) and most > n and 2 * counts.count(most) >= len(lines):
-        raise InputError("line 1: fewer fields than the lines below: comment lines above the header?")
+    said = ",".join(lines[0]).strip()
+    if said.lower().startswith("sep=") and len(said) == 5:            # a spreadsheet's `sep=,` hint
+        raise InputError(f"line 1: {said!r} names the separator, it is not the header: remove it")
+    if 2 * counts.count(most) >= len(lines) and (most > n and (n == 1 or first[0].startswith("#"))
+                                                 or most < n):
+        raise InputError("line 1: not as many fields as the lines below: comment or title lines above the "
+                         "header?")
     if len(lines) > 1 and first[0].startswith("#") and lines[1][0].strip().startswith("#"):
         raise InputError("lines 1 and 2 start with '#': annotation or comment lines above the header?")
     rest = [[f.strip() for f in r] for r in lines[1:] if len(r) == n]
@@ -285,6 +290,8 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     if left and not named:
         raise error("columns {} are neither value, series id nor time", left)
     dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else time
+    if len(dated) > 1 and len([j for j in dated if j not in weak]) == 1:   # a row counter beside dates
+        dated = [j for j in dated if j not in weak]
     if series is None and len(dated) == 1:        # the time repeats: series interleaved, not one series
         stamps = [c for c in cells[dated[0]] if not is_missing(c)]
         if len(stamps) >= 4 and 3 * (len(stamps) - len(set(stamps))) >= len(stamps) \

@@ -592,3 +592,39 @@ def test_series_shorter_than_a_window_are_counted_not_dropped_silently(lstm: Fix
     check(lstm, cols, {"north": [(i + 2, x) for i, x in enumerate(long)]})
     err, _, _ = predict(lstm, "store,value\n" + "".join(f"north,{x}\n" for x in long))
     assert "no forecast for them" not in err
+
+
+def toa5(v: list[str], gap_at: int) -> str:
+    """A Campbell Scientific logger's TOA5 file, every 10 minutes, one hour missing at row gap_at."""
+    t = [np.datetime64("2024-03-01T00:00") + np.timedelta64(10 * (i + 6 * (i >= gap_at)), "m")
+         for i in range(len(v))]
+    return ('"TOA5","CR1000","CR1000","1234","CR1000.Std.32","CPU:met.CR1","5678","Table1"\n'
+            '"TIMESTAMP","RECORD","AirTemp_Avg"\n"TS","RN","Deg C"\n"","","Avg"\n' +
+            "".join(f'"{str(s).replace("T", " ")}:00",{i},{x}\n'
+                    for i, (s, x) in enumerate(zip(t, v, strict=True))))
+
+
+def test_a_loggers_toa5_file_says_which_lines_to_drop_then_reads_its_timestamps(lstm: Fixture) -> None:
+    """Line 1 (the logger) has more fields than the rows: an error naming the lines to drop. Once dropped,
+    RECORD (a row counter) is passed through beside TIMESTAMP, and the gaps are read in TIMESTAMP."""
+    v = values()
+    text = toa5(v, 25)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "TOA5 file" in err and "sed '1d;3,4d' FILE" in err, err
+    lines = text.splitlines(keepends=True)
+    err, rows, cols = predict(lstm, lines[1] + "".join(lines[4:]))
+    assert "time=TIMESTAMP,RECORD (passed through, iso; gaps read in TIMESTAMP)" in err, err
+    assert "1 gap(s)" in err and "7.0 steps, ends at line 27" in err, err
+    assert rows[0][:2] == ["TIMESTAMP", "RECORD"]
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_a_spreadsheets_sep_line_is_an_error_that_says_so(lstm: Fixture, sep: str) -> None:
+    text = f"sep={sep}\ndate{sep}value\n" + "".join(
+        f"2020-01-{i + 1:02d}{sep}{x}\n" for i, x in enumerate(values()))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2
+    assert one_error(r.stderr) == (f"seqinfer: error: <stdin>: line 1 is 'sep={sep}', a spreadsheet's hint "
+                                   f"naming the separator, not the header: remove it (tail -n +2 FILE)")
