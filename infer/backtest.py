@@ -141,11 +141,12 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
         longest = max(table.values, key=len)
         m = detect_season(longest[:, 0], season)
         first = max(window - 1, (m - 1) if m else 0)          # every method needs its history at an origin
-        xs, truths, naive, snaive, where = [], [], [], [], []
+        xs, truths, naive, snaive, where, short = [], [], [], [], [], []
         for k, v in enumerate(table.values):
             n = len(v)
             t = np.arange(first, n - horizon)                  # origins: index of each window's last value
             if not len(t):
+                short.append(k)
                 continue
             xs.append(np.lib.stride_tricks.sliding_window_view(v, window, axis=0)[t - window + 1]
                       .transpose(0, 2, 1))                     # (N, window, F)
@@ -160,6 +161,12 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
             why = f"window {window}{f', season {m}' if m else ''}, horizon {horizon}"
             raise DataError(f"no forecast origin: the longest series has {len(longest)} values, a backtest "
                             f"needs {need} ({why})", source=str(inp))
+        if short:
+            k = min(short, key=lambda k: len(table.values[k]))
+            say(f"{len(short)} of {len(table.values)} series too short for a forecast origin (a backtest "
+                f"needs {first + horizon + 1} values: window {window}{f', season {m}' if m else ''}, horizon "
+                f"{horizon}; the shortest: {table.ids[k] or 'the unnamed one'}, {len(table.values[k])}): "
+                f"not scored")
         y = f.predict(np.concatenate(xs), horizon).astype(np.float64)
     truth = np.concatenate(truths)
     scale = naive_mae(table.values)

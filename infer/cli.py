@@ -313,7 +313,8 @@ def evaluate(
     fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
-    plot: Annotated[Path, typer.Option(help="Where to draw the forecasts.")] = Path("forecast.png"),
+    plot: Annotated[Path, typer.Option(help="Where to draw the forecasts (a folder: its forecast.png; '': no "
+                                            "plot).")] = Path("forecast.png"),
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
                         ] = None,
     provider: Annotated[Literal["auto", "cuda", "cpu"], typer.Option(help="onnxruntime provider.")] = "auto",
@@ -339,6 +340,9 @@ def evaluate(
     print(bt.table(), end="")
     if json_out is not None:
         json_out.write_text(json.dumps(bt.to_json(), indent=1) + "\n")
+    if str(plot) in ("", "."):                     # typer reads --plot '' as Path("."): no plot wanted
+        return
+    plot = plot / "forecast.png" if plot.is_dir() else plot
     if draw(bt, plot):
         err(f"seqinfer: wrote {plot}")
     else:

@@ -78,3 +78,18 @@ def test_evaluate_on_values_that_never_change(constant_step: Path, tmp_path: Pat
     table = r.stdout.decode()
     assert "| all | 0.625 | 0.75 | nan | 0 | 0 | nan |" in table
     assert "does NOT beat the naive forecast: MSE 0.625 against 0 (naive is exact" in table
+
+
+def test_evaluate_says_which_series_are_too_short_to_score(constant_step: Path, tmp_path: Path) -> None:
+    """Series `b` (5 values) has no origin at window 4, season 3, horizon 2 (6 values needed): it is
+    counted and named, and the scores are a's alone. --plot '' draws nothing."""
+    f = tmp_path / "two.csv"
+    f.write_text("id,t,value\n" + "".join(f"a,{t},{2 * t}\n" for t in range(N))
+                 + "".join(f"b,{t},{5 * t}\n" for t in range(5)))
+    r = run_cli(["evaluate", str(constant_step), "--input", str(f), "--season", "3", "--plot", "",
+                 "--json", str(tmp_path / "bt.json"), "--provider", "cpu"])
+    assert r.returncode == 0, r.stderr.decode()
+    assert ("seqinfer: 1 of 2 series too short for a forecast origin (a backtest needs 6 values: window 4, "
+            "season 3, horizon 2; the shortest: b, 5): not scored") in r.stderr.decode().splitlines()
+    assert json.loads((tmp_path / "bt.json").read_text())["origins"] == N - HORIZON - 3
+    assert "wrote" not in r.stderr.decode() and not Path(".png").exists()
