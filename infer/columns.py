@@ -493,9 +493,11 @@ def _pick_values(cands: list[int], want: int, header: tuple[str, ...] | None, ki
         if weak and len(left) == want:
             weak_time.extend(weak)
             return left
+        wide = ("; or one series per column? make the file long first (pandas: "
+                "df.melt(id_vars=[the other columns], var_name='series'))") if header and want == 1 else ""
         raise ConfigError(f"{source}: columns {shown(cands)} are all numbers; say which "  # type: ignore[operator]
                           f"{'is the value' if want == 1 else f'are the {want} values'} with --value-col "
-                          f"(and --time-col or --keep for the others)")
+                          f"(and --time-col or --keep for the others){wide}")
     if not cands:
         raise ConfigError(f"{source}: no numeric column to forecast; name it with --value-col")
     raise ConfigError(f"{source}: the model takes {want} values per step, the file has {len(cands)} "

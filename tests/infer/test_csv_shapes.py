@@ -628,3 +628,19 @@ def test_a_spreadsheets_sep_line_is_an_error_that_says_so(lstm: Fixture, sep: st
     assert r.returncode == 2
     assert one_error(r.stderr) == (f"seqinfer: error: <stdin>: line 1 is 'sep={sep}', a spreadsheet's hint "
                                    f"naming the separator, not the header: remove it (tail -n +2 FILE)")
+
+
+def test_a_wide_file_one_series_per_column_says_how_to_make_it_long(lstm: Fixture) -> None:
+    """A spreadsheet with a column per store: which number is the value is the user's to say, and the error
+    says how to make one series per column readable; the long file it gives reads as three series."""
+    v = {s: values(seed=k) for k, s in enumerate("ABC")}
+    days = [f"2024-01-{i % 28 + 1:02d}" for i in range(N)]
+    text = "date,A,B,C\n" + "".join(f"{d},{v['A'][i]},{v['B'][i]},{v['C'][i]}\n" for i, d in enumerate(days))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "one series per column? make the file long first" in err, err
+    assert "df.melt(id_vars=[the other columns], var_name='series')" in err
+    long = "date,series,value\n" + "".join(f"{d},{s},{v[s][i]}\n" for s in "ABC" for i, d in enumerate(days))
+    err, _, cols = predict(lstm, long)
+    assert "series=series" in err
+    check(lstm, cols, {s: [(2 + k * N + i, x) for i, x in enumerate(v[s])] for k, s in enumerate("ABC")})
