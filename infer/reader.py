@@ -6,11 +6,15 @@ descriptor (tests, in-memory data) are read the same way, minus the waiting.
 """
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import select
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, cast
 
 from .errors import DataError
 
@@ -18,6 +22,39 @@ CHUNK_BYTES = 1 << 20        # per read: per-read overhead vanishes, yet the fir
 MAX_LINE_BYTES = 1 << 20     # a longer line is an error, so memory stays bounded whatever arrives
 BOM = b"\xef\xbb\xbf"
 BLANK = b" \t\r\n,"      # a line of only these is blank: Excel writes the rows it kept empty as `,,`
+GZIP = b"\x1f\x8b"
+# What a file that is not text starts with, and what to do: said at line 1 instead of "not valid UTF-8".
+NOT_CSV = (
+    (GZIP, "gzip-compressed data, not CSV text: give the file itself (--input / --data read .gz files), or "
+           "decompress it first (zcat FILE | ...)"),
+    (b"PK\x03\x04", "a zip archive (an Excel workbook, .xlsx, is one), not CSV: save the sheet as CSV UTF-8 "
+                     "(pandas: pd.read_excel(f).to_csv(out, index=False))"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not CSV: save the sheet as CSV UTF-8 (pandas: "
+                         "pd.read_excel(f).to_csv(out, index=False))"),
+    (b"PAR1", "a Parquet file, not CSV: name it with a .parquet suffix (seqinfer predict reads Parquet), "
+              "or convert it (pandas: pd.read_parquet(f).to_csv(out, index=False))"),
+)
+
+
+class _Gunzip(gzip.GzipFile):
+    """A .gz file read as the text inside. No fileno(): LineReader must read the decompressed bytes, not
+    the descriptor's. A damaged or cut-short file is a DataError, not a traceback."""
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"the gzip file is damaged or cut short ({e})", source=str(self.name)) from None
+
+
+def open_input(path: str | Path) -> BinaryIO:
+    """A CSV file to read, decompressed when it is gzip (as pandas does with a .gz); OSError as open's."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == GZIP
+    return cast(BinaryIO, _Gunzip(path, "rb")) if gz else open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
 @dataclass
@@ -89,6 +126,9 @@ class LineReader:
                 self.carry += data
                 return Block(b"", self.line, 0)
             data, self.carry, self.at_start = (self.carry + data).removeprefix(BOM), b"", False
+            said = next((what for magic, what in NOT_CSV if data.startswith(magic)), None)
+            if said is not None:
+                raise DataError(said, source=self.source, line=1)
         if self.discarding:
             cut = data.find(b"\n")
             if cut < 0:

@@ -28,7 +28,7 @@ from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S,
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
-from .reader import Block, LineReader
+from .reader import Block, LineReader, open_input
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
 from .stepstate import StepStore
@@ -520,7 +520,7 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
                 inp, first_line = ParquetCsv(inp), 0  # type: ignore[assignment]
             else:
                 try:
-                    inp = open(inp, "rb")  # noqa: SIM115 - closed in finally
+                    inp = open_input(inp)
                 except OSError as e:
                     raise ConfigError(f"--input {source}: {e.strerror}") from None
             opened.append(inp)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from .columns import Columns, resolve
 from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
 from .parse import Rows, after_header, parse_block, sample
-from .reader import LineReader
+from .reader import LineReader, open_input
 from .state import SeriesState, clock_set_back, series_name
 
 TABLE_FILLS = (*FILLS, "interpolate")
@@ -49,7 +49,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
         raise ConfigError(f"fill: {fill!r} is not one of {', '.join(TABLE_FILLS)}")
     source = str(path)
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
+        f = open_input(path)
     except OSError as e:
         raise DataError(f"cannot open ({e.strerror})", source=source) from None
     with f:

@@ -241,3 +241,30 @@ def test_json_lines_say_they_are_json(lstm: Fixture) -> None:
     assert r.returncode == 2
     said = one_error(r.stderr)
     assert said.startswith("seqinfer: error: <stdin>: this is JSON, not CSV (line 1 starts with '{')"), said
+
+
+def test_a_gzip_file_is_read_and_binary_files_say_what_they_are(lstm: Fixture, tmp_path: Path) -> None:
+    """--input data.csv.gz gives the forecasts of data.csv (as pandas reads a .gz); gzip on stdin, an Excel
+    workbook (a zip; .xls: OLE2) and a Parquet file without its suffix are named at line 1, where they
+    were 'not valid UTF-8 ... iconv -f cp1252'; a .gz cut short stops after the forecasts before it."""
+    import gzip
+
+    text = ("value\n" + "\n".join(GOOD * 50) + "\n").encode()
+    plain, packed = tmp_path / "data.csv", tmp_path / "data.csv.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    want = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(plain)])
+    got = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(packed)])
+    assert got.returncode == 0 and got.stdout == want.stdout and len(want.stdout.splitlines()) == 1 + 985
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed.read_bytes()[:len(packed.read_bytes()) // 2])
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(cut)])
+    assert r.returncode == 2 and r.stdout and want.stdout.startswith(r.stdout)
+    assert one_error(r.stderr) == f"seqinfer: error: {cut}: the gzip file is damaged or cut short " \
+                                  f"(Compressed file ended before the end-of-stream marker was reached)"
+    for start, said in ((gzip.compress(text), "gzip-compressed data, not CSV text: give the file itself"),
+                        (b"PK\x03\x04" + bytes(60), "a zip archive (an Excel workbook, .xlsx, is one)"),
+                        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(60), "an old Excel workbook (.xls)"),
+                        (b"PAR1" + bytes(60), "a Parquet file, not CSV: name it with a .parquet suffix")):
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], start)
+        assert r.returncode == 2 and one_error(r.stderr).startswith(f"seqinfer: error: <stdin>:1: {said}")

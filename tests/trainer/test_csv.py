@@ -273,3 +273,22 @@ def test_train_reads_a_newest_first_download_oldest_first(tmp_path: Path) -> Non
     got = series(write(tmp_path, "Date,Close\n" + "".join(r + "\n" for r in reversed(rows))))
     assert got.values[0][:, 0].tolist() == list(range(30))
     assert any("sorted by time" in n for n in got.notes)
+
+
+def test_a_gzip_csv_trains_as_the_csv_inside(tmp_path: Path) -> None:
+    """train --data sales.csv.gz reads the text inside (as pandas does); an error in it still names its
+    line and column."""
+    import gzip
+
+    text = "id,date,value\n" + "".join(f"{s},2020-01-{d:02d},{d * (1 + k)}.5\n"
+                                       for k, s in enumerate("ab") for d in range(1, 29))
+    plain = series(write(tmp_path, text))
+    packed = tmp_path / "d.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    got = series(str(packed))
+    assert got.ids == plain.ids == ["a", "b"] and got.column == "value"
+    for a, b in zip(got.values, plain.values, strict=True):
+        np.testing.assert_array_equal(a, b)
+    packed.write_bytes(gzip.compress(text.replace("2020-01-05,5.5", "2020-01-05,x").encode()))
+    with pytest.raises(DataError, match=r"d\.csv\.gz:6:3: 'x' is not a number"):
+        series(str(packed))
