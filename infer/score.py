@@ -32,7 +32,7 @@ from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
 from .parse import after_header, parse_block, sample, split_fields
-from .reader import LineReader
+from .reader import LineReader, open_input
 from .session import Model, load_model
 
 TIME_COLUMN = "time"
@@ -68,7 +68,7 @@ def model_here(path: str, provider: str, threads: int) -> Model:
 # --- reading ----------------------------------------------------------------------------------------------
 def _blocks(path: str, enough: int | None = None) -> list[Any]:
     """The file's lines as blocks (all, or the first blocks holding `enough` lines)."""
-    src = ParquetCsv(path) if is_parquet(path) else open(path, "rb")  # noqa: SIM115 - closed below
+    src = ParquetCsv(path) if is_parquet(path) else open_input(path)
     with contextlib.closing(src):
         reader = LineReader(src, path, first_line=0 if is_parquet(path) else 1)  # type: ignore[arg-type]
         blocks, lines = [], 0

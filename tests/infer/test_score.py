@@ -71,14 +71,14 @@ def test_one_long_series_over_partitions_equals_one_pass(cluster: object, lstm: 
     v = np.round(np.sin(np.arange(1500) / 11) * 5 + np.arange(1500) * 0.01, 5)
     sizes = [400, 7, 500, 3, 590]                           # a few tiny partitions: shorter than a window
     edges = np.cumsum([0, *sizes])
+    names = [str(tmp_path / f"p{i}.csv{'.gz' if i == 2 else ''}") for i in range(len(sizes))]   # one gzip
     for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
-        pd.DataFrame({"value": v[a:b]}).to_csv(tmp_path / f"p{i}.csv", index=False)
+        pd.DataFrame({"value": v[a:b]}).to_csv(names[i], index=False)
     pd.DataFrame({"value": v}).to_csv(tmp_path / "all.csv", index=False)
     out = tmp_path / "out"
-    files = ",".join(str(tmp_path / f"p{i}.csv") for i in range(len(sizes)))
-    run_score(model, files, out, ColumnSpec(), ScoreConfig(), scheduler=cluster.scheduler_address)  # type: ignore[attr-defined]
+    run_score(model, ",".join(names), out, ColumnSpec(), ScoreConfig(), scheduler=cluster.scheduler_address)  # type: ignore[attr-defined]
     got = pd.read_parquet(out)
-    offset = dict(zip([str(tmp_path / f"p{i}.csv") for i in range(len(sizes))], edges, strict=False))
+    offset = dict(zip(names, edges, strict=False))
     got["line"] = [offset[f] + r for f, r in zip(got["file"], got["row"], strict=True)]  # line in all.csv
     want = predict_csv(model, tmp_path / "all.csv")
     got = got.sort_values("line")
