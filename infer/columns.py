@@ -354,8 +354,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                               f"through, not checked for gaps), or with --series-col if it is an id")
         ids = [j for j in free if j not in strong_time and id_like(j)]
         if len(ids) > 1:
+            both = (f"; or is a series named by {'both' if len(ids) == 2 else 'several'} (an item in a "
+                    f"store)? join them into one column first (pandas: df['series'] = df[a] + '/' + df[b])")
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
-                              f"--series-col (and pass others through with --keep)")
+                              f"--series-col (and pass others through with --keep){both}")
         series = ids[0] if ids else None
     groups = cells[series] if series is not None else None
     free = [j for j in free if j != series]

@@ -644,3 +644,23 @@ def test_a_wide_file_one_series_per_column_says_how_to_make_it_long(lstm: Fixtur
     err, _, cols = predict(lstm, long)
     assert "series=series" in err
     check(lstm, cols, {s: [(2 + k * N + i, x) for i, x in enumerate(v[s])] for k, s in enumerate("ABC")})
+
+
+def test_two_id_columns_ask_which_and_say_how_to_join_them(lstm: Fixture) -> None:
+    """A retail export keyed by item and store (M5's shape): each column alone could be the id, or the
+    series is the pair. The error names --series-col and the join; the joined column reads as 4 series."""
+    keys = [(i, s) for i in ("FOODS_1", "FOODS_2") for s in ("CA_1", "TX_1")]
+    v = {k: values(seed=n) for n, k in enumerate(keys)}
+    rows = [(k, d) for d in range(N) for k in keys]                         # day by day, interleaved
+    text = "item_id,store_id,date,sales\n" + "".join(
+        f"{i},{s},2024-01-{d % 28 + 1:02d},{v[(i, s)][d]}\n" for (i, s), d in rows)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "columns 1 ('item_id'), 2 ('store_id') could each be the series id" in err
+    assert "a series named by both (an item in a store)? join them into one column first" in err, err
+    joined = "series,date,sales\n" + "".join(
+        f"{i}/{s},2024-01-{d % 28 + 1:02d},{v[(i, s)][d]}\n" for (i, s), d in rows)
+    err, _, cols = predict(lstm, joined)
+    assert "series=series" in err
+    check(lstm, cols, {f"{i}/{s}": [(2 + d * 4 + keys.index((i, s)), v[(i, s)][d]) for d in range(N)]
+                       for i, s in keys})
