@@ -58,6 +58,10 @@ _HEADER_HELP = ("auto: line 1 is a header when a field of it is not a number whi
 ValueCol = Annotated[str | None, typer.Option(help=_VALUE_COL_HELP)]
 SeriesCol = Annotated[str | None, typer.Option(help=_SERIES_COL_HELP)]
 TimeCol = Annotated[str | None, typer.Option(help=_TIME_COL_HELP)]
+# One option, one meaning: columns that are neither value, series nor time, named so the rules accept them.
+Keep = Annotated[list[str] | None, typer.Option(
+    help="Accept this column (name or number; repeat or comma-separate): predict copies it to the output; "
+         "train, evaluate and score read past it.")]
 Header = Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)]
 DateOrder = Annotated[Literal["auto", "dmy", "mdy"], typer.Option(
     help="Day and month in dates such as 03/04/2024: dmy, mdy, or auto (told from a field above 12 in the "
@@ -80,6 +84,7 @@ def train(
     value_col: ValueCol = None,
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
+    keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
     fill: TableFill = "stop",
@@ -141,8 +146,8 @@ def train(
         err(f"seqinfer: --column is deprecated and goes in the next release: use --value-col {value_col} "
             f"(column numbers count from 1 in every command)")
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
-                      series_col=series_col, time_col=time_col, header=header, date_order=date_order,
-                      fill=fill, length=length,
+                      series_col=series_col, time_col=time_col, keep=_names(*(keep or [])), header=header,
+                      date_order=date_order, fill=fill, length=length,
                       period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -232,8 +237,7 @@ def predict(
     value_col: ValueCol = None,
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
-    keep: Annotated[list[str] | None, typer.Option(
-        help="Copy this column to the output (name or number; repeat or comma-separate).")] = None,
+    keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
     fill: StreamFill = "stop",
@@ -308,6 +312,7 @@ def evaluate(
     value_col: ValueCol = None,
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
+    keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
     fill: TableFill = "stop",
@@ -329,8 +334,8 @@ def evaluate(
     from .backtest import plot as draw
     from .config import ColumnSpec
 
-    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header,
-                      date_order=date_order)
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
+                      keep=_names(*(keep or [])), header=header, date_order=date_order)
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
@@ -358,6 +363,7 @@ def score(
     value_col: ValueCol = None,
     series_col: SeriesCol = None,
     time_col: TimeCol = None,
+    keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
     fill: StreamFill = "stop",
@@ -375,8 +381,8 @@ def score(
     from .config import ColumnSpec
     from .score import ScoreConfig, run_score
 
-    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col, header=header,
-                      date_order=date_order)
+    spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
+                      keep=_names(*(keep or [])), header=header, date_order=date_order)
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

@@ -83,6 +83,7 @@ class DataConfig:
     value_col: tuple[str, ...] = ()  # the value(s) to forecast; () lets the rules find it
     series_col: str | None = None    # series id; windows never cross series
     time_col: str | None = None      # passed through; checked for gaps
+    keep: tuple[str, ...] = ()       # other columns, accepted and read past (predict copies them out)
     header: str = "auto"             # auto | yes | no
     date_order: str = "auto"         # auto | dmy | mdy: x/y/yyyy dates' day and month
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
@@ -110,16 +111,17 @@ class DataConfig:
                f"must be in [0, 1 - test_frac), got {self.val_frac}")
         _check(self.fill in FILLS, "data.fill", f"{self.fill!r} is not one of {', '.join(FILLS)}")
         object.__setattr__(self, "value_col", tuple(self.value_col))     # a list, from a checkpoint's JSON
+        object.__setattr__(self, "keep", tuple(self.keep))
         self.columns()                                                    # the column options' own checks
         if self.path is None:
-            given = [n for n in ("value_col", "series_col", "time_col") if getattr(self, n)] + \
+            given = [n for n in ("value_col", "series_col", "time_col", "keep") if getattr(self, n)] + \
                 [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"))
                  if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
-                          header=self.header, date_order=self.date_order)
+                          keep=self.keep, header=self.header, date_order=self.date_order)
 
     @property
     def source(self) -> str:

@@ -93,3 +93,16 @@ def test_evaluate_says_which_series_are_too_short_to_score(constant_step: Path, 
             "season 3, horizon 2; the shortest: b, 5): not scored") in r.stderr.decode().splitlines()
     assert json.loads((tmp_path / "bt.json").read_text())["origins"] == N - HORIZON - 3
     assert "wrote" not in r.stderr.decode() and not Path(".png").exists()
+
+
+def test_evaluate_keep_accepts_an_extra_column(constant_step: Path, tmp_path: Path) -> None:
+    f = tmp_path / "units.csv"
+    f.write_text("site,t,load,unit\n" + "".join(f"north,{t},{2 * t},kW\n" for t in range(N)))
+    args = ["evaluate", str(constant_step), "--input", str(f), "--series-col", "site", "--plot", "",
+            "--provider", "cpu"]
+    r = run_cli(args)
+    said = one_error(r.stderr)
+    assert r.returncode == 2 and "column 4 ('unit') holds text: pass it through with --keep" in said
+    r = run_cli([*args, "--keep", "unit"])
+    assert r.returncode == 0 and "kept=unit" in r.stderr.decode(), r.stderr.decode()
+    assert "| 1 | 2.25 | 1.5 | 0.750 | 4 | 2 | 1.000 |" in r.stdout.decode()

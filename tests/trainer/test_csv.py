@@ -292,3 +292,23 @@ def test_a_gzip_csv_trains_as_the_csv_inside(tmp_path: Path) -> None:
     packed.write_bytes(gzip.compress(text.replace("2020-01-05,5.5", "2020-01-05,x").encode()))
     with pytest.raises(DataError, match=r"d\.csv\.gz:6:3: 'x' is not a number"):
         series(str(packed))
+
+
+def test_train_keep_accepts_an_extra_column_as_predict_does(tmp_path: Path) -> None:
+    """The reader's errors advise --keep in every command; train has it too (it reads past the column),
+    and the checkpoint's data config carries it, so export rebuilds the same test windows."""
+    text = "site,date,sales,unit\n" + "".join(f"north,{np.datetime64('2020-01-01') + d},{d % 7}.5,kg\n"
+                                               for d in range(120))
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError, match="column 4 \\('unit'\\) holds text: pass it through with --keep"):
+        series(p, series_col="site")
+    assert series(p, series_col="site", keep=("unit",)).ids == ["north"]
+    out = tmp_path / "art"
+    r = subprocess.run([sys.executable, "-m", "seqinfer.infer.cli", "train", "--data", p, "--series-col",
+                        "site", "--keep", "unit", "--model", "rnn", "--window", "8", "--hidden", "4",
+                        "--epochs", "1", "--jobs", "1", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "kept=unit" in r.stderr
+    ckpt = json.loads((out / "rnn" / "metrics.json").read_text())
+    assert ckpt["data"]["config"]["keep"] == ["unit"]
