@@ -664,3 +664,19 @@ def test_two_id_columns_ask_which_and_say_how_to_join_them(lstm: Fixture) -> Non
     assert "series=series" in err
     check(lstm, cols, {f"{i}/{s}": [(2 + d * 4 + keys.index((i, s)), v[(i, s)][d]) for d in range(N)]
                        for i, s in keys})
+
+
+@pytest.mark.parametrize("rows", [N, 300_000])          # the second goes through the fast block parser
+def test_a_units_row_under_the_header_is_named_as_one(lstm: Fixture, rows: int) -> None:
+    """A logger's `time,temp` then `s,degC`: an error at line 2 that names a units row and how to drop it;
+    a text value further down is the plain error."""
+    v = (values() * (rows // N + 1))[:rows]
+    text = "time,temp\ns,degC\n" + "".join(f"{60 * i},{x}\n" for i, x in enumerate(v))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2
+    said = one_error(r.stderr)
+    assert said == ("seqinfer: error: <stdin>:2:2: 'degC' is not a number (column 2 ('temp')): a row of "
+                    "units under the header, as loggers write? remove it (sed 2d FILE)")
+    lines = text.splitlines(keepends=True)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], lines[0] + "".join(lines[2:12]) + "0,oops\n")
+    assert r.returncode == 2 and one_error(r.stderr).endswith("'oops' is not a number (column 2 ('temp'))")
