@@ -94,6 +94,7 @@ class LineReader:
         self.too_long = False        # carry outgrew max_line: dealt with on the next read, after the block
         self.eof = False
         self.blank = b""             # blank lines at the end of what was read: dropped at EOF, else handed on
+        self.unterminated: int | None = None   # the last line's number, when it had no newline
 
     def wait(self, timeout: float | None) -> bool:
         """True when a read would not block (or at EOF); False when `timeout` seconds passed first."""
@@ -120,6 +121,7 @@ class LineReader:
             self.eof = True
             if self.discarding or not self.carry.strip(BLANK):   # blank lines at the very end are no rows
                 return None
+            self.unterminated = self.line + (self.blank + self.carry).count(b"\n")
             return self._block(self.carry + b"\n", b"")
         if self.at_start:
             if len(self.carry) + len(data) < len(BOM) and BOM.startswith(self.carry + data):
@@ -143,6 +145,15 @@ class LineReader:
         block = self._block(self.carry + data[:last + 1], data[last + 1:])
         self.too_long = len(self.carry) > self.max_line
         return block
+
+    def explain(self, e: DataError) -> DataError:
+        """`e`, or `e` at the input's last line when that line had no newline: a logger's file read while
+        it was being written ends in half a line, which is otherwise just a bad line. Not line 1: a file of
+        one line (CR line ends) was never a stream of lines."""
+        if e.line is None or e.line != self.unterminated or e.line == 1:
+            return e
+        return DataError(f"{e.what} (the last line, with no newline: cut short while the file was being "
+                         f"written? sed '$d' FILE drops it)", source=e.source, line=e.line, column=e.column)
 
     def _block(self, lines: bytes, rest: bytes) -> Block:
         """Whole lines -> a Block, except blank lines (also `,,`) at its end: they wait for a line that is

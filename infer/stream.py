@@ -483,10 +483,13 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
                     engine.flush()                # input stalled and the model is free
                 continue
             block = reader.read()
-            if block is None:
-                engine.start(time.monotonic())            # a short input: decide on all of it
-                break
-            engine.feed(block, time.monotonic())
+            try:
+                if block is None:
+                    engine.start(time.monotonic())        # a short input: decide on all of it
+                    break
+                engine.feed(block, time.monotonic())
+            except DataError as e:
+                raise reader.explain(e) from None
             if engine.cols is None and not reader.wait(0):
                 engine.start(time.monotonic(), stalled=True)     # input stalled: decide on what is here
             if engine.npending and engine.worker.idle() and not reader.wait(0):

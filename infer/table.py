@@ -69,7 +69,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     for block in after_header(blocks, cols):
         rows, errors = parse_block(block, cols, source, stop=True, missing_ok=fill != "stop")
         if errors:
-            raise errors[0]
+            raise reader.explain(errors[0])
         if len(rows):
             parsed.append(rows)
     if not parsed:

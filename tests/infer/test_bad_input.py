@@ -268,3 +268,22 @@ def test_a_gzip_file_is_read_and_binary_files_say_what_they_are(lstm: Fixture, t
                         (b"PAR1" + bytes(60), "a Parquet file, not CSV: name it with a .parquet suffix")):
         r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], start)
         assert r.returncode == 2 and one_error(r.stderr).startswith(f"seqinfer: error: <stdin>:1: {said}")
+
+
+def test_a_last_line_cut_short_says_so_after_the_forecasts(lstm: Fixture) -> None:
+    """A logger's file read while it was written: half a line at the end, no newline. The error says it
+    may be cut short; the same bad line with its newline, or further up, is the plain error."""
+    head = "time,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(GOOD))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], head + "20,")
+    assert r.returncode == 2
+    assert one_error(r.stderr) == ("seqinfer: error: <stdin>:22:2: missing value (empty field) in column 2 "
+                                   "('value'); --fill previous or --fill drop goes on past it (the last "
+                                   "line, with no newline: cut short while the file was being written? "
+                                   "sed '$d' FILE drops it)")
+    _, keys, _ = parse_csv(r.stdout)
+    assert len(keys) == 20 - 15
+    for text in (head + "20,\n", head + "20,\n21,0.5"):
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+        assert r.returncode == 2 and one_error(r.stderr).endswith("goes on past it"), r.stderr.decode()
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], head + "20,0.5")
+    assert r.returncode == 0, r.stderr.decode()

@@ -312,3 +312,12 @@ def test_train_keep_accepts_an_extra_column_as_predict_does(tmp_path: Path) -> N
     assert "kept=unit" in r.stderr
     ckpt = json.loads((out / "rnn" / "metrics.json").read_text())
     assert ckpt["data"]["config"]["keep"] == ["unit"]
+
+
+def test_a_last_line_cut_short_is_named_as_one(tmp_path: Path) -> None:
+    text = "date,value\n" + "".join(f"{np.datetime64('2020-01-01') + d},{d % 7}.5\n" for d in range(40))
+    with pytest.raises(DataError, match=r"d\.csv:42: 1 field\(s\), expected 2 like line 1 \(the last line, "
+                                        r"with no newline: cut short while the file was being written\?"):
+        series(write(tmp_path, text + "2020-02-10"))
+    with pytest.raises(DataError, match=r"d\.csv:42: 1 field\(s\), expected 2 like line 1$"):
+        series(write(tmp_path, text + "2020-02-10\n"))
