@@ -42,8 +42,14 @@ _MONTHS = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 _MON = "(?P<mon>" + _MONTHS + r")\.?"
 # A month's name beside a two-digit number (Excel's Mar-24, Oracle's 01-MAR-24): a time, in a form not read.
 MONTH_SHAPE = rf"\b(?:{_MONTHS})\.?[ -]'?\d{{2}}\b|\b\d{{1,2}}[ -](?:{_MONTHS})\b"
+# Also SAS's and Stata's 01MAR2024 (SAS datetimes: 01MAR2024:13:00:00), and RFC 2822's (email, HTTP, RSS)
+# `Fri, 01 Mar 2024 13:00:00 +0100`, its zone applied.
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?"
+_RFC_ZONE = r"(?: (?P<zone>[+-]\d{4}|GMT|UTC|UT|Z))?"
 _NAMED = tuple(re.compile(p, re.IGNORECASE) for p in (
-    r"^(?P<d>\d{1,2})[ -]" + _MON + r"[ -](?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
+    r"^" + _WEEKDAY + r"(?P<d>\d{1,2})[ -]" + _MON + r"[ -](?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")"
+    + _RFC_ZONE + "$",
+    r"^(?P<d>\d{1,2})" + _MON + r"(?P<y>\d{4})(?P<clock>(?::\d{1,2}:\d{2}(?::\d{2})?)?)$",
     r"^" + _MON + r" (?P<d>\d{1,2}),? (?P<y>\d{4})(?P<clock>" + _CLOCK_TEXT + ")$",
     r"^" + _MON + r"[ -](?P<y>\d{4})$",
     r"^(?P<y>\d{4})[ -]" + _MON + "$",
@@ -89,7 +95,8 @@ class TimeFormat:
         if self.name == "yyyyMmm":
             return _dates([_sub(_MONTH, t, lambda m: f"{m[1]}-{m[2]}") for t in text])
         if self.name == "month name":
-            return _dates([_month_named(t) for t in text])
+            iso, offset = zip(*(_month_named(t) for t in text), strict=True) if text else ((), ())
+            return _dates(list(iso)) - np.array(offset, np.float64)
         if self.name == "y/m/d":
             return _dates([_sub(_YMD, t, lambda m: _iso_text(m[1], m[2], m[3], m[4])) for t in text])
         if self.name in ("d/m/y", "m/d/y"):
@@ -118,13 +125,19 @@ def _named_match(text: str) -> re.Match[str] | None:
     return next((m for m in (rx.match(text) for rx in _NAMED) if m is not None), None)
 
 
-def _month_named(text: str) -> str:
-    """01-Mar-2024 13:00 -> 2024-03-01T13:00; '' when it is not a month-name date."""
+def _month_named(text: str) -> tuple[str, float]:
+    """01-Mar-2024 13:00 -> (2024-03-01T13:00, its zone's offset in seconds); ('', 0) when it is not a
+    month-name date."""
     m = _named_match(text)
     if m is None:
-        return ""
+        return "", 0.0
     g = m.groupdict()
-    return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", g.get("clock") or "")
+    clock = g.get("clock") or ""
+    clock = " " + clock[1:] if clock.startswith(":") else clock          # SAS: 01MAR2024:13:00:00
+    zone = (g.get("zone") or "").upper()
+    offset = (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) \
+        if zone[:1] in ("+", "-") else 0
+    return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", clock), float(offset)
 
 
 def _sub(rx: re.Pattern[str], text: str, conv: object) -> str:

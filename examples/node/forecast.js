@@ -58,6 +58,8 @@ const TIME_PREFIXES = ['date_', 'time_', 'timestamp_'];
 // zones: Z, +02:00, +0200, +00, ` +0000`, ` UTC`
 const ISO = /^(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?(?: ?(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?$/;
 const CLOCK = String.raw`(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?`;   // 13:00, 1:00 PM
+const WEEKDAY = String.raw`(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?`;   // RFC 2822: Fri, 01 Mar 2024 13:00
+const RFC_ZONE = String.raw`(?: (?:[+-]\d{4}|GMT|UTC|UT|Z))?`;
 const DATES = [
   /^\d{8}$/,                                                          // 19580329 (checked in dates())
   /^\d{4}[- ]?[Qq][1-4]$/,                                            // 1959Q1
@@ -65,8 +67,8 @@ const DATES = [
   /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?$/,   // y/m/d; 1:00 PM
   /^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?$/,  // d/m/y, m/d/y
   // a month's name and a 4-digit year: 01-Mar-2024, 1 March 2024 13:00, Mar 1, 2024, Mar 2024, 2024 MAR
-  new RegExp(String.raw`^(?:\d{1,2}[ -]${MON}[ -]\d{4}${CLOCK}|${MON} \d{1,2},? \d{4}${CLOCK}|${MON}[ -]\d{4}` +
-    String.raw`|\d{4}[ -]${MON})$`, 'i'),
+  new RegExp(String.raw`^(?:${WEEKDAY}\d{1,2}[ -]${MON}[ -]\d{4}${CLOCK}${RFC_ZONE}|${MON} \d{1,2},? \d{4}${CLOCK}` +
+    String.raw`|${MON}[ -]\d{4}|\d{4}[ -]${MON}|\d{1,2}${MON}\d{4}(?::\d{1,2}:\d\d(?::\d\d)?)?)$`, 'i'),
 ];
 const PREDICT_HINT = 'use `seqinfer predict` with --value-col, --series-col, --time-col or --keep';
 

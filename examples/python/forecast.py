@@ -55,6 +55,8 @@ TIME_AFFIXES = (("_date", "_time", "_timestamp", "_at", "_ts"), ("date_", "time_
 ISO = re.compile(r"(\d{4})-(\d\d)(?:-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?)?"
                  r"(?: ?(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?))?")   # zones: Z, +02:00, +0200, +00, ` +0000`, ` UTC`
 CLOCK = r"(?:[ T]\d{1,2}:\d\d(?::\d\d)?(?: ?[AaPp][Mm])?)?"   # 13:00, 1:00 PM
+WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?"         # RFC 2822: Fri, 01 Mar 2024 13:00 +0100
+RFC_ZONE = r"(?: (?:[+-]\d{4}|GMT|UTC|UT|Z))?"
 DATES = [re.compile(p) for p in (
     r"\d{8}",                                                          # 19580329 (checked in dates())
     r"\d{4}[- ]?[Qq][1-4]",                                            # 1959Q1
@@ -62,7 +64,8 @@ DATES = [re.compile(p) for p in (
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}" + CLOCK,                              # y/m/d
     r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}" + CLOCK,                              # d/m/y, m/d/y
 )] + [re.compile("|".join((                                           # a month's name, a 4-digit year:
-    r"\d{1,2}[ -]" + MON + r"[ -]\d{4}" + CLOCK,                            # 01-Mar-2024, 1 March 2024
+    WEEKDAY + r"\d{1,2}[ -]" + MON + r"[ -]\d{4}" + CLOCK + RFC_ZONE,       # 01-Mar-2024, 1 March 2024
+    r"\d{1,2}" + MON + r"\d{4}(?::\d{1,2}:\d\d(?::\d\d)?)?",                   # SAS, Stata: 01MAR2024
     MON + r" \d{1,2},? \d{4}" + CLOCK,                                      # Mar 1, 2024
     MON + r"[ -]\d{4}",                                                     # Mar 2024, Mar-2024
     r"\d{4}[ -]" + MON,                                                     # 2024 MAR

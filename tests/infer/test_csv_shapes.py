@@ -310,7 +310,9 @@ def _hourly(stamp: str, skip: range) -> tuple[list[str], list[int]]:
                                              ("{d}/3/2024 {h12}:00 {ampm}", "d/m/y"),
                                              ("2024-03-{d:02d} {h:02d}:00:00 UTC", "iso"),
                                              ("{d}-Mar-2024 {h:02d}:00", "month name"),
-                                             ("March {d}, 2024 {h12}:00 {ampm}", "month name")])
+                                             ("March {d}, 2024 {h12}:00 {ampm}", "month name"),
+                                             ("{d}MAR2024:{h:02d}:00:00", "month name"),          # SAS
+                                             ("Wed, {d} Mar 2024 {h:02d}:00:00 +0000", "month name")])
 def test_am_pm_and_utc_times_are_read_for_gaps(lstm: Fixture, stamp: str, form: str) -> None:
     """A spreadsheet's AM/PM times, BigQuery's `UTC` timestamps and month names, under a header that does not
     say time: the time column, read for gaps. 12 AM is midnight and 12 PM noon: read otherwise, a step would
@@ -680,3 +682,23 @@ def test_a_units_row_under_the_header_is_named_as_one(lstm: Fixture, rows: int) 
     lines = text.splitlines(keepends=True)
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], lines[0] + "".join(lines[2:12]) + "0,oops\n")
     assert r.returncode == 2 and one_error(r.stderr).endswith("'oops' is not a number (column 2 ('temp'))")
+
+
+def test_rfc_2822_times_are_read_in_their_zone(lstm: Fixture) -> None:
+    """Hourly stamps across the start of summer time in Berlin (+0100 to +0200): 01:00 is followed by
+    03:00 local, one hour later. Read without the zone it would be a gap of 2 steps."""
+    v = values()
+    t0 = np.datetime64("2024-03-30T20:00")                 # UTC; summer time from 2024-03-31T01:00Z
+    stamps = []
+    for i in range(N):
+        t = t0 + np.timedelta64(i, "h")
+        off = 2 if t >= np.datetime64("2024-03-31T01:00") else 1
+        local = str(t + np.timedelta64(off, "h"))
+        day = int(local[8:10])
+        stamps.append(f"{'Sat' if day == 30 else 'Sun' if day == 31 else 'Mon'}, {day:02d} "
+                      f"{['Mar', 'Apr'][int(local[5:7]) - 3]} {local[:4]} {local[11:16]}:00 +0{off}00")
+    text = "sent,value\n" + "".join(f'"{c}",{x}\n' for c, x in zip(stamps, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "time=sent (passed through, month name)" in err and "gap" not in err, err
+    assert any("01:00:00 +0100" in c for c in stamps) and any("03:00:00 +0200" in c for c in stamps)
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
