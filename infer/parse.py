@@ -313,11 +313,11 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
             v = float(field)
         except ValueError:
             shown = repr(field if len(field) <= 40 else field[:40] + "...")
-            sheet = (": a spreadsheet's error value (a formula that failed); fix the cell, or empty it and "
-                     "use --fill") if SHEET_ERROR.fullmatch(field.strip()) else ""
+            hint = (": a spreadsheet's error value (a formula that failed); fix the cell, or empty it and "
+                    "use --fill") if SHEET_ERROR.fullmatch(field.strip()) else ""
             if number == 2 and cols.header is not None and not any(is_number(f) for f in fields):
-                sheet = ": a row of units under the header, as loggers write? remove it (sed 2d FILE)"
-            raise DataError(f"{shown} is not a number ({cols.name(c)}){sheet}", source=source, line=number,
+                hint = ": a row of units under the header, as loggers write? remove it (sed 2d FILE)"
+            raise DataError(f"{shown} is not a number ({cols.name(c)}){hint}", source=source, line=number,
                             column=c + 1) from None
         if not abs(v) < F32_OVERFLOW:
             raise DataError(f"{field.strip()!r} is not a finite float32 number ({cols.name(c)}; float32 "

@@ -134,10 +134,8 @@ def _month_named(text: str) -> tuple[str, float]:
     g = m.groupdict()
     clock = g.get("clock") or ""
     clock = " " + clock[1:] if clock.startswith(":") else clock          # SAS: 01MAR2024:13:00:00
-    zone = (g.get("zone") or "").upper()
-    offset = (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) \
-        if zone[:1] in ("+", "-") else 0
-    return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", clock), float(offset)
+    zone = _ZONE.search(" " + g["zone"]) if g.get("zone") else None
+    return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", clock), _offset(zone)
 
 
 def _sub(rx: re.Pattern[str], text: str, conv: object) -> str:
@@ -183,10 +181,16 @@ def _iso(text: list[str]) -> np.ndarray:
         m = _ZONE.search(t) if "T" in t or " " in t else None
         if m is not None:
             t = t[:m.start()]
-            if m[2]:
-                shift[i] = (1 if m[2] == "+" else -1) * (int(m[3]) * 3600 + int(m[4] or 0) * 60)
+            shift[i] = _offset(m)
         plain.append(t)
     return _dates(plain) - shift
+
+
+def _offset(zone: re.Match[str] | None) -> float:
+    """A _ZONE match -> its seconds east of UTC (Z, UTC, GMT or none: 0)."""
+    if zone is None or not zone[2]:
+        return 0.0
+    return (1 if zone[2] == "+" else -1) * (int(zone[3]) * 3600 + int(zone[4] or 0) * 60)
 
 
 def detect(values: Sequence[str]) -> TimeFormat | None:
