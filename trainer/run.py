@@ -230,9 +230,9 @@ def _summary(res: dict[str, Any]) -> str:
     m = res["metrics"]["test"]
     stop = ", stopped early" if res["stopped_early"] else ""
     check = res.get("warm_start_check")
-    if check is not None and not check["fine_tuned"]:
-        stop += (f"; kept its warm start: fine-tuning was not better on {check['split']} beyond noise "
-                 f"(p {check['p']:.2g})")
+    if res["best_epoch"] == 0 and res["model_config"]["stateful"] and res["train_config"].get("warm_start"):
+        stop += ("; kept its warm start: " + (f"fine-tuning was not better on {check['split']} beyond noise "
+                                              f"(p {check['p']:.2g})" if check else "no epoch scored lower"))
     return (f"done: test MSE {m['mse']:.3e} (naive {res['baseline']['test']['mse']:.3e}), "
             f"{res['epochs']} epochs (best {res['best_epoch']}{stop}), {res['train_seconds']:.1f}s "
             f"on {res['device']}")

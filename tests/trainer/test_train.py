@@ -269,6 +269,23 @@ def test_fit_stateful_keeps_its_start_when_no_epoch_scores_better() -> None:
     assert hist.epochs == 2 and hist.best_epoch == 0 and score() == 0.5
 
 
+def test_the_summary_says_when_a_stateful_model_kept_its_warm_start() -> None:
+    """best 0 alone reads like a failed run: the line says the warm start was kept, and why."""
+    from seqinfer.trainer.run import _summary
+
+    base = {"metrics": {"test": {"mse": 1.0}}, "baseline": {"test": {"mse": 2.0}}, "stopped_early": False,
+            "epochs": 300, "train_seconds": 1.0, "device": "cpu", "model_config": {"stateful": True},
+            "train_config": {"warm_start": True}}
+    dm = {"fine_tuned": False, "split": "val", "stat": -0.4, "p": 0.67, "n": 36}
+    assert "best 0; kept its warm start: fine-tuning was not better on val beyond noise (p 0.67))" in \
+        _summary(base | {"best_epoch": 0, "warm_start_check": dm})
+    assert "best 0; kept its warm start: no epoch scored lower)" in \
+        _summary(base | {"best_epoch": 0, "warm_start_check": None})
+    assert "kept" not in _summary(base | {"best_epoch": 12, "warm_start_check": dm | {"fine_tuned": True}})
+    assert "kept" not in _summary(base | {"best_epoch": 0, "warm_start_check": None,
+                                          "train_config": {"warm_start": False}})
+
+
 @pytest.mark.parametrize("tuned_noise, kept", [(0.97, "start"), (0.3, "tuned")])
 def test_fine_tuning_replaces_the_warm_start_only_when_better_beyond_validation_noise(
         tuned_noise: float, kept: str) -> None:
