@@ -293,8 +293,9 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     if left and not named:
         raise error("columns {} are neither value, series id nor time", left)
     dated = [j for j in time if not pandas_index(j)] if len(time) > 1 else time
-    if len(dated) > 1 and len([j for j in dated if j not in weak]) == 1:   # a row counter beside dates
-        dated = [j for j in dated if j not in weak]
+    strong = [j for j in dated if j not in weak]
+    if len(dated) > 1 and len(strong) == 1:              # a row counter beside dates
+        dated = strong
     if series is None and len(dated) == 1:        # the time repeats: series interleaved, not one series
         stamps = [c for c in cells[dated[0]] if not is_missing(c)]
         if len(stamps) >= 4 and 3 * (len(stamps) - len(set(stamps))) >= len(stamps) \
