@@ -152,25 +152,40 @@ def _g9(y: np.ndarray, cells: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~fast)
 
 
-def _vector_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray) -> bytes | None:
-    """format_rows for FLOAT_FORMAT in numpy; None where it cannot (a field ending in a NUL byte, which
-    numpy's bytes arrays drop, or line numbers past 9 digits)."""
-    n, h = y.shape
-    fields = [np.array(col, np.bytes_) for col in text]
-    lens = [np.char.str_len(f) for f in fields]
-    if any(int(k.sum()) != len(b"".join(col)) for k, col in zip(lens, text, strict=True)):
+def _text_cells(col: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    """One passed-through column -> its bytes left-aligned in cells [n, longest] and keep; None when a field
+    holds a newline (a quoted one). One join holds the GIL; the rest is numpy's."""
+    joined = b"\n".join(col) + b"\n"
+    if joined.count(b"\n") != len(col):
         return None
+    buf = np.frombuffer(joined, np.uint8)
+    ends = np.flatnonzero(buf == NL[0])
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    size = ends - starts
+    column = np.arange(int(size.max()))
+    return buf.take(np.minimum(starts[:, None] + column, len(buf) - 1)), column < size[:, None]
+
+
+def _vector_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray) -> bytes | None:
+    """format_rows for FLOAT_FORMAT in numpy; None where it cannot (a field holding a newline, line numbers
+    past 9 digits)."""
+    n, h = y.shape
+    fields = []
+    for col in text:
+        f = _text_cells(col)
+        if f is None:
+            return None
+        fields.append(f)
     top = int(lines.max())
     if top >= 1_000_000_000 or int(lines.min()) < 1:
         return None
     wl = len(str(top))
-    width = sum(f.dtype.itemsize + 1 for f in fields) + wl + h * (1 + FLOAT_WIDTH) + 1
+    width = sum(f[0].shape[1] + 1 for f in fields) + wl + h * (1 + FLOAT_WIDTH) + 1
     cells, keep = np.empty((n, width), np.uint8), np.empty((n, width), bool)
     at = 0
-    for f, k in zip(fields, lens, strict=True):
-        w = f.dtype.itemsize
-        cells[:, at:at + w] = f.view(np.uint8).reshape(n, w)
-        keep[:, at:at + w] = _COLUMN[:w] < k[:, None]
+    for f in fields:
+        w = f[0].shape[1]
+        cells[:, at:at + w], keep[:, at:at + w] = f
         cells[:, at + w], keep[:, at + w] = SEP[0], True
         at += w + 1
     cells[:, at:at + wl] = _nine_digits(lines.astype(np.uint32))[:, _DIGIT_AT[9 - wl:]]

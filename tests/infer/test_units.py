@@ -298,9 +298,11 @@ def test_numpy_writer_equals_printf_byte_for_byte(horizon: int) -> None:
     want = "".join(format_forecast([a, b], int(r), list(row)) for a, b, r, row in
                    zip(ids, kept, lines, y, strict=True))
     assert got == want
-    nul = [b"x\x00" if i == 3 else b"x" for i in range(n)]              # numpy's bytes arrays drop it: `%`
-    out = csvout.format_rows([nul], lines, y, csvout.value_format(None))
-    assert out.split(b"\n")[3].startswith(b"x\x00,")
+    nul = ["x\x00" if i == 3 else "x" for i in range(n)]        # NUL: numpy's bytes arrays would drop it
+    for raw in (nul, [s if i != 5 else "a\nb" for i, s in enumerate(nul)]):     # a newline: `%` writes it
+        out = csvout.format_rows([[quote(s.encode()) for s in raw]], lines, y, csvout.value_format(None))
+        assert out.decode() == "".join(format_forecast([s], int(r), list(row))
+                                       for s, r, row in zip(raw, lines, y, strict=True))
 
 
 def test_numpy_writer_survives_a_log10_one_off(monkeypatch: pytest.MonkeyPatch) -> None:
