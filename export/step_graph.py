@@ -115,10 +115,19 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
     m_out, s_out = _out_stats(state, horizon)
     head_w = (np.asarray(state["head.weight"], np.float64) * s_out[:, None]).astype(np.float32)   # (Hz, H)
     head_b = (np.asarray(state["head.bias"], np.float64) * s_out + m_out).astype(np.float32)
+    # Time-major through the head, one Gemm over every (step, row), and only its output turned batch-first:
+    # horizon values a step to move, not `hidden`. Measured (onnxruntime's profiler, LSTM hidden 32, batch
+    # 10,000 x 7 steps, one thread): Transpose + MatMul + Add of the hidden states cost 6.1 ms a call of 52,
+    # Gemm + Transpose of the forecasts 1.8 ms (per node, onnxruntime's profiler: enable_profiling).
     inits += [_init("head_Wt", np.ascontiguousarray(head_w.T)), _init("head_b", head_b)]
-    nodes += [mk("Transpose", [seq_in], ["h_btH"], perm=[1, 0, 2], name="batch_first"),          # (B, T, H)
-              mk("MatMul", ["h_btH", "head_Wt"], ["g_raw"], name="head"),
-              mk("Add", ["g_raw", "head_b"], ["g"], name="head_bias")]                          # (B, T, Hz)
+    nodes += [mk("Shape", [seq_in], ["tbh_shape"], name="steps_rows_hidden"),
+              mk("Slice", ["tbh_shape", "zero", "minus1", "zero"], ["tb_shape"], name="steps_rows"),
+              mk("Concat", ["tb_shape", _shape(inits, "horizon_dim", (horizon,))], ["tbz_shape"], axis=0,
+                 name="steps_rows_horizon"),
+              mk("Reshape", [seq_in, _shape(inits, "flat_hidden", (-1, H))], ["h_flat"], name="every_step"),
+              mk("Gemm", ["h_flat", "head_Wt", "head_b"], ["g_flat"], name="head"),          # (T*B, Hz)
+              mk("Reshape", ["g_flat", "tbz_shape"], ["g_tbz"], name="steps_back"),           # (T, B, Hz)
+              mk("Transpose", ["g_tbz"], ["g"], perm=[1, 0, 2], name="batch_first")]          # (B, T, Hz)
     g = "g"
     if io_dtype == "float64":
         nodes.append(mk("Cast", [g], ["g64"], to=onnx_type, name="output_float64"))
