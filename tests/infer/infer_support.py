@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +111,26 @@ def values_csv(values: np.ndarray, header: str | None = None) -> str:
 def parsed_values(values: np.ndarray) -> np.ndarray:
     """What the CLI reads back from values_csv: the 6-decimal text, as float32."""
     return np.array([float(f"{v:.6f}") for v in values], dtype=np.float32)
+
+
+READ_TIMEOUT_S = 10.0   # generous: this checks the latency bound's behaviour, not a speed
+# A trickled row's forecast measured 1-2 ms here. The bounds leave room for a loaded 2-core machine and
+# still fail a latency regression; with --max-latency 2000 only the flush on a stalled input can meet them.
+TRICKLE_MAX_WAIT_S, TRICKLE_MEDIAN_WAIT_S = 1.0, 0.1
+
+
+def readline(p: subprocess.Popen, timeout: float = READ_TIMEOUT_S) -> bytes:
+    """The next line of a running process' stdout, or an AssertionError after `timeout` seconds."""
+    assert p.stdout is not None
+    fd = p.stdout.fileno()
+    buf = b""
+    end = time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no forecast within {timeout} s (got {buf!r})")
+        chunk = os.read(fd, 1)
+        if not chunk:
+            raise AssertionError(f"stdout closed early; stderr: {p.stderr.read() if p.stderr else ''}")
+        buf += chunk
+    return buf

@@ -12,7 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from infer_support import SEQINFER, default_sigint, one_error, parse_csv, run_cli
+from infer_support import (
+    SEQINFER,
+    TIMEOUT_S,
+    TRICKLE_MAX_WAIT_S,
+    TRICKLE_MEDIAN_WAIT_S,
+    default_sigint,
+    one_error,
+    parse_csv,
+    readline,
+    run_cli,
+)
 
 from seqinfer.export import ExportConfig, VerifyConfig, export_model
 from seqinfer.infer import Forecaster
@@ -116,6 +126,40 @@ def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tm
     assert split_series == [k[0] for k in keys]
     assert np.array_equal(split_y, y)                                 # bit-identical, as printed
     assert not list(tmp_path.glob(".*tmp"))                            # written atomically, nothing left over
+
+
+def test_a_trickle_gets_each_forecast_before_the_next_row(gru: tuple) -> None:
+    """Rows sent one at a time through a pipe, two series interleaved: each row's forecast comes out before
+    the next row goes in, within the windowed model's latency bounds, and equals the forecast of the same
+    rows sent at once. --max-latency 2000: only the flush of a stalled input (the step pipeline idle, no more
+    rows to read) can meet the bounds."""
+    net, root = gru
+    text, meant = interleaved(40)
+    header, *rows = text.splitlines()
+    whole = run_cli(["predict", str(root), "--provider", "cpu", "--warmup", "0"], text).stdout.decode()
+    p = subprocess.Popen([*SEQINFER, "predict", str(root), "--provider", "cpu", "--warmup", "0",
+                          "--max-latency", "2000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, bufsize=0)
+    assert p.stdin is not None
+    got, waits = [], []
+    try:
+        p.stdin.write(f"{header}\n".encode())
+        for i, row in enumerate(rows):
+            t = time.monotonic()
+            p.stdin.write(f"{row}\n".encode())
+            if i == 0:                         # the header once the columns are known; the start not timed
+                got.append(readline(p).decode())
+            got.append(readline(p).decode())
+            waits += [time.monotonic() - t] if i else []
+            time.sleep(0.01)
+        p.stdin.close()
+        assert p.wait(timeout=TIMEOUT_S) == 0
+    finally:
+        p.kill()
+    summary = f"stateful trickle: median {np.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms a row"
+    assert "".join(got) == whole, summary
+    assert max(waits) < TRICKLE_MAX_WAIT_S, summary
+    assert np.median(waits) < TRICKLE_MEDIAN_WAIT_S, summary
 
 
 def test_a_state_file_of_another_model_is_refused(gru: tuple, tmp_path: Path) -> None:

@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
-import select
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
-from infer_support import SEQINFER, TIMEOUT_S, Fixture, one_error, parse_csv, run_cli, sine, values_csv
+from infer_support import (
+    SEQINFER,
+    TIMEOUT_S,
+    TRICKLE_MAX_WAIT_S,
+    TRICKLE_MEDIAN_WAIT_S,
+    Fixture,
+    one_error,
+    parse_csv,
+    readline,
+    run_cli,
+    sine,
+    values_csv,
+)
 from typer.testing import CliRunner
 
 from seqinfer.infer.cli import app
-
-READ_TIMEOUT_S = 10.0   # generous: this checks the latency bound's behaviour, not a speed
-# A trickled row's forecast measured 1-2 ms here. The bounds leave room for a loaded 2-core machine and
-# still fail a latency regression; with --max-latency 2000 only the flush on a stalled input can meet them.
-TRICKLE_MAX_WAIT_S, TRICKLE_MEDIAN_WAIT_S = 1.0, 0.1
-
-
-def readline(p: subprocess.Popen, timeout: float = READ_TIMEOUT_S) -> bytes:
-    assert p.stdout is not None
-    fd = p.stdout.fileno()
-    buf = b""
-    end = time.monotonic() + timeout
-    while not buf.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
-        if not ready:
-            raise AssertionError(f"no forecast within {timeout} s (got {buf!r})")
-        chunk = os.read(fd, 1)
-        if not chunk:
-            raise AssertionError(f"stdout closed early; stderr: {p.stderr.read() if p.stderr else ''}")
-        buf += chunk
-    return buf
 
 
 @pytest.mark.parametrize(("batch_size", "max_latency_ms"), [("1", "20"), ("256", "20"), ("256", "2000")])
