@@ -134,3 +134,26 @@ def readline(p: subprocess.Popen, timeout: float = READ_TIMEOUT_S) -> bytes:
             raise AssertionError(f"stdout closed early; stderr: {p.stderr.read() if p.stderr else ''}")
         buf += chunk
     return buf
+
+
+def trickle(p: subprocess.Popen, rows: list[str]) -> tuple[list[bytes], list[float]]:
+    """Write each row alone to a running predict and read one output line before the next row: (the lines,
+    the seconds each took). Then close its stdin and wait for a clean exit."""
+    assert p.stdin is not None
+    lines, waits = [], []
+    for row in rows:
+        t = time.monotonic()
+        p.stdin.write(f"{row}\n".encode())
+        lines.append(readline(p))
+        waits.append(time.monotonic() - t)
+        time.sleep(0.01)
+    p.stdin.close()
+    assert p.wait(timeout=TIMEOUT_S) == 0
+    return lines, waits
+
+
+def within_trickle_bounds(waits: list[float], what: str) -> None:
+    summary = f"{what}: median {np.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms a row"
+    print(summary)
+    assert max(waits) < TRICKLE_MAX_WAIT_S, summary
+    assert np.median(waits) < TRICKLE_MEDIAN_WAIT_S, summary

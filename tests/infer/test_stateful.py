@@ -14,14 +14,13 @@ import pytest
 import torch
 from infer_support import (
     SEQINFER,
-    TIMEOUT_S,
-    TRICKLE_MAX_WAIT_S,
-    TRICKLE_MEDIAN_WAIT_S,
     default_sigint,
     one_error,
     parse_csv,
     readline,
     run_cli,
+    trickle,
+    within_trickle_bounds,
 )
 
 from seqinfer.export import ExportConfig, VerifyConfig, export_model
@@ -141,25 +140,14 @@ def test_a_trickle_gets_each_forecast_before_the_next_row(gru: tuple) -> None:
                           "--max-latency", "2000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, bufsize=0)
     assert p.stdin is not None
-    got, waits = [], []
     try:
-        p.stdin.write(f"{header}\n".encode())
-        for i, row in enumerate(rows):
-            t = time.monotonic()
-            p.stdin.write(f"{row}\n".encode())
-            if i == 0:                         # the header once the columns are known; the start not timed
-                got.append(readline(p).decode())
-            got.append(readline(p).decode())
-            waits += [time.monotonic() - t] if i else []
-            time.sleep(0.01)
-        p.stdin.close()
-        assert p.wait(timeout=TIMEOUT_S) == 0
+        p.stdin.write(f"{header}\n{rows[0]}\n".encode())       # the start is not timed
+        got = [readline(p), readline(p)]                      # the header, once the columns are known
+        lines, waits = trickle(p, rows[1:])
     finally:
         p.kill()
-    summary = f"stateful trickle: median {np.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms a row"
-    assert "".join(got) == whole, summary
-    assert max(waits) < TRICKLE_MAX_WAIT_S, summary
-    assert np.median(waits) < TRICKLE_MEDIAN_WAIT_S, summary
+    assert b"".join(got + lines).decode() == whole
+    within_trickle_bounds(waits, "stateful trickle")
 
 
 def test_a_state_file_of_another_model_is_refused(gru: tuple, tmp_path: Path) -> None:

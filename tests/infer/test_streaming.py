@@ -5,22 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
-import numpy as np
 import pytest
 from infer_support import (
     SEQINFER,
     TIMEOUT_S,
-    TRICKLE_MAX_WAIT_S,
-    TRICKLE_MEDIAN_WAIT_S,
     Fixture,
     one_error,
     parse_csv,
     readline,
     run_cli,
     sine,
+    trickle,
     values_csv,
+    within_trickle_bounds,
 )
 from typer.testing import CliRunner
 
@@ -39,22 +37,12 @@ def test_trickle_each_forecast_arrives_before_the_next_row(lstm: Fixture, batch_
     try:
         p.stdin.write(("\n".join(values[:lstm.window - 1]) + "\n").encode())
         assert readline(p) == b"row,yhat_1,yhat_2\n"
-        waits = []
-        for i, v in enumerate(values[lstm.window - 1:], start=lstm.window):
-            t = time.monotonic()
-            p.stdin.write(f"{v}\n".encode())
-            line = readline(p)
-            waits.append(time.monotonic() - t)
-            assert line.startswith(f"{i},".encode()), line
-            time.sleep(0.01)
-        p.stdin.close()
-        assert p.wait(timeout=TIMEOUT_S) == 0
+        lines, waits = trickle(p, values[lstm.window - 1:])
     finally:
         p.kill()
-    summary = f"trickle: median {np.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms per row"
-    print(summary)
-    assert max(waits) < TRICKLE_MAX_WAIT_S, summary
-    assert np.median(waits) < TRICKLE_MEDIAN_WAIT_S, summary
+    for i, line in enumerate(lines, start=lstm.window):
+        assert line.startswith(f"{i},".encode()), line
+    within_trickle_bounds(waits, "trickle")
 
 
 def test_verify_passes_and_reports_the_max_error(lstm: Fixture) -> None:
