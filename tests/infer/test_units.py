@@ -298,6 +298,9 @@ def test_numpy_writer_equals_printf_byte_for_byte(horizon: int) -> None:
     want = "".join(format_forecast([a, b], int(r), list(row)) for a, b, r, row in
                    zip(ids, kept, lines, y, strict=True))
     assert got == want
+    from_zero = np.arange(300)                                 # a row 0 (never from predict): `%` writes "0"
+    assert csvout.format_rows([], from_zero, y[:300], csvout.value_format(None)).decode() == "".join(
+        format_forecast([], int(r), list(row)) for r, row in zip(from_zero, y, strict=False))
     nul = ["x\x00" if i == 3 else "x" for i in range(n)]        # NUL: numpy's bytes arrays would drop it
     for raw in (nul, [s if i != 5 else "a\nb" for i, s in enumerate(nul)]):     # a newline: `%` writes it
         out = csvout.format_rows([[quote(s.encode()) for s in raw]], lines, y, csvout.value_format(None))
