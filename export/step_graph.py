@@ -116,9 +116,9 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
     head_w = (np.asarray(state["head.weight"], np.float64) * s_out[:, None]).astype(np.float32)   # (Hz, H)
     head_b = (np.asarray(state["head.bias"], np.float64) * s_out + m_out).astype(np.float32)
     # Time-major through the head, one Gemm over every (step, row), and only its output turned batch-first:
-    # horizon values a step to move, not `hidden`. Measured (onnxruntime's profiler, LSTM hidden 32, batch
-    # 10,000 x 7 steps, one thread): Transpose + MatMul + Add of the hidden states cost 6.1 ms a call of 52,
-    # Gemm + Transpose of the forecasts 1.8 ms (per node, onnxruntime's profiler: enable_profiling).
+    # horizon values a step to move, not `hidden`. Measured per node (onnxruntime's enable_profiling, LSTM
+    # hidden 32, batch 10,000 x 7 steps, one thread): Transpose + MatMul + Add of the hidden states cost
+    # 6.1 ms of a 52 ms call; Gemm + Transpose of the forecasts 1.8 ms.
     inits += [_init("head_Wt", np.ascontiguousarray(head_w.T)), _init("head_b", head_b)]
     nodes += [mk("Shape", [seq_in], ["tbh_shape"], name="steps_rows_hidden"),
               mk("Slice", ["tbh_shape", "zero", "minus1", "zero"], ["tb_shape"], name="steps_rows"),
