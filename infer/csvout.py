@@ -1,9 +1,11 @@
-"""Write `seqinfer predict`'s output CSV fast, by contract.format_forecast's rules: numpy builds a batch's
-lines of float32 forecasts in the default format (`%.9g`) byte for byte, releasing the GIL as it goes; other
-formats, small batches and the rare value numpy cannot decide exactly are one `%`-format per batch."""
+"""Write `seqinfer predict`'s output CSV fast, by contract.format_forecast's rules: float32 forecasts in the
+default format (`%.9g`) by the C writer (infer/_csvfast.c) without the GIL, or, where it was not built, by
+numpy byte for byte; other formats, small batches without C, and the rare value numpy cannot decide exactly
+are one `%`-format per batch."""
 from __future__ import annotations
 
 import os
+from types import ModuleType
 from typing import BinaryIO
 
 import numpy as np
@@ -25,6 +27,18 @@ SEP, NL = CSV_SEPARATOR.encode(), CSV_NEWLINE.encode()
 FORMAT_CHUNK = 4096
 # Below this many rows a batch is one `%`: numpy's fixed cost per call outweighs what it saves (a trickle).
 VECTOR_MIN_ROWS = 256
+
+
+def _compiled() -> tuple[ModuleType | None, str]:
+    """The C writer, and what to say of it: built with the package where a C compiler was at hand."""
+    try:
+        from . import _csvfast  # type: ignore[attr-defined]
+    except ImportError as e:
+        return None, f"numpy (the C writer was not built: {e})"
+    return _csvfast, "C (seqinfer.infer._csvfast)"
+
+
+_FAST, WRITER = _compiled()
 
 
 def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:
@@ -51,6 +65,8 @@ def format_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray, fmt: 
     n, h = y.shape
     if n == 0:
         return b""
+    if _FAST is not None and fmt == FLOAT_FORMAT.encode() and y.dtype == np.float32:
+        return _FAST.rows(text, np.ascontiguousarray(lines, np.int64), np.ascontiguousarray(y), n, h)
     if n >= VECTOR_MIN_ROWS and fmt == FLOAT_FORMAT.encode() and y.dtype == np.float32:
         data = _vector_rows(text, lines, y)
         if data is not None:

@@ -244,7 +244,7 @@ def test_series_state_windows_across_blocks_and_series() -> None:
     assert [len(t) for t in s.tails] == [2, 2]
 
 
-def test_writer_matches_the_reference_format() -> None:
+def test_writer_matches_the_reference_format(writer: str) -> None:
     y = np.array([[0.1, 1e-5], [-12.5, 123456789.0], [np.nan, np.inf]], np.float32)
     lines = np.array([3, 10, 11])
     text = [[b"a", quote(b'x,"y"'), b"c"]]
@@ -281,11 +281,48 @@ def _hard_floats(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.concatenate(picks))[:n]
 
 
+@pytest.fixture(params=["C", "numpy"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test of the default format runs on both writers: the C one (infer/_csvfast.c) where it was
+    built, and the numpy one it falls back to (forced here by hiding the C one)."""
+    if request.param == "C" and csvout._FAST is None:
+        pytest.skip(f"the C writer is not built here: {csvout.WRITER}")
+    if request.param == "numpy":
+        monkeypatch.setattr(csvout, "_FAST", None)
+    return str(request.param)
+
+
+def test_the_c_writer_is_built_where_a_compiler_is() -> None:
+    """The C writer's build is optional (no compiler: numpy writes): with a compiler at hand, a failed
+    build would otherwise go unnoticed, every C test skipped."""
+    import shutil
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        pytest.skip(f"no C compiler ({cc}) on this machine: predict writes with numpy")
+    assert csvout._FAST is not None, csvout.WRITER
+    assert csvout.WRITER == "C (seqinfer.infer._csvfast)"
+
+
+def test_c_writer_refuses_mismatched_arguments() -> None:
+    if csvout._FAST is None:
+        pytest.skip(f"the C writer is not built here: {csvout.WRITER}")
+    y, lines = np.zeros((3, 2), np.float32), np.arange(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="n int64"):
+        csvout._FAST.rows([], lines, y, 4, 2)
+    with pytest.raises(ValueError, match="list of n bytes"):
+        csvout._FAST.rows([[b"a"]], lines, y, 3, 2)
+    with pytest.raises(TypeError, match="bytes"):
+        csvout._FAST.rows([[b"a", "b", b"c"]], lines, y, 3, 2)
+    assert csvout._FAST.rows([[b"a", b"", b"c"]], lines, y, 3, 2) == b"a,0,0,0\n,1,0,0\nc,2,0,0\n"
+
+
 @pytest.mark.parametrize("horizon", [1, 3])
-def test_numpy_writer_equals_printf_byte_for_byte(horizon: int) -> None:
-    """The default format is built in numpy for batches of VECTOR_MIN_ROWS rows or more: every line must be
-    what the reference writes (printf %.9g), for hard values, several text columns (empty, quoted,
-    non-ASCII, one ending in a NUL byte) and line numbers of every length."""
+def test_writers_equal_printf_byte_for_byte(horizon: int, writer: str) -> None:
+    """The default format is built in C, or in numpy for batches of VECTOR_MIN_ROWS rows or more: every
+    line must be what the reference writes (printf %.9g), for hard values, several text columns (empty,
+    quoted, non-ASCII, one ending in a NUL byte) and line numbers of every length."""
     rng = np.random.default_rng(7)
     n = 20_000
     y = _hard_floats(n * horizon, rng).reshape(n, horizon)
@@ -311,6 +348,7 @@ def test_numpy_writer_equals_printf_byte_for_byte(horizon: int) -> None:
 def test_numpy_writer_survives_a_log10_one_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """The decimal exponent comes from log10, which a libm may round to the wrong side of an integer next to
     a power of ten: the writer checks the scaled value and corrects it. Forced one off either way here."""
+    monkeypatch.setattr(csvout, "_FAST", None)
     rng = np.random.default_rng(3)
     y = _hard_floats(5000, rng)[:, None]
     exact = np.log10
