@@ -87,7 +87,8 @@ class PredictConfig:
     precision: int | None = None          # None: %.9g; N: N digits after the point
     on_error: str = "stop"                # stop | skip
     provider: str = "auto"                # auto | cuda | cpu
-    threads: int | None = None            # onnxruntime intra-op threads; None: session.DEFAULT_THREADS
+    threads: int | None = None            # onnxruntime intra-op threads; None: session.DEFAULT_THREADS, or
+    #                                       a stateful model on CPU: one per core (stream.predict)
     workers: int | None = None            # model threads (0: run inline); None: stream.default_workers
     verify: bool = False                  # compare with TorchScript (imports torch)
     state: str | None = None              # stateful models: load the per-series state here, write it back

@@ -151,30 +151,38 @@ class SeriesState:
         # per code: its last value [F] (NaN: none yet), for --fill previous and --state; values seen
         self.last: np.ndarray = np.empty((0, features), dtype)
         self.counts = np.zeros(0, np.int64)
-        self.clocks: list[_Clock] = []
+        self.clocks: list[_Clock | None] = []   # per series, made when its first time is read
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
         self.row_codes = np.zeros(0, np.int64)   # the last ready() call: each row's series code
         self.fresh: list[int] = []               # ... and the codes it gave to series new to it
 
     def _new(self, key: Hashable) -> int:
-        empty: np.ndarray = np.empty((0, self.features), self.dtype)
-        if self.free:
-            code = self.free.pop()
-            self.keys[code], self.tails[code], self.clocks[code] = key, empty, _Clock()
-        else:
-            code = len(self.tails)
-            self.keys.append(key)
-            self.tails.append(empty)
-            self.clocks.append(_Clock())
-            if code == len(self.counts):                         # grow the per-code arrays, doubling
-                more = max(64, code)
-                self.last = np.concatenate([self.last, np.empty((more, self.features), self.dtype)])
-                self.counts = np.concatenate([self.counts, np.zeros(more, np.int64)])
-        self.last[code], self.counts[code] = np.nan, 0
-        self.ids[key] = code
-        self.fresh.append(code)
-        return code
+        return self._new_many([key])[0]
+
+    def _new_many(self, keys: list[Hashable]) -> list[int]:
+        """Codes for series not seen yet, in order (freed codes first): their history empty, their id the
+        most recent. At once, since a file's first block meets every series: 10,000 of them one at a time
+        took 50-70 ms, the stateful pipeline's whole start-up wait for its first batch."""
+        empty: np.ndarray = np.empty((0, self.features), self.dtype)    # never written in place
+        reused = [self.free.pop() for _ in range(min(len(keys), len(self.free)))]
+        for code, key in zip(reused, keys, strict=False):
+            self.keys[code], self.tails[code], self.clocks[code] = key, empty, None
+        rest = keys[len(reused):]
+        top = len(self.tails)
+        self.keys.extend(rest)
+        self.tails.extend([empty] * len(rest))
+        self.clocks.extend([None] * len(rest))
+        if len(self.tails) > len(self.counts):                   # grow the per-code arrays, doubling
+            more = max(64, len(self.counts), len(self.tails) - len(self.counts))
+            self.last = np.concatenate([self.last, np.empty((more, self.features), self.dtype)])
+            self.counts = np.concatenate([self.counts, np.zeros(more, np.int64)])
+        codes = reused + list(range(top, top + len(rest)))
+        at = np.array(codes, np.int64)
+        self.last[at], self.counts[at] = np.nan, 0
+        self.ids.update(zip(keys, codes, strict=True))
+        self.fresh.extend(codes)
+        return codes
 
     def _codes(self, series: Sequence[Hashable]) -> tuple[np.ndarray, list[int]]:
         """Each row's series code; and the codes evicted meanwhile (their rows in this block still use them;
@@ -189,11 +197,11 @@ class SeriesState:
         ids = self.ids
         get = ids.get
         codes = [get(k, -1) for k in series]
-        new = dict.fromkeys(k for k, c in zip(series, codes, strict=True) if c == -1) if -1 in codes else {}
+        new = [k for k in dict.fromkeys(series) if k not in ids] if -1 in codes else []
         if len(ids) + len(new) > self.max_series:
             return self._codes_exact(series)
-        for k in new:
-            self._new(k)
+        if new:
+            self._new_many(new)
         out = np.array([ids[k] for k in series] if new else codes, np.int64)
         rev = out[::-1]
         uniq, first_rev = np.unique(rev, return_index=True)         # each series' last row, from the end
@@ -249,7 +257,7 @@ class SeriesState:
             out = self._view(big), idx[mask], mask
         for code in gone:                               # evicted: free the memory, reuse the code
             self.tails[code] = np.empty((0, self.features), self.dtype)
-            self.last[code], self.clocks[code] = np.nan, _Clock()
+            self.last[code], self.clocks[code] = np.nan, None
             self.free.append(code)
             self.tally.evicted += 1
         return out
@@ -323,6 +331,8 @@ class SeriesState:
         if not len(t):
             return
         clock = self.clocks[code]
+        if clock is None:
+            clock = self.clocks[code] = _Clock()
         seq = np.concatenate([[clock.last], t]) if not np.isnan(clock.last) else t
         at = at[len(at) - len(seq) + 1:]                            # the line that ends each step
         steps = np.diff(seq)

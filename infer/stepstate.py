@@ -2,6 +2,7 @@
 
     store = StepStore(model)
     y, seen = store.run(codes, values)      # rows in input order -> forecasts [n, horizon], rows seen before
+    y, seen = store.run_plan(Plan.of(codes, values))      # the same, grouped by series beforehand
 
 A series is a slot of contiguous arrays ([slots, layers, hidden] for h and c, [slots, features] for the last
 value), addressed by the series code that infer/state.py's SeriesState gives each row. A call gathers the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,38 @@ STATE_FORMAT = "seqinfer-state/1"
 def model_id(model: Model) -> str:
     """What a state file must match: the sha256 of the model file's bytes."""
     return hashlib.sha256(model.path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A micro-batch's rows grouped by series: each series' rows one sequence, padded to the longest."""
+
+    n: int                       # rows
+    slots: np.ndarray            # int64 [S]: the series (codes) in the batch
+    lens: np.ndarray             # int64 [S]: rows of each
+    x: np.ndarray                # [S, longest, F], C-contiguous
+    row_of: np.ndarray           # int64 [n]: each input row's series (index into slots) ...
+    pos: np.ndarray              # ... and its step in that series' sequence
+
+    @staticmethod
+    def of(codes: np.ndarray, values: np.ndarray) -> Plan:
+        """Rows (series code [n], values [n, F]) in input order -> their plan."""
+        n = len(codes)
+        if n == 0 or (codes == codes[0]).all():                # one series: no grouping, no padding
+            return Plan(n, codes[:1], np.array([n], np.int64), np.ascontiguousarray(values[None]),
+                        np.zeros(n, np.int64), np.arange(n))
+        order = np.argsort(codes, kind="stable")                # rows grouped by series, input order kept
+        sorted_codes = codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        slots = sorted_codes[starts]
+        lens = np.diff(np.r_[starts, n])
+        group = np.repeat(np.arange(len(slots)), lens)          # each sorted row's group
+        within = np.arange(n) - np.repeat(starts, lens)         # its position in the group
+        x = np.zeros((len(slots), int(lens.max()), values.shape[1]), values.dtype)
+        x[group, within] = values[order]
+        pos, row_of = np.empty(n, np.int64), np.empty(n, np.int64)
+        pos[order], row_of[order] = within, group
+        return Plan(n, slots, lens, x, row_of, pos)
 
 
 class StepStore:
@@ -69,34 +103,21 @@ class StepStore:
 
     def run(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows (series code [n], values [n, F]), in input order -> (forecasts [n, H], earlier rows each)."""
-        n = len(codes)
-        if n == 0:
+        return self.run_plan(Plan.of(codes, values))
+
+    def run_plan(self, p: Plan) -> tuple[np.ndarray, np.ndarray]:
+        """run, for rows already grouped by series (predict groups a batch on its parsing thread while the
+        model thread runs the one before: 3.5 ms of 65,536 rows over 10,000 series, off the slowest stage)."""
+        if p.n == 0:
             return np.zeros((0, self.model.meta.horizon), self.model.dtype), np.zeros(0, np.int64)
-        self._grow(int(codes.max()))
-        if (codes == codes[0]).all():                           # one series: no grouping, no padding
-            slots, lens = codes[:1], np.array([n], np.int64)
-            x = values[None]
-            pos = np.arange(n)
-            row_of = np.zeros(n, np.int64)
-        else:
-            order = np.argsort(codes, kind="stable")            # rows grouped by series, input order kept
-            sorted_codes = codes[order]
-            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-            slots = sorted_codes[starts]
-            lens = np.diff(np.r_[starts, n])
-            group = np.repeat(np.arange(len(slots)), lens)      # each sorted row's group
-            within = np.arange(n) - np.repeat(starts, lens)     # its position in the group
-            x = np.zeros((len(slots), int(lens.max()), values.shape[1]), values.dtype)
-            x[group, within] = values[order]
-            pos, row_of = np.empty(n, np.int64), np.empty(n, np.int64)
-            pos[order], row_of[order] = within, group
-        state = [self.arrays[name][slots] for name in self.names]
-        y, new = self.model.step(np.ascontiguousarray(x), state, lens)
+        self._grow(int(p.slots.max()))
+        state = [self.arrays[name][p.slots] for name in self.names]
+        y, new = self.model.step(p.x, state, p.lens)
         for name, s in zip(self.names, new, strict=True):
-            self.arrays[name][slots] = s
-        seen = self.seen[slots][row_of] + pos
-        self.seen[slots] += lens
-        return y[row_of, pos], seen
+            self.arrays[name][p.slots] = s
+        seen = self.seen[p.slots][p.row_of] + p.pos
+        self.seen[p.slots] += p.lens
+        return y[p.row_of, p.pos], seen
 
     # --- across runs ------------------------------------------------------------------------------------
     def save(self, path: str | Path, keys: dict[Hashable, int], last: np.ndarray) -> None:

@@ -271,3 +271,42 @@ def test_the_step_pipeline_lowers_the_switch_interval_while_it_runs_and_restores
                 runner.close()
         assert sys.getswitchinterval() == pytest.approx(before)
     assert written[:3] == [b"a", b"b", b"a"]
+
+
+def test_a_busy_model_gets_whole_batches_and_the_cores_as_threads(gru: tuple, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows overdue for --max-latency while the model is busy and more input is at hand wait for the next
+    read to fill their batch: sent alone, the remnant of each read would wait behind the queued batches
+    all the same, then cost a call of its own. And the model's session gets one onnxruntime thread per
+    core (at most 4), since its calls run one after another."""
+    from seqinfer.infer import session, stream
+    from seqinfer.infer.config import PredictConfig
+    from seqinfer.infer.stepstate import StepStore
+
+    sizes: list[int] = []
+    run_plan = StepStore.run_plan
+
+    def slow(self: StepStore, plan: object) -> object:
+        sizes.append(plan.n)                                  # type: ignore[attr-defined]
+        time.sleep(0.03)                                      # 3x --max-latency: pending rows go overdue
+        return run_plan(self, plan)                           # type: ignore[arg-type]
+
+    threads: list[int | None] = []
+    load = session.load_model
+
+    def spy(model: object, provider: str = "auto", n: int | None = None, spin: bool = False) -> object:
+        threads.append(n)
+        return load(model, provider, n, spin)                 # type: ignore[arg-type]
+
+    monkeypatch.setattr(StepStore, "run_plan", slow)
+    monkeypatch.setattr(stream, "load_model", spy)
+    monkeypatch.setattr(stream, "default_workers", lambda provider: 2)    # as on a 2-core machine
+    n, batch = 150_000, 20_000                                # 1 MB reads of ~95,000 rows each
+    data = tmp_path / "two.csv"
+    data.write_text("series,value\n" + "".join(f"{'ab'[i % 2]},{i % 97 / 97:.6f}\n" for i in range(n)))
+    with open(os.devnull, "wb") as out:
+        summary = stream.predict(gru[1], PredictConfig(batch_size=batch, provider="cpu", warmup=0), data, out,
+                                 lambda _: None)
+    assert summary.forecasts == n
+    assert sizes == [batch] * (n // batch) + [n % batch], sizes
+    assert threads == [None, 2]                               # opened, then again with the cores
