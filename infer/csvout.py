@@ -5,11 +5,11 @@ are one `%`-format per batch."""
 from __future__ import annotations
 
 import os
-from types import ModuleType
 from typing import BinaryIO
 
 import numpy as np
 
+from . import compiled
 from .contract import (
     CSV_NEWLINE,
     CSV_SEPARATOR,
@@ -29,16 +29,8 @@ FORMAT_CHUNK = 4096
 VECTOR_MIN_ROWS = 256
 
 
-def _compiled() -> tuple[ModuleType | None, str]:
-    """The C writer, and what to say of it: built with the package where a C compiler was at hand."""
-    try:
-        from . import _csvfast  # type: ignore[attr-defined]
-    except ImportError as e:
-        return None, f"numpy (the C writer was not built: {e})"
-    return _csvfast, "C (seqinfer.infer._csvfast)"
-
-
-_FAST, WRITER = _compiled()
+_FAST = compiled.FAST                 # the C writer, or None
+WRITER = compiled.DESCRIPTION
 
 
 def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:

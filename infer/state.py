@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .compiled import FAST
 from .config import DEFAULT_MAX_SERIES, FILLS
 
 USUAL_STEPS = 8        # a series' usual time step: the median of its first steps
@@ -195,19 +196,28 @@ class SeriesState:
         (move_to_end per row) cost 0.4 us a row; this costs a fifth of that. Near the limit, row by row.
         """
         ids = self.ids
-        get = ids.get
-        codes = [get(k, -1) for k in series]
-        new = [k for k in dict.fromkeys(series) if k not in ids] if -1 in codes else []
+        out, missing = self._lookup(series)
+        new = [k for k in dict.fromkeys(series) if k not in ids] if missing else []
         if len(ids) + len(new) > self.max_series:
             return self._codes_exact(series)
         if new:
             self._new_many(new)
-        out = np.array([ids[k] for k in series] if new else codes, np.int64)
+            out, _ = self._lookup(series)
         rev = out[::-1]
         uniq, first_rev = np.unique(rev, return_index=True)         # each series' last row, from the end
         for code in uniq[np.argsort(-first_rev, kind="stable")].tolist():
             ids.move_to_end(self.keys[code])
         return out, []
+
+    def _lookup(self, series: Sequence[Hashable]) -> tuple[np.ndarray, int]:
+        """Each row's code, -1 for a series not seen yet; and how many rows those are. In C where built
+        (30 ns a row against 100 for the comprehension: 1M rows of 10,000 series)."""
+        if FAST is not None and type(series) is list:
+            out = np.empty(len(series), np.int64)
+            return out, FAST.lookup(series, self.ids, out)
+        get = self.ids.get
+        out = np.array([get(k, -1) for k in series], np.int64)
+        return out, int((out < 0).sum())
 
     def _codes_exact(self, series: Sequence[Hashable]) -> tuple[np.ndarray, list[int]]:
         """_codes row by row: a new series past --max-series evicts the least recently seen one."""

@@ -244,6 +244,34 @@ def test_series_state_windows_across_blocks_and_series() -> None:
     assert [len(t) for t in s.tails] == [2, 2]
 
 
+@pytest.mark.parametrize("lookup", ["C", "Python"])
+def test_series_codes_and_recency_alike_in_c_and_python(lookup: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block's series codes come from one C call (compiled.FAST.lookup) or a comprehension: the same
+    codes, new series numbered in order of first appearance, the same least recently seen evicted."""
+    from seqinfer.infer import state as state_module
+
+    if lookup == "C" and state_module.FAST is None:
+        pytest.skip(f"the C helpers are not built here: {csvout.WRITER}")
+    if lookup == "Python":
+        monkeypatch.setattr(state_module, "FAST", None)
+    rng = np.random.default_rng(5)
+    s = SeriesState(window=1, features=1)
+    seen: list[bytes] = []
+    every: list[bytes] = []
+    for n in (50, 7, 300, 1, 120):
+        keys = [b"k%d" % i for i in rng.integers(0, 45, n)]
+        every += keys
+        s.ready(rng.normal(size=(n, 1)), keys)
+        for k in keys:                                      # what a row-by-row pass would give
+            if k in seen:
+                seen.remove(k)
+            seen.append(k)
+        assert [s.keys[c] for c in s.row_codes] == keys
+        assert list(s.ids) == seen                          # least recently seen first
+    first = list(dict.fromkeys(every))                      # codes in order of first appearance
+    assert [s.ids[k] for k in first] == list(range(len(first)))
+
+
 def test_writer_matches_the_reference_format(writer: str) -> None:
     y = np.array([[0.1, 1e-5], [-12.5, 123456789.0], [np.nan, np.inf]], np.float32)
     lines = np.array([3, 10, 11])
