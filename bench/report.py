@@ -101,6 +101,13 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"stateful predict, {name}: >= {R.STATEFUL_OVER_WINDOWED:g}x windowed predict",
             f"{ratio:.1f}x" if ratio else "not run",
             None if ratio is None else ratio >= R.STATEFUL_OVER_WINDOWED)
+    if st:
+        srss = st.get("rss", {})
+        small, big = srss.get("rss_small_mb"), srss.get("rss_big_mb")
+        add("stateful predict, one series: peak RSS flat 1M -> 10M rows",
+            f"{small:.0f} MB -> {big:.0f} MB ({srss['rows_big']:,} rows)" if small and big else
+            srss.get("skipped", srss.get("big", {}).get("skipped", "not run")),
+            None if not (small and big) else big <= small * R.RSS_FLAT_RATIO)
     q = res.get("quality", {}).get("rows", [])
     if q:
         beatable = [r for r in q if r.get("beatable", r["series"] != "random_walk")]
@@ -278,12 +285,22 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
                  f"{_fmt(sec.get('op_ceiling_steps_per_s'))} |")
     L += ["", "Stages: rows/s of each alone over the whole file (parse: reader and parser; state: the series "
           "bookkeeping; model: gathering the state, onnxruntime, scattering it back; format: the output "
-          "CSV). predict runs them on three threads: its ceiling is the slowest stage, or all the stages' "
-          "CPU time shared by every core (rows x cores / the stages' summed seconds), whichever is lower; "
+          "CSV; the model with the onnxruntime threads predict gives it, one per core). predict runs them on "
+          "three threads: its ceiling is the slowest stage, or all the stages' CPU time shared by every core "
+          "(rows x cores / the stages' summed CPU seconds), whichever is lower; "
           "the end-to-end figures also carry the process start (section 6). LSTM op alone: "
-          "steps/s of onnxruntime's LSTM operator by itself (hidden 32, one thread, no transform or head) at "
+          "steps/s of onnxruntime's LSTM operator by itself (hidden 32, predict's threads, no transform or "
+          "head) at "
           f"the shapes predict gives it{_op_shapes(st)}, the ceiling of any stateful predict on this "
           "machine.", ""]
+    srss = st.get("rss", {})
+    if srss.get("rss_big_mb"):
+        big = srss["big"]
+        L += [f"Memory: stateful predict on one series peaks at {srss['rss_small_mb']:.0f} MB over "
+              f"{srss['rows_small']:,} rows and {srss['rss_big_mb']:.0f} MB over {srss['rows_big']:,} rows "
+              f"({_fmt(big.get('rows_per_s'))} rows/s there, the process start spread over more rows).", ""]
+    elif srss.get("skipped"):
+        L += [f"Memory over {srss['rows_big']:,} rows: {srss['skipped']}.", ""]
     return L
 
 

@@ -7,11 +7,11 @@ stateful LSTM (hidden 32, diff scaling) stand-in, since speed does not depend on
 --warmup 0 so that every row is forecast and written; the windowed model is the one section 2 measures.
 Stages, each timed alone in this process over the whole file: parse (infer's reader and parser), state (the
 per-series bookkeeping: codes, recency), model (gathering each series' state, onnxruntime, scattering it
-back), format (the output CSV). predict runs parse on one thread, the model on a second and formatting on
-a third, so its limit is the slowest stage, or all the stages' CPU time shared by the cores, whichever is
-lower. The op ceiling: onnxruntime's LSTM operator alone
-(hidden 32, one thread, random weights, no transform, no head), fed the shapes predict gives it here
-(op_shapes): no predict can beat it.
+back; with the onnxruntime threads predict gives it, one per core), format (the output CSV). predict runs
+parse on one thread, the model on a second and formatting on a third, so its limit is the slowest stage, or
+all the stages' CPU time shared by the cores, whichever is lower. The op ceiling: onnxruntime's LSTM
+operator alone (hidden 32, predict's threads, random weights, no transform, no head), fed the shapes
+predict gives it here (op_shapes): no predict can beat it.
 """
 from __future__ import annotations
 
@@ -36,13 +36,14 @@ def op_shapes() -> dict[str, tuple[int, int]]:
 
 
 def op_ceiling(batch: int, steps: int, hidden: int = 32, budget_s: float = 2.0) -> float:
-    """Steps per second of onnxruntime's LSTM operator alone at (batch, steps), one thread."""
+    """Steps per second of onnxruntime's LSTM operator alone at (batch, steps), on the threads predict gives
+    a stateful model."""
     import numpy as np
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
     from seqinfer.export.onnx_graph import IR_VERSION
-    from seqinfer.infer.session import session_options
+    from seqinfer.infer.session import default_workers, session_options
 
     rng = np.random.default_rng(0)
     w = {"W": rng.normal(0, 0.1, (1, 4 * hidden, 1)), "R": rng.normal(0, 0.1, (1, 4 * hidden, hidden)),
@@ -58,7 +59,7 @@ def op_ceiling(batch: int, steps: int, hidden: int = 32, budget_s: float = 2.0) 
          for n, a in w.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = IR_VERSION
-    sess = ort.InferenceSession(model.SerializeToString(), session_options(1),
+    sess = ort.InferenceSession(model.SerializeToString(), session_options(default_workers("cpu")),
                                 providers=["CPUExecutionProvider"])
     feed = {"x": rng.normal(size=(steps, batch, 1)).astype(np.float32),
             "h0": np.zeros((1, batch, hidden), np.float32), "c0": np.zeros((1, batch, hidden), np.float32)}
@@ -87,14 +88,16 @@ def stand_in(tmp: Path, kind: str = "lstm", hidden: int = 32) -> Path:
     return path
 
 
-def stages(model_path: Path, data: Path) -> dict[str, float]:
-    """Seconds of each stage over the whole file (module docstring), one after another."""
+def stages(model_path: Path, data: Path) -> dict[str, dict[str, float]]:
+    """Each stage over the whole file (module docstring), one after another: wall seconds ("s") and the
+    process's CPU seconds ("cpu_s", onnxruntime's own threads included). The model gets the onnxruntime
+    threads predict gives a stateful model."""
     from seqinfer.infer import csvout
     from seqinfer.infer.columns import resolve
     from seqinfer.infer.config import ColumnSpec
     from seqinfer.infer.parse import after_header, parse_block, sample
     from seqinfer.infer.reader import LineReader
-    from seqinfer.infer.session import load_model
+    from seqinfer.infer.session import default_workers, load_model
     from seqinfer.infer.state import SeriesState
     from seqinfer.infer.stepstate import StepStore
 
@@ -105,30 +108,37 @@ def stages(model_path: Path, data: Path) -> dict[str, float]:
             if b.nlines:
                 blocks.append(b)
     cols = resolve(sample(blocks, str(data)), ColumnSpec(), features=1, window=1)
-    t = time.perf_counter()
+    out: dict[str, dict[str, float]] = {}
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out[name] = {"s": wall - clock[0], "cpu_s": cpu - clock[1]}
+        clock[:] = [time.perf_counter(), time.process_time()]
+
     rows = [parse_block(b, cols, str(data), True)[0] for b in after_header(blocks, cols)]
-    out = {"parse_s": time.perf_counter() - t}
-    model = load_model(model_path, "cpu")
+    lap("parse_s")
+    model = load_model(model_path, "cpu", default_workers("cpu"))
     state, store = SeriesState(1, 1), StepStore(model)
-    t = time.perf_counter()
+    clock[:] = [time.perf_counter(), time.process_time()]
     ready = []
     for r in rows:
         src, idx, mask = state.ready(r.values, r.series)
         ready.append((src[idx][:, 0, :], state.row_codes[mask], r))
-    out["state_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    lap("state_s")
     done = [(store.run(codes, values)[0], r) for values, codes, r in ready]
-    out["model_s"] = time.perf_counter() - t
+    lap("model_s")
     fmt = csvout.value_format(None)
-    t = time.perf_counter()
     for y, r in done:
         csvout.format_rows(r.text, r.lines, y, fmt)
-    out["format_s"] = time.perf_counter() - t
+    lap("format_s")
     return out
 
 
-def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float) -> dict[str, Any]:
-    """Stateful and windowed predict end to end on both files, and the stateful stages."""
+def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
+                     big_rows: int | None = None) -> dict[str, Any]:
+    """Stateful and windowed predict end to end on both files, and the stateful stages; with big_rows, the
+    stateful peak RSS again on that many rows of one series (flat memory: it should not grow)."""
     res: dict[str, Any] = {"rows": rows, "series": SERIES, "windowed_model": str(windowed)}
     with tempfile.TemporaryDirectory(prefix="seqinfer-bench-stateful-") as td:
         model = stand_in(Path(td))
@@ -141,15 +151,26 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float) 
             s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
             sec["ratio"] = s / w if s and w else None
             st = stages(model, path)
-            sec["stages"] = {k: {"s": v, "rows_per_s": rows / v} for k, v in st.items()}
+            sec["stages"] = {k: {**v, "rows_per_s": rows / v["s"]} for k, v in st.items()}
             # Two ceilings: the slowest stage alone (stages run on their own threads), and every stage's
             # CPU spread over the machine's cores. The lower one is the limit.
-            cores, total = os.cpu_count() or 1, sum(st.values())
-            sec["all_stages_rows_per_s"] = rows * cores / total
-            slowest = max(st, key=lambda k: st[k])
-            sec["limit"] = slowest.removesuffix("_s") if st[slowest] >= total / cores else \
+            cores, cpu = os.cpu_count() or 1, sum(v["cpu_s"] for v in st.values())
+            sec["all_stages_rows_per_s"] = rows * cores / cpu
+            slowest = max(st, key=lambda k: st[k]["s"])
+            sec["limit"] = slowest.removesuffix("_s") if st[slowest]["s"] >= cpu / cores else \
                 f"all stages on {cores} cores"
             sec["op_shape"] = op_shapes()[name]
             sec["op_ceiling_steps_per_s"] = op_ceiling(*sec["op_shape"])
             res[name] = sec
+        one = res["one series"]["stateful"]
+        if big_rows and "rows_per_s" in one:
+            est = big_rows / one["rows_per_s"]
+            if est > timeout:
+                res["rss"] = {"rows_big": big_rows,
+                              "skipped": f"{big_rows:,} rows would take ~{est:.0f} s at the measured rate"}
+            else:
+                big = e2e.predict(model, D.series_file(big_rows, data_dir), big_rows,
+                                  ["--warmup", "0", "--provider", "cpu"], timeout)
+                res["rss"] = {"rows_small": rows, "rows_big": big_rows, "rss_small_mb": one["peak_rss_mb"],
+                              "rss_big_mb": big.get("peak_rss_mb"), "big": big}
     return res

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -144,10 +145,14 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
         sec = res["stateful"][name]
         assert sec["stateful"]["rows_per_s"] > 0 and sec["windowed"]["rows_per_s"] > 0, sec
         assert set(sec["stages"]) == {"parse_s", "state_s", "model_s", "format_s"}
-        assert sec["limit"] in ("parse", "state", "model", "format")
+        assert sec["limit"] in ("parse", "state", "model", "format", f"all stages on {os.cpu_count()} cores")
+        assert all(v["cpu_s"] > 0 and v["s"] > 0 for v in sec["stages"].values()), sec["stages"]
         assert sec["op_ceiling_steps_per_s"] > 10_000, sec          # onnxruntime's LSTM op alone
         assert sec["op_shape"][0] == (1 if name == "one series" else 10_000)
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "## 9. Stateful predict" in md
     assert "(one series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x 7 steps)" in md
-    assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 4
+    rss = res["stateful"]["rss"]                             # flat memory: a longer stream measured too
+    assert rss["rows_big"] == QUICK.big_rows and rss["rss_big_mb"] > 0 and rss["rss_small_mb"] > 0, rss
+    assert "Memory: stateful predict on one series peaks at" in md
+    assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 5
