@@ -310,3 +310,15 @@ def test_a_busy_model_gets_whole_batches_and_the_cores_as_threads(gru: tuple, tm
     assert summary.forecasts == n
     assert sizes == [batch] * (n // batch) + [n % batch], sizes
     assert threads == [None, 2]                               # opened, then again with the cores
+
+
+def test_provider_auto_says_why_not_cuda_for_a_stateful_model_too(gru: tuple, lstm) -> None:  # noqa: ANN001
+    """--provider auto names the provider, and why not CUDA where it cannot run, in the same words for a
+    stateful model (whose session is opened again with a thread per core) as for a windowed one."""
+    rows = "series,value\n" + "".join(f"a,{i / 10}\n" for i in range(40))
+    said = []
+    for model in (lstm.dir, gru[1]):
+        r = run_cli(["predict", str(model), "--provider", "auto"], rows)
+        assert r.returncode == 0, r.stderr
+        said.append(r.stderr.decode().splitlines()[0])
+    assert said[0].startswith("seqinfer: provider: ") and said[1] == said[0], said
