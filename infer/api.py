@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import csvout
+from . import compiled
 from .contract import ModelMeta
 from .errors import ConfigError, DataError
 from .session import Model, check_rollout, default_workers, load_model, probe_providers
@@ -242,5 +242,5 @@ def describe(model: str | Path) -> list[str]:
     lines += [f"  {k} = {props[k]}" for k in sorted(props)]
     lines.append("providers:")
     lines += [f"  {name}: {status}" for name, status in probe_providers(m.path).items()]
-    lines.append(f"csv writer: {csvout.WRITER}")
+    lines.append(f"csv writer: {compiled.DESCRIPTION}")
     return lines

@@ -29,8 +29,7 @@ FORMAT_CHUNK = 4096
 VECTOR_MIN_ROWS = 256
 
 
-_FAST = compiled.FAST                 # the C writer, or None
-WRITER = compiled.DESCRIPTION
+_FAST = compiled.FAST                 # the C writer, or None (tests set it to None to run numpy's)
 
 
 def header(passthrough: tuple[str, ...] | list[str], horizon: int) -> bytes:

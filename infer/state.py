@@ -163,8 +163,9 @@ class SeriesState:
 
     def _new_many(self, keys: list[Hashable]) -> list[int]:
         """Codes for series not seen yet, in order (freed codes first): their history empty, their id the
-        most recent. At once, since a file's first block meets every series: 10,000 of them one at a time
-        took 50-70 ms, the stateful pipeline's whole start-up wait for its first batch."""
+        most recent. At once, since a file's first block meets every series: with 10,000 series that block
+        took 63-90 ms one series at a time, the stateful pipeline's whole wait for its first batch; 25 ms now
+        (with clocks made lazily)."""
         empty: np.ndarray = np.empty((0, self.features), self.dtype)    # never written in place
         reused = [self.free.pop() for _ in range(min(len(keys), len(self.free)))]
         for code, key in zip(reused, keys, strict=False):
@@ -210,8 +211,8 @@ class SeriesState:
         return out, []
 
     def _lookup(self, series: Sequence[Hashable]) -> tuple[np.ndarray, int]:
-        """Each row's code, -1 for a series not seen yet; and how many rows those are. In C where built
-        (30 ns a row against 100 for the comprehension: 1M rows of 10,000 series)."""
+        """Each row's code, -1 for a series not seen yet; and how many rows those are. In C where built:
+        55 ns a row against 124 for the comprehension (65,536 rows of 10,000 series, measured in one run)."""
         if FAST is not None and type(series) is list:
             out = np.empty(len(series), np.int64)
             return out, FAST.lookup(series, self.ids, out)

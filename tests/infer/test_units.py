@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from infer_support import Fixture
 
-from seqinfer.infer import csvout, parse
+from seqinfer.infer import compiled, csvout, parse
 from seqinfer.infer.columns import resolve
 from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import format_forecast
@@ -251,7 +251,7 @@ def test_series_codes_and_recency_alike_in_c_and_python(lookup: str, monkeypatch
     from seqinfer.infer import state as state_module
 
     if lookup == "C" and state_module.FAST is None:
-        pytest.skip(f"the C helpers are not built here: {csvout.WRITER}")
+        pytest.skip(f"the C helpers are not built here: {compiled.DESCRIPTION}")
     if lookup == "Python":
         monkeypatch.setattr(state_module, "FAST", None)
     rng = np.random.default_rng(5)
@@ -314,7 +314,7 @@ def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Each test of the default format runs on both writers: the C one (infer/_csvfast.c) where it was
     built, and the numpy one it falls back to (forced here by hiding the C one)."""
     if request.param == "C" and csvout._FAST is None:
-        pytest.skip(f"the C writer is not built here: {csvout.WRITER}")
+        pytest.skip(f"the C writer is not built here: {compiled.DESCRIPTION}")
     if request.param == "numpy":
         monkeypatch.setattr(csvout, "_FAST", None)
     return str(request.param)
@@ -329,13 +329,13 @@ def test_the_c_writer_is_built_where_a_compiler_is() -> None:
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(cc) is None:
         pytest.skip(f"no C compiler ({cc}) on this machine: predict writes with numpy")
-    assert csvout._FAST is not None, csvout.WRITER
-    assert csvout.WRITER == "C (seqinfer.infer._csvfast)"
+    assert csvout._FAST is not None, compiled.DESCRIPTION
+    assert compiled.DESCRIPTION == "C (seqinfer.infer._csvfast)"
 
 
 def test_c_writer_refuses_mismatched_arguments() -> None:
     if csvout._FAST is None:
-        pytest.skip(f"the C writer is not built here: {csvout.WRITER}")
+        pytest.skip(f"the C writer is not built here: {compiled.DESCRIPTION}")
     y, lines = np.zeros((3, 2), np.float32), np.arange(3, dtype=np.int64)
     with pytest.raises(ValueError, match="n int64"):
         csvout._FAST.rows([], lines, y, 4, 2)
