@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from infer_support import Fixture
 
@@ -122,7 +122,12 @@ def test_a_malformed_line_stops_at_its_line_after_every_earlier_forecast(
     text, meant = case
     lines = text.splitlines(keepends=True)
     nl = "\r\n" if lines[0].endswith("\r\n") else "\n"
-    at = data.draw(st.integers(2, len(lines)), label="bad line number")    # 1-based; line 1 may be a header
+    # An empty value in a one-column file makes its line blank, and blank lines at the very end are no rows
+    # (reader.py): there the last line is not a bad one to draw.
+    single = len(list(csv.reader([lines[-1]]))[0]) == 1
+    last = len(lines) - (bad == "" and single)
+    assume(last >= 2)
+    at = data.draw(st.integers(2, last), label="bad line number")    # 1-based; line 1 may be a header
     first = list(csv.reader([lines[at - 1]]))[0]
     width = len(first)
     if bad in ("abc", "1e39", "-inf", "nan", ""):            # a bad value where the value goes
