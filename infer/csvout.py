@@ -56,9 +56,10 @@ def format_rows(text: list[list[bytes]], lines: np.ndarray, y: np.ndarray, fmt: 
     n, h = y.shape
     if n == 0:
         return b""
-    if _FAST is not None and fmt == FLOAT_FORMAT.encode() and y.dtype == np.float32:
+    default = fmt == FLOAT_FORMAT.encode() and y.dtype == np.float32
+    if default and _FAST is not None:
         return _FAST.rows(text, np.ascontiguousarray(lines, np.int64), np.ascontiguousarray(y), n, h)
-    if n >= VECTOR_MIN_ROWS and fmt == FLOAT_FORMAT.encode() and y.dtype == np.float32:
+    if default and n >= VECTOR_MIN_ROWS:
         data = _vector_rows(text, lines, y)
         if data is not None:
             return data
