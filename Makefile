@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt setup.py infer/_csvfast.c
+$(STAMP): pyproject.toml constraints.txt setup.py infer/_csvfast.c infer/_csvread.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[train,dask,dev]'

@@ -1,4 +1,5 @@
-/* seqinfer.infer._csvfast: `seqinfer predict`'s two hottest Python loops in C.
+/* seqinfer.infer._csvfast: `seqinfer predict`'s hottest Python loops in C (the reading half, split, is in
+   infer/_csvread.c).
 
    lookup(keys, ids, out) -> int
      keys: a list of series ids (a column's fields), ids: a dict of id -> code, out: a writable buffer of
@@ -190,7 +191,16 @@ done:
     return result;
 }
 
+/* infer/_csvread.c: the reading half. */
+PyObject *csvread_split(PyObject *self, PyObject *args);
+PyObject *csvread_interner(PyObject *self, PyObject *args);
+int csvread_init(void);
+
 static PyMethodDef methods[] = {
+    {"split", csvread_split, METH_VARARGS,
+     "split(data, n, k, value_cols, text_cols, series_col, interner, values) -> text columns | None "
+     "(_csvread.c)."},
+    {"interner", csvread_interner, METH_NOARGS, "interner() -> a table of series ids for split."},
     {"lookup", lookup, METH_VARARGS,
      "lookup(keys, ids, out) -> int: out[i] = ids[keys[i]], -1 where missing; returns how many are."},
     {"rows", rows, METH_VARARGS,
@@ -200,4 +210,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_csvfast", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__csvfast(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__csvfast(void) {
+    if (csvread_init() < 0) return NULL;
+    return PyModule_Create(&module);
+}

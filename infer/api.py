@@ -242,5 +242,5 @@ def describe(model: str | Path) -> list[str]:
     lines += [f"  {k} = {props[k]}" for k in sorted(props)]
     lines.append("providers:")
     lines += [f"  {name}: {status}" for name, status in probe_providers(m.path).items()]
-    lines.append(f"csv writer: {compiled.DESCRIPTION}")
+    lines.append(f"csv reader and writer: {compiled.DESCRIPTION}")
     return lines

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import numpy as np
 import onnxruntime as ort
@@ -182,7 +183,8 @@ def test_bulk_and_careful_parse_agree() -> None:
 
 
 NUMBERS = ["1.5", "-2e-3", "+.5", "5.", "1E+05", "00012", "-0", " 7", "7 ", "\t1", "0.30000000000000004",
-           "3.4028235e38", "1e-400"]
+           "3.4028235e38", "1e-400", "9007199254740993", "12345678901234567890123", "1.00000000000000000001",
+           "2.2250738585072011e-308", "0.000000000000000000000000000000001"]
 ODD = ["1_000", "\u0661", "", "NA", "nan", "inf", "-Infinity", "1e39", "3.4028235677973366e38", "x", "0x10",
        "1d5", "\\N"]
 LAYOUTS = {"series,value": 2, "value": 1, "time,series,value": 3, "1,2,3": 3}
@@ -193,8 +195,9 @@ LAYOUTS = {"series,value": 2, "value": 1, "time,series,value": 3, "1,2,3": 3}
        stop=st.booleans(), missing_ok=st.booleans())
 def test_arrow_and_python_parse_agree(monkeypatch: pytest.MonkeyPatch, layout: str, n: int,
                                       data: st.DataObject, stop: bool, missing_ok: bool) -> None:
-    """Big blocks go through pyarrow's reader, small ones through Python's: the same rows, values and errors
-    for every spelling, with the odd wrong field count or blank line."""
+    """Blocks go through C (infer/_csvread.c) where it is built, else big ones through pyarrow's reader,
+    small ones through Python's: the same rows, values and errors for every spelling, with the odd wrong
+    field count or blank line."""
     c, k = cols(layout), LAYOUTS[layout]
     nums = data.draw(st.lists(st.sampled_from(NUMBERS), min_size=n * k, max_size=n * k))
     if data.draw(st.booleans()):                                # one odd spelling somewhere
@@ -213,12 +216,69 @@ def test_arrow_and_python_parse_agree(monkeypatch: pytest.MonkeyPatch, layout: s
         rows[at] = {"extra": rows[at] + ",1", "short": rows[at].rpartition(",")[0], "blank": ""}[bad]
     block = Block(("\n".join(rows) + "\n").encode(), 2, n)
     got = []
-    for smallest in (0, 1 << 40):                               # every block to pyarrow, then none
+    for fast, smallest in ((parse.FAST, 0), (None, 0), (None, 1 << 40)):     # C, pyarrow, Python
+        monkeypatch.setattr(parse, "FAST", fast)
         monkeypatch.setattr(parse, "ARROW_MIN_BYTES", smallest)
         r, errors = parse_block(block, c, "t", stop=stop, missing_ok=missing_ok)
         got.append((r.lines.tolist(), r.values.tobytes(), r.series, r.text,
                     None if r.times is None else r.times.tobytes(), [str(e) for e in errors]))
-    assert got[0] == got[1]
+    assert got[0] == got[1] == got[2]
+
+
+PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.from_regex(PLAIN, fullmatch=True),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map("{:.9g}".format),
+    st.builds("{}{}e{}".format, st.integers(-10**25, 10**25), st.sampled_from(["", ".", ".5", ".000123"]),
+              st.integers(-340, 340)),
+    st.text("0123456789.eE+-_ xabnfi", max_size=12)))
+def test_c_reader_reads_a_number_as_float_does_or_declines(text: str) -> None:
+    """The C reader takes plain numbers (PLAIN) and reads each to the bits Python's float() gives, whatever
+    its digits or exponent; anything else it declines (parse.py's other readers decide)."""
+    if parse.FAST is None:
+        pytest.skip(f"the C reader is not built here: {compiled.DESCRIPTION}")
+    values = np.empty((2, 1))
+    got = parse.FAST.split(f"{text}\n7\n".encode(), 2, 1, (0,), (), -1, parse.FAST.interner(), values)
+    plain = PLAIN.fullmatch(text) is not None
+    assert (got is not None) == (plain and len(text) <= 64), text
+    if got is not None:
+        assert values[0, 0].tobytes() == np.float64(float(text)).tobytes(), text
+        assert values[1, 0] == 7.0
+
+
+def test_c_reader_declines_what_is_not_plain() -> None:
+    """Field counts, line ends and the values buffer are checked before anything is read."""
+    if parse.FAST is None:
+        pytest.skip(f"the C reader is not built here: {compiled.DESCRIPTION}")
+    split, ids = parse.FAST.split, parse.FAST.interner()
+    v = np.empty((2, 1))
+    assert split(b"a,1\nb,2\n", 2, 2, (1,), (0,), 0, ids, v) == [[b"a", b"b"]]
+    for data in (b"a,1\nb,2", b"a,1\nb,2\nc,3\n", b"a,1\nb\n", b"a,1\nb,2,3\n", b"a,1\n,\n", b"a,1\nb,\n"):
+        assert split(data, 2, 2, (1,), (0,), 0, ids, v) is None, data
+    with pytest.raises(ValueError, match="n . len.value_cols. float64"):
+        split(b"a,1\nb,2\n", 2, 2, (1,), (0,), 0, ids, np.empty(3))
+    with pytest.raises(ValueError, match="beyond k"):
+        split(b"a,1\nb,2\n", 2, 2, (2,), (0,), 0, ids, v)
+
+
+def test_c_reader_shares_one_bytes_object_per_series_id() -> None:
+    """Each distinct id is one object across blocks (the code lookup then hashes nothing); other text
+    fields are objects of their own."""
+    if parse.FAST is None:
+        pytest.skip(f"the C reader is not built here: {compiled.DESCRIPTION}")
+    c = cols("time,series,value")
+    a, _ = parse_block(Block(b"t1,s_x,1\nt2,s_y,2\nt3,s_x,3\n", 2, 3), c, "t", stop=True)
+    b, _ = parse_block(Block(b"t4,s_y,4\nt4,s_x,5\n", 5, 2), c, "t", stop=True)
+    assert a.series == [b"s_x", b"s_y", b"s_x"] and b.series == [b"s_y", b"s_x"]   # (one-byte ids are
+    # always one object in CPython: these are longer)
+    assert a.series[0] is a.series[2] is b.series[1] and a.series[1] is b.series[0]
+    t = c.passed.index(0)                                   # the time column, passed through
+    assert a.text[t] == [b"t1", b"t2", b"t3"] and b.text[t] == [b"t4", b"t4"]
+    assert b.text[t][0] is not b.text[t][1]
 
 
 def test_careful_parse_stops_or_skips() -> None:
