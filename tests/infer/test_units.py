@@ -327,9 +327,20 @@ def test_series_codes_and_recency_alike_in_c_and_python(lookup: str, monkeypatch
                 seen.remove(k)
             seen.append(k)
         assert [s.keys[c] for c in s.row_codes] == keys
-        assert list(s.ids) == seen                          # least recently seen first
+        assert s.by_recency() == seen                       # least recently seen first
     first = list(dict.fromkeys(every))                      # codes in order of first appearance
     assert [s.ids[k] for k in first] == list(range(len(first)))
+
+
+def test_eviction_after_fast_blocks_takes_the_least_recently_seen() -> None:
+    """Blocks with room for every series keep recency in numpy stamps; the block that must evict reads
+    them: here b (seen last at row 2), not a (inserted first, seen again at row 4)."""
+    s = SeriesState(window=1, features=1, max_series=3)
+    v = np.zeros((5, 1))
+    s.ready(v, [b"a", b"b", b"c", b"c", b"a"])
+    s.ready(v[:2], [b"d", b"c"])
+    assert s.by_recency() == [b"a", b"d", b"c"] and s.tally.evicted == 1
+    assert [s.keys[c] for c in s.row_codes] == [b"d", b"c"]
 
 
 def test_writer_matches_the_reference_format(writer: str) -> None:
