@@ -86,7 +86,23 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
     try:
         return next(csv.reader([text], strict=True))
     except csv.Error as e:
+        if (column := _unclosed_quote(text)) is not None:
+            raise DataError("bad CSV quoting: the quoted field does not close on its line (a line break "
+                            "inside a quoted cell, as spreadsheets write multi-line text? seqinfer reads one "
+                            "row per line: take the line breaks out of that column, or drop it)",
+                            source=source, line=number, column=column) from None
         raise DataError(f"bad CSV quoting: {e}", source=source, line=number) from None
+
+
+def _unclosed_quote(text: str) -> int | None:
+    """The 1-based column whose opening quote is still open at the end of the line; None if none is."""
+    column, quoted = 1, None
+    for ch in text:
+        if ch == '"':
+            quoted = column if quoted is None else None     # "" inside a quoted field: closes and reopens
+        elif ch == "," and quoted is None:
+            column += 1
+    return quoted
 
 
 def sample(blocks: list[Block], source: str) -> list[list[str]]:

@@ -81,7 +81,11 @@ def test_short_row_is_an_error_with_its_line(tmp_path: Path) -> None:
 
 def test_one_row_per_line_a_quoted_newline_is_an_error_with_its_line(tmp_path: Path) -> None:
     p = write(tmp_path, 'note,v\nx,1\n"two\nlines",1\nx,2\n')
-    with pytest.raises(DataError, match=r"d.csv:3: bad CSV quoting"):
+    with pytest.raises(DataError, match=r"d.csv:3:1: bad CSV quoting: the quoted field does not close on its "
+                                        r"line \(a line break inside a quoted cell"):
+        series(p, value_col=("v",))
+    p = write(tmp_path, 'note,v\nx,1\n"a"b,1\n')               # closed, then more: plain bad quoting
+    with pytest.raises(DataError, match=r"d.csv:3: bad CSV quoting: ',' expected after"):
         series(p, value_col=("v",))
 
 
