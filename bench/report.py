@@ -293,6 +293,13 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
           "head) at "
           f"the shapes predict gives it{_op_shapes(st)}, the ceiling of any stateful predict on this "
           "machine.", ""]
+    many = st.get("10,000 series", {})
+    if many.get("ratio_per_forecast"):
+        L += [f"The windowed model forecasts a row once its series has a full window ({st['window']} "
+              f"values): on {st['series']:,} series of {st['rows'] // st['series']:,} rows each that is "
+              f"{many['windowed_forecasts']:,} of the {st['rows']:,} rows, so its rows/s there counts rows "
+              f"it only buffers. The stateful model forecasts every row: per forecast written it is "
+              f"{many['ratio_per_forecast']:.1f}x the windowed path (the target above is per row read).", ""]
     srss = st.get("rss", {})
     if srss.get("rss_big_mb"):
         big = srss["big"]

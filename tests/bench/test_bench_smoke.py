@@ -156,3 +156,12 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
     assert rss["rows_big"] == QUICK.big_rows and rss["rss_big_mb"] > 0 and rss["rss_small_mb"] > 0, rss
     assert "Memory: stateful predict on one series peaks at" in md
     assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 5
+
+
+def test_windowed_forecasts_counts_rows_with_a_full_window() -> None:
+    from bench.stateful import windowed_forecasts
+
+    assert windowed_forecasts(1_000_000, 10_000, 80) == 210_000
+    assert windowed_forecasts(1_000_000, 1, 80) == 1_000_000 - 79
+    assert windowed_forecasts(2_000, 10_000, 80) == 0
+    assert windowed_forecasts(25, 3, 8) == 4                 # 9, 8, 8 rows: 2 + 1 + 1 forecasts
