@@ -17,8 +17,9 @@ The rules, in order (README "Your CSV file"):
 4. A time column: its header says time (date, time, timestamp, ds, year, ..._at), or its values are dates or
    datetimes (ISO, YYYYMMDD, d/m/y, m/d/y, y/m/d, 1959Q1), or, when that settles which number is the value,
    increasing integers (1700, 1701, ...). Time columns are passed through to the output, never series ids.
-5. The series id: a text column (a, store_17; not a TRUE/FALSE flag), or a column whose header says id
-   (series, id, unique_id, ..._id). Two candidates are an ambiguity.
+5. The series id: a text column (a, store_17; not a TRUE/FALSE flag, nor a note column, blank in some
+   rows), or a column whose header says id (series, id, unique_id, ..._id). Two candidates are an
+   ambiguity.
 6. The value: a header column named `value` (or `y`, `target`), else the numeric columns that are not time,
    as many as the model has features.
 7. Anything still ambiguous is a ConfigError that names the columns and the option to add. Columns left
@@ -343,7 +344,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         def id_like(j: int) -> bool:
             if hname(j) in SERIES_NAMES or hname(j).endswith("_id"):
                 return True
-            return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None
+            return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None \
+                and all(c.strip() for c in cells[j])        # a blank id names no series: a note column
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
                  and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]

@@ -432,6 +432,20 @@ def test_a_true_false_column_is_not_a_series_id(lstm: Fixture) -> None:
 
 
 
+def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> None:
+    """A spreadsheet's notes beside the value (`promo`, `"holiday, closed early"`, mostly blank): one series,
+    the notes left out and said so; without the blanks the same column would be the series id."""
+    v = values()
+    notes = ["", "", "promo", "", '"holiday, closed early"', "", ""]
+    text = "date,value,note\n" + "".join(
+        f"2020-01-{i + 1:02d},{x},{notes[i % 7]}\n" for i, x in enumerate(v[:28]))
+    err, _, cols = predict(lstm, text)
+    assert "value=value, time=date (passed through, iso), series=none, ignored=note" in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v[:28])]})
+    err, _, _ = predict(lstm, text.replace(",\n", ",plain\n"))
+    assert "series=note" in err
+
+
 @pytest.mark.parametrize("cell", ['"1,234.5"', "12.5%", '"$1,234.50"', '"0,5"', '"1.234,5"', '"1\u00a0234,5"',
                                   '"1 234,5"'])
 def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -> None:
