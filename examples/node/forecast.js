@@ -297,7 +297,8 @@ function decide(lines, window) {
   const textId = (j) => {
     const vals = cells[j].filter((c) => !isMissing(c)).map((c) => c.trim());
     const flag = vals.length > 0 && vals.every((v) => FLAGS.has(v.toLowerCase()));
-    return kinds[j][0] === 'text' && !flag && !FORMATTED.test(vals.find((v) => !isNumber(v)) ?? '');
+    const blank = cells[j].some((c) => c.trim() === '');          // a note column, not ids
+    return kinds[j][0] === 'text' && !flag && !FORMATTED.test(vals.find((v) => !isNumber(v)) ?? '') && !blank;
   };
   let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1] || pandasIndex(j)));
   const idNamed = all.filter((j) => SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id'));

@@ -258,7 +258,8 @@ def decide(lines: list[list[str]], window: int) -> Columns:
         vals = [c.strip() for c in cells[j] if not is_missing(c)]
         flag = bool(vals) and all(v.lower() in FLAGS for v in vals)
         first_text = next((v for v in vals if not is_number(v)), "")
-        return kinds[j][0] == "text" and not flag and not FORMATTED.fullmatch(first_text)
+        blank = any(not c.strip() for c in cells[j])             # a note column, not ids
+        return kinds[j][0] == "text" and not flag and not FORMATTED.fullmatch(first_text) and not blank
 
     time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1]
                                               or pandas_index(j))]
