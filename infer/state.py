@@ -16,14 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .clocks import GAP_FACTOR, Clocks
 from .compiled import FAST
 from .config import DEFAULT_MAX_SERIES, FILLS
 
-USUAL_STEPS = 8        # a series' usual time step: the median of its first steps
-# A step longer than this many usual steps is a gap. 1.5, not 2: one missing day doubles the step exactly, and
-# one missing month makes it 1.9-2.0 months' lengths (59-62 days over a usual 30.5), while months' own lengths
-# differ by at most 31/28 = 1.1.
-GAP_FACTOR = 1.5
 # A clock set back (daylight saving time ending, in local times without a zone) steps back by an hour at
 # most, once or twice a year: the rows that follow repeat that hour's times, in the right order. Steps back
 # that small and that far apart keep the file's order (table.py) and are named as such in the notes.
@@ -35,10 +31,6 @@ def clock_set_back(most_back_s: float, closest_apart_s: float) -> bool:
     """Steps back whose longest is `most_back_s` and whose closest two in one series are `closest_apart_s`
     apart (where each lands): a clock set back? One rule for table.py's order and the notes' advice."""
     return 0 < most_back_s <= CLOCK_SET_BACK_S and closest_apart_s >= CLOCK_SET_BACK_APART_S
-# A daily series of business days (prices, weekday sales) steps from Friday to Monday every week: that step of
-# three days is its weekend, not a gap. Counted apart and said. Day numbers: 1970-01-01 was a Thursday.
-DAY_S = 86400.0
-FRIDAY, EPOCH_WEEKDAY = 4, 3                 # Monday = 0
 
 
 def series_name(key: Hashable) -> str:
@@ -128,16 +120,6 @@ class Tally:
         return out
 
 
-@dataclass
-class _Clock:
-    """One series' time: the last time seen, its usual step, and whether any of its days fell on a weekend."""
-
-    last: float = np.nan
-    steps: list[float] = field(default_factory=list)
-    weekend_days: bool = False
-    last_back: float = np.nan    # where its last step back landed
-
-
 class SeriesState:
     """The history of every series seen so far; `ready` turns new rows into windows."""
 
@@ -158,7 +140,7 @@ class SeriesState:
         # per code: its last value [F] (NaN: none yet), for --fill previous and --state; values seen
         self.last: np.ndarray = np.empty((0, features), dtype)
         self.counts = np.zeros(0, np.int64)
-        self.clocks: list[_Clock | None] = []   # per series, made when its first time is read
+        self.clocks = Clocks()                   # per code: the time state of the gap check
         self.free: list[int] = []                # codes of evicted series, for reuse
         self.tally = Tally()
         self.row_codes = np.zeros(0, np.int64)   # the last ready() call: each row's series code
@@ -175,17 +157,18 @@ class SeriesState:
         empty: np.ndarray = np.empty((0, self.features), self.dtype)    # never written in place
         reused = [self.free.pop() for _ in range(min(len(keys), len(self.free)))]
         for code, key in zip(reused, keys, strict=False):
-            self.keys[code], self.tails[code], self.clocks[code] = key, empty, None
+            self.keys[code], self.tails[code] = key, empty
+        self.clocks.reset(reused)
         rest = keys[len(reused):]
         top = len(self.tails)
         self.keys.extend(rest)
         self.tails.extend([empty] * len(rest))
-        self.clocks.extend([None] * len(rest))
         if len(self.tails) > len(self.counts):                   # grow the per-code arrays, doubling
             more = max(64, len(self.counts), len(self.tails) - len(self.counts))
             self.last = np.concatenate([self.last, np.empty((more, self.features), self.dtype)])
             self.counts = np.concatenate([self.counts, np.zeros(more, np.int64)])
             self.seen_at = np.concatenate([self.seen_at, np.zeros(more, np.int64)])
+            self.clocks.grow(len(self.counts))
         codes = reused + list(range(top, top + len(rest)))
         at = np.array(codes, np.int64)
         self.last[at], self.counts[at] = np.nan, 0
@@ -278,12 +261,14 @@ class SeriesState:
             code = self.ids.get(None)
             code = self._new(None) if code is None else code
             self.row_codes = np.full(n, code, np.int64)
-            return self._one(code, values, lines, times)
+            self._clocks(times, lines)
+            return self._one(code, values)
         codes, gone = self._codes(series)
         self.row_codes = codes
+        self._clocks(times, lines)
         if (codes == codes[0]).all():
-            out = self._one(int(codes[0]), values, lines, times)
-        elif self.window == 1 and times is None and not (self.fill != "stop" and np.isnan(values).any()):
+            out = self._one(int(codes[0]), values)
+        elif self.window == 1 and not (self.fill != "stop" and np.isnan(values).any()):
             out = self._each_row(codes, values)         # nothing per series to do but remember the last row
         else:
             order = np.argsort(codes, kind="stable")       # rows grouped by series, input order kept
@@ -291,8 +276,6 @@ class SeriesState:
             bufs, idx, mask, offset = [], np.zeros(n, np.int64), np.zeros(n, bool), 0
             for rows in np.split(order, bounds):
                 code = int(codes[rows[0]])
-                if times is not None and lines is not None:
-                    self._clock(code, times[rows], lines[rows])
                 buf, i, m = self._extend(code, values[rows])
                 bufs.append(buf)
                 idx[rows], mask[rows] = i + offset, m
@@ -301,24 +284,28 @@ class SeriesState:
             out = self._view(big), idx[mask], mask
         for code in gone:                               # evicted: free the memory, reuse the code
             self.tails[code] = np.empty((0, self.features), self.dtype)
-            self.last[code], self.clocks[code] = np.nan, None
+            self.last[code] = np.nan
             self.free.append(code)
             self.tally.evicted += 1
+        self.clocks.reset(gone)
         return out
 
+    def _clocks(self, times: np.ndarray | None, lines: np.ndarray | None) -> None:
+        """The gap check over this block's rows (row_codes), every series at once (clocks.py)."""
+        if times is not None and lines is not None:
+            self.clocks.update(self.row_codes, times, lines, self.tally,
+                               lambda code: series_name(self.keys[code]))
+
     def _each_row(self, codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Window 1 (a stateful model's rows, or a whole file read by table.py), nothing to fill, no time:
-        every row is ready as it is; each series only remembers its last value and its count."""
+        """Window 1 (a stateful model's rows, or a whole file read by table.py), nothing to fill: every row
+        is ready as it is; each series only remembers its last value and its count."""
         n = len(codes)
         uniq, last_rows, counts = self._last_rows                  # _codes found them
         self.last[uniq] = values[last_rows]
         self.counts[uniq] += counts
         return values[:, None, :], np.arange(n), np.ones(n, bool)
 
-    def _one(self, code: int, values: np.ndarray, lines: np.ndarray | None,
-             times: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if times is not None and lines is not None:
-            self._clock(code, times, lines)
+    def _one(self, code: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         buf, idx, mask = self._extend(code, values)
         return self._view(buf), idx[mask], mask
 
@@ -365,54 +352,6 @@ class SeriesState:
         self.tally.filled += int(missing[kept].sum())
         self.tally.unfillable += int((~kept).sum())
         return filled[kept], kept
-
-    def _clock(self, code: int, times: np.ndarray, lines: np.ndarray) -> None:
-        """Count gaps and steps back in one series' times (seconds, NaN where unread)."""
-        ok = ~np.isnan(times)
-        self.tally.unread_times += int((~ok).sum())
-        t, at = times[ok], lines[ok]
-        if not len(t):
-            return
-        clock = self.clocks[code]
-        if clock is None:
-            clock = self.clocks[code] = _Clock()
-        seq = np.concatenate([[clock.last], t]) if not np.isnan(clock.last) else t
-        at = at[len(at) - len(seq) + 1:]                            # the line that ends each step
-        steps = np.diff(seq)
-        clock.last = float(t[-1])
-        if not len(steps):
-            return
-        back = steps <= 0
-        if back.any():
-            if not self.tally.backwards:
-                self.tally.backwards_first = int(at[np.argmax(back)])
-            self.tally.backwards += int(back.sum())
-            self.tally.backwards_most = max(self.tally.backwards_most, float(-steps[back].min()))
-            landed = np.concatenate([[clock.last_back], seq[1:][back & (steps < 0)]])
-            if len(landed) > 1:
-                apart = np.abs(np.diff(landed))
-                if (~np.isnan(apart)).any():
-                    self.tally.backwards_apart = min(self.tally.backwards_apart, float(np.nanmin(apart)))
-                clock.last_back = float(landed[-1])
-        if len(clock.steps) < USUAL_STEPS:
-            clock.steps += steps[~back][:USUAL_STEPS - len(clock.steps)].tolist()
-        if len(clock.steps) < 2:
-            return
-        usual = float(np.median(clock.steps))
-        ratio = steps / usual
-        gaps = ratio > GAP_FACTOR
-        if usual == DAY_S:                   # a daily series: business days, unless it has weekend days
-            weekday = (np.floor(seq / DAY_S) + EPOCH_WEEKDAY) % 7
-            clock.weekend_days |= bool((weekday > FRIDAY).any())
-            if gaps.any() and not clock.weekend_days:
-                weekend = gaps & (steps == 3 * DAY_S) & (weekday[:-1] == FRIDAY)
-                self.tally.weekends += int(weekend.sum())
-                gaps &= ~weekend
-        if gaps.any():
-            self.tally.gaps += int(gaps.sum())
-            i = int(np.argmax(np.where(gaps, ratio, 0.0)))
-            if self.tally.gap_worst is None or ratio[i] > self.tally.gap_worst[0]:
-                self.tally.gap_worst = (float(ratio[i]), int(at[i]), series_name(self.keys[code]))
 
     def longest(self) -> int:
         return int(self.counts.max(initial=0))
