@@ -6,6 +6,7 @@ format that is recognised but ambiguous (03/04/2020: March 4 or April 3?) is sti
 """
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,7 +82,19 @@ class TimeFormat:
         return self.name != "d/m/y or m/d/y"
 
     def seconds(self, fields: Sequence[str | bytes]) -> np.ndarray:
-        """float64 seconds (numbers: the number itself) per field; NaN where a field does not read."""
+        """float64 seconds (numbers: the number itself) per field; NaN where a field does not read.
+
+        Each distinct field is read once where they repeat (several series at each time): 1M rows of
+        10,000 series at 100 times took 4 us a row to read one by one (ISO, with a zone), 0.1 us so."""
+        distinct = dict.fromkeys(fields)
+        if len(fields) >= 2 and 2 * len(distinct) <= len(fields):
+            keys = list(distinct)
+            index = {k: i for i, k in enumerate(keys)}
+            at = operator.itemgetter(*fields)(index)              # a tuple (>= 2 fields)
+            return self._read(keys)[np.array(at, np.intp)]
+        return self._read(fields)
+
+    def _read(self, fields: Sequence[str | bytes]) -> np.ndarray:
         text = [f.decode("utf-8", "replace") if isinstance(f, bytes) else f for f in fields]
         text = [t.strip() for t in text]
         if self.name == "number":

@@ -1,5 +1,5 @@
 """infer/clocks.py (the gap check, every series of a block at once) against the rule written plainly, series
-by series."""
+by series; and timecol's reading of repeated times once each."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from seqinfer.infer.clocks import DAY_S, EPOCH_WEEKDAY, FRIDAY, GAP_FACTOR, USUAL_STEPS, Clocks
 from seqinfer.infer.state import Tally
+from seqinfer.infer.timecol import TimeFormat
 
 
 @dataclass
@@ -119,3 +120,14 @@ def test_a_business_day_series_counts_weekends_apart_until_a_weekend_day_shows()
     week = monday + np.array([0, 1, 2, 3, 4, 7], float) * DAY_S
     clock.update(np.zeros(6, np.int64), week, np.arange(6), tally, lambda c: "")
     assert (tally.weekends, tally.gaps) == (0, 2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00", "2024-01-02 10:00",
+                                 " 2024-01-03", "bad", "", "2024-02-30"]), max_size=40),
+       st.booleans())
+def test_repeated_times_are_read_once_each_to_the_same_seconds(cells: list[str], as_bytes: bool) -> None:
+    fmt = TimeFormat("iso")
+    fields = [c.encode() for c in cells] if as_bytes else cells
+    got, want = fmt.seconds(fields), fmt._read(fields)
+    assert got.tobytes() == want.tobytes()
