@@ -52,6 +52,23 @@ def count_rows(path: Path) -> int:
         return sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b"")) - 1
 
 
+def timed_file(n: int, series_count: int, data_dir: Path = DATA_DIR) -> Path:
+    """interleaved_file's rows as a database writes them (`timestamp,sensor_id,reading`): every series
+    reads once an hour, an ISO time in UTC (`2024-01-01T00:00:00Z`) before its id."""
+    path = data_dir / f"timed_{n}x{series_count}.csv"
+    if not path.is_file():
+        src = interleaved_file(n, series_count, data_dir)
+        start = np.datetime64("2024-01-01T00", "h")
+        tmp = path.with_suffix(".tmp")
+        with open(src) as f, open(tmp, "w") as out:
+            out.write("timestamp,sensor_id,reading\n")
+            f.readline()
+            for j, line in enumerate(f):
+                out.write(f"{start + j // series_count}:00:00Z,{line}")
+        tmp.rename(path)
+    return path
+
+
 def interleaved_file(n: int, series_count: int, data_dir: Path = DATA_DIR) -> Path:
     """n rows of `series_count` series taking turns (`series,value`): the many-series stream."""
     path = data_dir / f"interleaved_{n}x{series_count}.csv"

@@ -2,7 +2,8 @@
 
     python -m bench.run --only stateful
 
-Files: 1M rows of one series, and 1M rows of 10,000 interleaved series (bench/data.py). Models: an untrained
+Files: 1M rows of one series, and 1M rows of 10,000 interleaved series (bench/data.py); and those rows
+again with an ISO time column (end to end only). Models: an untrained
 stateful LSTM (hidden 32, diff scaling) stand-in, since speed does not depend on the weights, run with
 --warmup 0 so that every row is forecast and written; the windowed model is the one section 2 measures.
 Stages, each timed alone in this process over the whole file: parse (infer's reader and parser), state (the
@@ -25,6 +26,7 @@ from . import data as D
 from . import e2e
 
 SERIES = 10_000
+TIMED = f"{SERIES:,} series, time column"
 
 
 def op_shapes() -> dict[str, tuple[int, int]]:
@@ -178,6 +180,15 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
             sec["op_shape"] = op_shapes()[name]
             sec["op_ceiling_steps_per_s"] = op_ceiling(*sec["op_shape"])
             res[name] = sec
+        # The same rows as a database export writes them, with an ISO time per row: the time column is
+        # read, checked for gaps per series and passed through. End to end only.
+        timed = D.timed_file(rows, SERIES, data_dir)
+        sec = {"file": str(timed),
+               "stateful": e2e.predict(model, timed, rows, ["--warmup", "0", "--provider", "cpu"], timeout),
+               "windowed": e2e.predict(windowed, timed, rows, ["--provider", "cpu"], timeout)}
+        s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
+        sec["ratio"] = s / w if s and w else None
+        res[TIMED] = sec
         one = res["one series"]["stateful"]
         if big_rows and "rows_per_s" in one:
             est = big_rows / one["rows_per_s"]

@@ -149,8 +149,13 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
         assert all(v["cpu_s"] > 0 and v["s"] > 0 for v in sec["stages"].values()), sec["stages"]
         assert sec["op_ceiling_steps_per_s"] > 10_000, sec          # onnxruntime's LSTM op alone
         assert sec["op_shape"][0] == (1 if name == "one series" else 10_000)
+    timed = res["stateful"]["10,000 series, time column"]          # a database's rows: time, id, value
+    assert timed["stateful"]["rows_per_s"] > 0 and timed["windowed"]["rows_per_s"] > 0, timed
+    assert Path(timed["file"]).read_text().splitlines()[:2] == ["timestamp,sensor_id,reading",
+                                                               "2024-01-01T00:00:00Z,s0,0.001257"]
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "## 9. Stateful predict" in md
+    assert "| 10,000 series, time column | " in md
     assert "(one series: batch 1 x 65,536 steps; 10,000 series: batch 10,000 x 7 steps)" in md
     rss = res["stateful"]["rss"]                             # flat memory: a longer stream measured too
     assert rss["rows_big"] == QUICK.big_rows and rss["rss_big_mb"] > 0 and rss["rss_small_mb"] > 0, rss
