@@ -131,3 +131,30 @@ def test_repeated_times_are_read_once_each_to_the_same_seconds(cells: list[str],
     fields = [c.encode() for c in cells] if as_bytes else cells
     got, want = fmt.seconds(fields), fmt._read(fields)
     assert got.tobytes() == want.tobytes()
+
+
+def plain_iso(text: list[str]) -> np.ndarray:
+    """The zone found by a regex search over each whole field: the reference for timecol._iso."""
+    from seqinfer.infer.timecol import _ZONE, _dates, _offset
+
+    plain, shift = [], np.zeros(len(text))
+    for i, t in enumerate(text):
+        m = _ZONE.search(t) if "T" in t or " " in t else None
+        if m is not None:
+            t = t[:m.start()]
+            shift[i] = _offset(m)
+        plain.append(t)
+    return _dates(plain) - shift
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["2024-03-31T01:30:00", "2024-03-31 02:45", "2024-01-01",
+                                           "2024-01-01T00:00:00.123", "24-01-01T00:00", "x"]),
+                          st.sampled_from(["", "Z", " Z", "UTC", " GMT", "+01:00", "-0530", "+02", " +01:00",
+                                           "+1", "ZZ", "+01:00Z"])).map("".join), min_size=1, max_size=30))
+def test_zones_read_by_their_ending_as_by_a_search_of_each_field(cells: list[str]) -> None:
+    from seqinfer.infer.timecol import _iso
+
+    if not any(c.endswith(("Z", "UTC", "GMT")) or "+" in c or c.count("-") > 2 for c in cells):
+        cells = [*cells, "2024-01-01T00:00:00Z"]            # (else _iso reads them as plain dates)
+    assert _iso(cells).tobytes() == plain_iso(cells).tobytes()
