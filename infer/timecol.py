@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -169,11 +170,14 @@ def _numbers(text: list[str]) -> np.ndarray:
 
 
 def _dates(iso: list[str]) -> np.ndarray:
-    """ISO strings (no zone) -> seconds since 1970; '' or an invalid date -> NaN."""
-    try:
-        stamps = np.array(iso, dtype="datetime64[s]")            # '' reads as NaT
-    except ValueError:                                           # one bad value: read them one by one
-        stamps = np.array([_one_date(t) for t in iso], dtype="datetime64[s]")
+    """ISO strings (no zone) -> seconds since 1970; '' or an invalid date -> NaN. A zone left in a field
+    (one _ZONE does not read: `+1`) is numpy's to refuse, quietly: the field is counted as unread."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "no explicit representation of timezones", UserWarning)
+        try:
+            stamps = np.array(iso, dtype="datetime64[s]")        # '' reads as NaT
+        except ValueError:                                       # one bad value: read them one by one
+            stamps = np.array([_one_date(t) for t in iso], dtype="datetime64[s]")
     out = stamps.astype(np.float64)
     out[np.isnat(stamps)] = np.nan
     return out

@@ -432,6 +432,16 @@ def test_a_true_false_column_is_not_a_series_id(lstm: Fixture) -> None:
 
 
 
+def test_a_time_with_a_zone_numpy_does_not_read_is_counted_without_a_library_warning(lstm: Fixture) -> None:
+    """`+1` after the sample decided the column is ISO: one time not read (said), no numpy warning."""
+    v = values(72)
+    times = (np.datetime64("2024-01-01T00", "h") + np.arange(72)).astype(str)
+    rows = [f"{t}:00:00{'+1' if i == 60 else 'Z'},{x}" for i, (t, x) in enumerate(zip(times, v, strict=True))]
+    err, _, _ = predict(lstm, "time,value\n" + "\n".join(rows) + "\n")       # line 62: past the sample
+    assert "time=time (passed through, iso)" in err and "Warning" not in err, err
+    assert "time: 1 time field(s) not in the column's format" in err, err
+
+
 def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> None:
     """A spreadsheet's notes beside the value (`promo`, `"holiday, closed early"`, mostly blank): one series,
     the notes left out and said so; without the blanks the same column would be the series id."""
