@@ -40,6 +40,11 @@ def _firsts(c: np.ndarray) -> np.ndarray:
     return np.r_[True, c[1:] != c[:-1]] if len(c) else np.zeros(0, bool)
 
 
+def _lasts(first: np.ndarray) -> np.ndarray:
+    """Each group's last row, from _firsts (at least one row)."""
+    return np.r_[np.flatnonzero(first)[1:] - 1, len(first) - 1]
+
+
 class Clocks:
     """Per series code: the time state the gap check carries from block to block."""
 
@@ -80,7 +85,7 @@ class Clocks:
         prev = np.r_[np.nan, t[:-1]]
         prev[first] = self.last[c[first]]
         steps = t - prev                                         # NaN: a series' first time ever
-        ends = np.r_[np.flatnonzero(first)[1:] - 1, len(c) - 1]
+        ends = _lasts(first)
         self.last[c[ends]] = t[ends]
         has = ~np.isnan(steps)
         back = has & (steps <= 0)
@@ -121,7 +126,7 @@ class Clocks:
         apart = np.abs(lt - before)
         if (~np.isnan(apart)).any():
             tally.backwards_apart = min(tally.backwards_apart, float(np.nanmin(apart)))
-        lends = np.r_[np.flatnonzero(lfirst)[1:] - 1, len(lc) - 1]
+        lends = _lasts(lfirst)
         self.last_back[lc[lends]] = lt[lends]
 
     def _usual(self, c: np.ndarray, steps: np.ndarray, forward: np.ndarray) -> None:
@@ -149,9 +154,7 @@ class Clocks:
         weekend (then it has no business-day weekends). -> the rows whose gap is a weekend."""
         wk = _weekday(t) > FRIDAY
         wk_prev = first & ~np.isnan(prev) & (_weekday(prev) > FRIDAY)   # the time before the block's first
-        seen = np.zeros(len(self.weekend), bool)
-        seen[c[daily & (wk | wk_prev)]] = True
-        self.weekend |= seen
+        self.weekend[c[daily & (wk | wk_prev)]] = True
         weekend = daily & gaps & ~self.weekend[c] & (steps == 3 * DAY_S) & (_weekday(prev) == FRIDAY)
         tally.weekends += int(weekend.sum())
         return weekend
