@@ -114,10 +114,11 @@ def train(
     warmup: Annotated[int | None, typer.Option(
         help="Stateful: steps without loss at a stretch's start, and before predict's first forecast "
              "[default: 2 windows; rnn 3].")] = None,
-    warm_start: Annotated[bool | None, typer.Option(
-        "--warm-start/--no-warm-start",
-        help="Stateful: start from a windowed model of the same kind, trained first, and keep it unless "
-             "stateful training beats it on validation [default: rnn yes; lstm, gru no].")] = None,
+    start: Annotated[Literal["warm", "scratch", "best"] | None, typer.Option(
+        help="Stateful: the first weights. warm: a windowed model of the same kind, trained first, "
+             "fine-tuned (at a tenth of --lr; GRU: at --lr) and kept unless fine-tuning beats it on "
+             "validation; scratch: random; best: both, the scratch one kept only if it beats the warm one "
+             "on validation beyond noise [default: rnn warm; lstm, gru best].")] = None,
     scaling: Annotated[str | None, typer.Option(
         help="Input transform inside the model: global (fitted mean/std), diff (one-step changes, forecast "
              "from the last value), window (per-window level and scale).")] = None,
@@ -152,7 +153,7 @@ def train(
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
                        stateful=stateful,
-                       stretch=stretch, tbptt=tbptt, warmup=warmup, warm_start=warm_start,
+                       stretch=stretch, tbptt=tbptt, warmup=warmup, start=start,
                        layers=layers,
                        dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)

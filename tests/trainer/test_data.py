@@ -122,6 +122,7 @@ def test_data_config_errors_name_the_field(kwargs: dict, field: str) -> None:
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"epochs": 0}, "train.epochs"), ({"lr": 0.0}, "train.lr"), ({"device": "tpu"}, "train.device"),
     ({"batch_size": 0}, "train.batch_size"), ({"dropout": 1.0}, "train.dropout"),
+    ({"start": "cold"}, "train.start"),
 ])
 def test_train_config_errors_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -231,27 +232,28 @@ def test_stopper_keeps_a_warm_start_no_epoch_beats() -> None:
 def test_a_warm_started_stateful_rnn_is_no_worse_on_validation_than_its_start(tmp_path: Path) -> None:
     """The stateful RNN starts from the windowed RNN (same run options) and keeps it unless stateful
     training does better on validation: so its validation MSE is at most that of the windowed weights run
-    with their state carried. From random weights (--no-warm-start), 6 epochs leave it worse."""
+    with their state carried. From random weights (--start scratch), 6 epochs leave it worse."""
     from seqinfer.trainer.baselines import origins
     from seqinfer.trainer.stateful import StatefulForecaster, forecast_series
 
     got = {}
-    for warm in (True, False):
+    for start in ("warm", "scratch"):
         quiet = Progress(["rnn", "rnn-stateful"], stream=io.StringIO())
-        report = train_all(["rnn"], TINY, replace(FAST, stateful="both", warm_start=warm, epochs=6),
-                           tmp_path / str(warm), progress=quiet)
+        lr = 0.001 if start == "scratch" else None      # the fine-tuning rate: short of the start
+        report = train_all(["rnn"], TINY, replace(FAST, stateful="both", start=start, epochs=6, lr=lr),
+                           tmp_path / start, progress=quiet)
         windowed, stateful = report.results
-        assert stateful["train_config"]["warm_start"] is warm
-        got[warm] = stateful["metrics"]["val"]["mse"]
-    net, _ = load_checkpoint(tmp_path / "True" / "rnn")
+        assert stateful["train_config"]["start"] == start
+        got[start] = stateful["metrics"]["val"]["mse"]
+    net, _ = load_checkpoint(tmp_path / "warm" / "rnn")
     carried = StatefulForecaster(replace(net.config, stateful=True)).eval()
     carried.load_state_dict(net.state_dict())
     ds = build(TINY)
     where = origins(ds, TINY)["val"]
     every = forecast_series(carried, ds.series.values[0])
     start_val = float(np.mean((every[where.t] - ds.windows["val"].y) ** 2))
-    assert got[True] <= start_val * (1 + 1e-5), (got, start_val)
-    assert got[False] > start_val, (got, start_val)          # the premise: not there from random weights
+    assert got["warm"] <= start_val * (1 + 1e-5), (got, start_val)
+    assert got["scratch"] > start_val, (got, start_val)          # the premise: not there from random weights
 
 
 def test_fit_stateful_keeps_its_start_when_no_epoch_scores_better() -> None:
@@ -275,15 +277,23 @@ def test_the_summary_says_when_a_stateful_model_kept_its_warm_start() -> None:
 
     base = {"metrics": {"test": {"mse": 1.0}}, "baseline": {"test": {"mse": 2.0}}, "stopped_early": False,
             "epochs": 300, "train_seconds": 1.0, "device": "cpu", "model_config": {"stateful": True},
-            "train_config": {"warm_start": True}}
+            "train_config": {}}
     dm = {"fine_tuned": False, "split": "val", "stat": -0.4, "p": 0.67, "n": 36}
+    warm = {"start": "warm", "split": "val"}
     assert "best 0; kept its warm start: fine-tuning was not better on val beyond noise (p 0.67))" in \
-        _summary(base | {"best_epoch": 0, "warm_start_check": dm})
+        _summary(base | {"best_epoch": 0, "start_check": warm | {"fine_tune": dm}})
     assert "best 0; kept its warm start: no epoch scored lower)" in \
-        _summary(base | {"best_epoch": 0, "warm_start_check": None})
-    assert "kept" not in _summary(base | {"best_epoch": 12, "warm_start_check": dm | {"fine_tuned": True}})
-    assert "kept" not in _summary(base | {"best_epoch": 0, "warm_start_check": None,
-                                          "train_config": {"warm_start": False}})
+        _summary(base | {"best_epoch": 0, "start_check": warm | {"fine_tune": None}})
+    assert "kept" not in _summary(base | {"best_epoch": 12, "start_check": warm | {"fine_tune": dm}})
+    scratch = {"start": "scratch", "split": "val"}
+    assert "kept" not in _summary(base | {"best_epoch": 0, "start_check": scratch})
+    best = {"start": "best", "split": "val", "fine_tune": None}
+    assert "best 0; kept its warm start: no epoch scored lower; training from scratch was not better on " \
+        "val beyond noise (p 0.3))" in _summary(base | {"best_epoch": 0, "start_check": best | {
+            "scratch": {"kept": False, "p": 0.3}}})
+    line = _summary(base | {"best_epoch": 0, "start_check": best | {"scratch": {"kept": True, "p": 0.01}}})
+    assert "best 0; trained from scratch: better on val than from its warm start beyond noise (p 0.01))" \
+        in line and "kept its warm start" not in line
 
 
 @pytest.mark.parametrize("tuned_noise, kept", [(0.97, "start"), (0.3, "tuned")])
@@ -314,13 +324,73 @@ def test_fine_tuning_replaces_the_warm_start_only_when_better_beyond_validation_
     assert check["fine_tuned"] is (kept == "tuned") and check["n"] == 40, check
 
 
-@pytest.mark.parametrize("warm", [True, False])
-def test_a_stateful_model_without_a_validation_split_still_trains(tmp_path: Path, warm: bool) -> None:
+@pytest.mark.parametrize("start", ["warm", "scratch"])
+def test_a_stateful_model_without_a_validation_split_still_trains(tmp_path: Path, start: str) -> None:
     """--val-frac 0: like a windowed model, a stateful one stops on its training part. It scored NaN on the
     missing split, no epoch was ever "better", and the untrained start came back."""
     data = replace(TINY, val_frac=0.0)
     quiet = Progress(["rnn-stateful"], stream=io.StringIO())
-    cfg = replace(FAST, stateful="yes", warm_start=warm)
+    cfg = replace(FAST, stateful="yes", start=start)
     report = train_all(["rnn"], data, cfg, tmp_path, progress=quiet)
     m = report.results[0]
     assert m["best_epoch"] >= 1 and all(np.isfinite(m["loss_history"]["val"])), m["loss_history"]
+
+
+@pytest.mark.parametrize("scratch_noise, kept", [(0.97, "warm"), (0.3, "scratch")])
+def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_noise(
+        monkeypatch: pytest.MonkeyPatch, scratch_noise: float, kept: str) -> None:
+    """--start best trains from the warm start and from scratch: the scratch model wins only with clearly
+    lower validation errors (70% smaller), not by chance (3% smaller, independent errors), whose best of
+    300 epochs flatters it (nile: 0.78x the windowed twin's validation MSE, then 2.5x its test MSE)."""
+    from seqinfer.trainer import run
+    from seqinfer.trainer.stateful import StatefulForecaster
+
+    rng = np.random.default_rng(0)
+    truth, e_warm, e_scratch = rng.normal(size=(3, 40, 1))
+    e_warm /= np.sqrt(np.mean(e_warm**2))
+    e_scratch *= scratch_noise / np.sqrt(np.mean(e_scratch**2))
+    calls = []
+
+    def fit(model, ds, data, r, seed, dtype, base, on_epoch, start=None):  # type: ignore[no-untyped-def]
+        calls.append((r["lr"], start is not None))
+        e = e_warm if start is not None else e_scratch
+        preds = {"val": truth + e, "test": truth + e}
+        return run.History(), {}, preds, None
+
+    monkeypatch.setattr(run, "_fit_stateful", fit)
+    monkeypatch.setattr(run, "_windowed_start", lambda *a: {})
+    class Val:                                                          # the validation windows' targets
+        y = truth
+
+        def __len__(self) -> int:
+            return len(truth)
+
+    ds = SimpleNamespace(windows={"val": Val()})
+    net = StatefulForecaster(ModelConfig(kind="gru", hidden=4, stateful=True))
+    r = {"start": "best", "lr": 0.01, "tune": 0.1}
+    got, _, _, test_pred, check = run._train_stateful(net, ds, TINY, FAST, r, torch.device("cpu"), np.float32,
+                                                      {}, None)
+    assert calls == [(0.001, True), (0.01, False)]                       # fine-tuned at r["tune"] x lr
+    assert (got is net) is (kept == "warm") and check["scratch"]["kept"] is (kept == "scratch"), check
+    assert np.array_equal(test_pred, truth + (e_warm if kept == "warm" else e_scratch))
+
+
+def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_path: Path) -> None:
+    """The LSTM's default start is best: metrics.json records the fine-tuning check and the scratch model's
+    test against the warm one on validation, and the kept model is the one whose validation MSE it reports."""
+    quiet = Progress(["lstm-stateful"], stream=io.StringIO())
+    report = train_all(["lstm"], TINY, replace(FAST, stateful="yes", epochs=2), tmp_path, progress=quiet)
+    m = report.results[0]
+    check = m["start_check"]
+    assert m["train_config"]["start"] == "best" and check["start"] == "best" and check["split"] == "val"
+    from seqinfer.trainer.baselines import origins
+    from seqinfer.trainer.stateful import forecast_series
+
+    ds = build(TINY)
+    assert {"stat", "p", "n", "kept"} <= set(check["scratch"])
+    assert check["scratch"]["n"] == len(ds.windows["val"])
+    assert m["train_config"]["tune"] == 0.1
+    net, _ = load_checkpoint(tmp_path / "lstm-stateful")                 # the model saved is the one scored
+    every = forecast_series(net.eval(), ds.series.values[0])
+    val = float(np.mean((every[origins(ds, TINY)["val"].t] - ds.windows["val"].y) ** 2))
+    assert val == pytest.approx(m["metrics"]["val"]["mse"], rel=1e-5)
