@@ -138,8 +138,9 @@ def _train_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, tr
                     r: dict[str, Any], device: torch.device, dtype: type, base: dict[str, Any],
                     on_epoch: Callable[[Epoch], None] | None
                     ) -> tuple[StatefulForecaster, History, Scores, np.ndarray, dict[str, Any]]:
-    """Train a stateful model from the first weights r["start"] names; return the model kept, its history,
-    scores, test forecasts, and how it was chosen.
+    """Train a stateful model from the first weights r["start"] names; return the model kept, its history
+    (its seconds: all the training this took, the windowed start's included), scores, test forecasts, and
+    how it was chosen.
 
     warm: from the windowed twin's weights (_windowed_start), fine-tuned at r["tune"] x the peak rate;
     scratch: from the random weights `model` holds; best: both, the scratch model kept only if its
@@ -149,23 +150,30 @@ def _train_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, tr
     from scratch on nile and random_walk, whose best epoch of 300 flatters it on 10-60 validation windows,
     where it then scored 2.5x and 1.5x the windowed twin's test MSE."""
     check: dict[str, Any] = {"start": r["start"], "split": _val_split(ds)}
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def kept(m: StatefulForecaster, h: History, o: Scores, p: dict[str, np.ndarray]
+             ) -> tuple[StatefulForecaster, History, Scores, np.ndarray, dict[str, Any]]:
+        h.seconds, h.cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+        return m, h, o, p["test"], check
+
     if r["start"] == "scratch":
         hist, ours, preds, _ = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch)
-        return model, hist, ours, preds["test"], check
+        return kept(model, hist, ours, preds)
     rival = copy.deepcopy(model) if r["start"] == "best" else None     # the random weights, for scratch
     start = _windowed_start(model.config, ds, data, train, device, on_epoch)
     hist, ours, preds, tuned = _fit_stateful(model, ds, data, r | {"lr": r["lr"] * r["tune"]}, train.seed,
                                              dtype, base, on_epoch, start)
     check["fine_tune"] = tuned
     if rival is None:
-        return model, hist, ours, preds["test"], check
+        return kept(model, hist, ours, preds)
     r_hist, r_ours, r_preds, _ = _fit_stateful(rival, ds, data, r, train.seed, dtype, base, on_epoch)
     split = check["split"]
     dm = diebold_mariano(r_preds[split], preds[split], ds.windows[split].y)
     check["scratch"] = dm | {"kept": verdict(dm) == "better"}
     if check["scratch"]["kept"]:
-        return rival, r_hist, r_ours, r_preds["test"], check
-    return model, hist, ours, preds["test"], check
+        return kept(rival, r_hist, r_ours, r_preds)
+    return kept(model, hist, ours, preds)
 
 
 def _start_or_better(model: StatefulForecaster, start: dict[str, torch.Tensor],
