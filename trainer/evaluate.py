@@ -31,10 +31,13 @@ def rollout(model: Forecaster, start: np.ndarray, steps: int, device: torch.devi
     return torch.cat(out, dim=1)[0].cpu().numpy() if out else np.zeros(0, np.float32)
 
 
+Scores = dict[str, dict[str, float]]    # per split: MSE, MAE, RMSE, MASE (baselines.scores)
+
+
 def evaluate(model: Forecaster, windows: dict[str, Windows], device: torch.device, dtype: type = np.float32,
-             mase_scale: float = 1.0) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+             mase_scale: float = 1.0) -> tuple[Scores, np.ndarray]:
     """(model scores per split: MSE, MAE, RMSE, MASE; test predictions [N, H])."""
-    ours: dict[str, dict[str, float]] = {}
+    ours: Scores = {}
     test_pred: np.ndarray = np.zeros((0, model.config.horizon), dtype)
     for name, w in windows.items():
         pred = predict(model, w.x, device, dtype=dtype)

@@ -30,7 +30,7 @@ from .baselines import baselines, origins, scores
 from .checkpoint import save_checkpoint
 from .config import KINDS, DataConfig, TrainConfig, run_names, split_name
 from .data import Dataset, Windows, build, checkpoint_data, load_series
-from .evaluate import evaluate, rollout
+from .evaluate import Scores, evaluate, rollout
 from .fit import FitOptions, History, fit, resolve_device, seed_everything
 from .model import Forecaster, ModelConfig
 from .plots import comparison_plot, forecast_plot, loss_plot
@@ -42,7 +42,6 @@ from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecas
 METRICS_FILE = "metrics.json"
 TEST_FORECAST = "test_forecast"     # train_one's result only (not in metrics.json): test forecasts [N, H]
 ROLLOUT_STEPS = 100
-Scores = dict[str, dict[str, float]]   # per split: metric -> value (baselines.scores)
 # Relative cost per epoch on CPU, to start the slowest kind first when kinds train in parallel.
 _COST = {"gru": 3, "lstm": 2, "rnn": 1}
 
