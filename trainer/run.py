@@ -41,6 +41,8 @@ from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecas
 
 METRICS_FILE = "metrics.json"
 TEST_FORECAST = "test_forecast"     # train_one's result only (not in metrics.json): test forecasts [N, H]
+# train_one's result only: a windowed model's trained weights (on CPU), its stateful twin's warm start
+WEIGHTS = "weights"
 ROLLOUT_STEPS = 100
 # Relative cost per epoch on CPU, to start the slowest kind first when kinds train in parallel.
 _COST = {"gru": 3, "lstm": 2, "rnn": 1}
@@ -75,7 +77,9 @@ def _windowed_start(mcfg: ModelConfig, ds: Dataset, data: DataConfig, train: Tra
                     device: torch.device, on_epoch: Callable[[Epoch], None] | None
                     ) -> dict[str, torch.Tensor]:
     """A stateful model's warm start: the windowed model of its kind and size, trained as `seqinfer train`
-    trains it (the kind's windowed defaults, the user's options), its weights."""
+    trains it (the kind's windowed defaults, the user's options), its weights. A run that trains that
+    windowed model too passes its weights instead (_twin_start): the same seed, data and options give the
+    same weights bit for bit (checked on linear_trend: gru and gru-stateful's kept start, equal tensors)."""
     seed_everything(train.seed)
     model = Forecaster(replace(mcfg, stateful=False))
     fit_scaling(model, ds)
@@ -135,7 +139,7 @@ def _val_split(ds: Dataset) -> str:
 
 def _train_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, train: TrainConfig,
                     r: dict[str, Any], device: torch.device, dtype: type, base: dict[str, Any],
-                    on_epoch: Callable[[Epoch], None] | None
+                    on_epoch: Callable[[Epoch], None] | None, twin: dict[str, Any] | None = None
                     ) -> tuple[StatefulForecaster, History, Scores, np.ndarray, dict[str, Any]]:
     """Train a stateful model from the first weights r["start"] names; return the model kept, its history
     (its seconds: all the training this took, the windowed start's included), scores, test forecasts, and
@@ -147,20 +151,29 @@ def _train_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, tr
     Why best for the LSTM and GRU: either start alone was worse than the windowed twin on some series
     (trainer/config.py, STATEFUL_DEFAULTS), and a plain lower validation MSE picked the model trained
     from scratch on nile and random_walk, whose best epoch of 300 flatters it on 10-60 validation windows,
-    where it then scored 2.5x and 1.5x the windowed twin's test MSE."""
+    where it then scored 2.5x and 1.5x the windowed twin's test MSE.
+
+    `twin`: the run's windowed model of this kind (train_one's result), whose weights are the warm start
+    when it matches (_twin_start); its training seconds count as this model's too."""
     check: dict[str, Any] = {"start": r["start"], "split": _val_split(ds)}
     t0, c0 = time.perf_counter(), time.process_time()
+    reused = _twin_start(model.config, twin) if r["start"] != "scratch" else None
+    before = (0.0, 0.0)                   # the twin's training, counted as this model's too
+    if reused is not None and twin is not None:
+        before = (twin["train_seconds"], twin["train_cpu_seconds"])
 
     def kept(m: StatefulForecaster, h: History, o: Scores, p: dict[str, np.ndarray]
              ) -> tuple[StatefulForecaster, History, Scores, np.ndarray, dict[str, Any]]:
-        h.seconds, h.cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+        h.seconds = time.perf_counter() - t0 + before[0]
+        h.cpu_seconds = time.process_time() - c0 + before[1]
         return m, h, o, p["test"], check
 
     if r["start"] == "scratch":
         hist, ours, preds, _ = _fit_stateful(model, ds, data, r, train.seed, dtype, base, on_epoch)
         return kept(model, hist, ours, preds)
     rival = copy.deepcopy(model) if r["start"] == "best" else None     # the random weights, for scratch
-    start = _windowed_start(model.config, ds, data, train, device, on_epoch)
+    check["windowed_start"] = "the run's windowed model" if reused is not None else "trained here"
+    start = reused if reused is not None else _windowed_start(model.config, ds, data, train, device, on_epoch)
     hist, ours, preds, tuned = _fit_stateful(model, ds, data, r | {"lr": r["lr"] * r["tune"]}, train.seed,
                                              dtype, base, on_epoch, start)
     check["fine_tune"] = tuned
@@ -173,6 +186,15 @@ def _train_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, tr
     if check["scratch"]["kept"]:
         return kept(rival, r_hist, r_ours, r_preds)
     return kept(model, hist, ours, preds)
+
+
+def _twin_start(mcfg: ModelConfig, twin: dict[str, Any] | None) -> dict[str, torch.Tensor] | None:
+    """The windowed twin's weights when it is the very model _windowed_start would train (same kind, size
+    and transform: its model config but for `stateful`), else None. The rest (data, seed, options) is the
+    run's own, shared by both."""
+    if twin is None or twin["model_config"] != replace(mcfg, stateful=False).to_dict():
+        return None
+    return twin[WEIGHTS]
 
 
 def _start_or_better(model: StatefulForecaster, start: dict[str, torch.Tensor],
@@ -194,12 +216,13 @@ def _start_or_better(model: StatefulForecaster, start: dict[str, torch.Tensor],
 
 
 def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str | Path,
-              on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None
-              ) -> dict[str, Any]:
+              on_epoch: Callable[[Epoch], None] | None = None, base: dict[str, Any] | None = None,
+              twin: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit one model (a kind, or its stateful twin: gru-stateful) on a built dataset and write
     out/<name>/{checkpoint.pt, metrics.json, *.png}; return metrics.json's dict and, under TEST_FORECAST,
-    the test forecasts. `base`: baselines.baselines(ds, data), computed once per run (computed here when not
-    given)."""
+    the test forecasts (and a windowed model's weights under WEIGHTS). `base`: baselines.baselines(ds,
+    data), computed once per run (computed here when not given). `twin`: a stateful model's windowed twin,
+    trained earlier in this run (its result), for the warm start."""
     base = base if base is not None else baselines(ds, data, data.season)
     t0 = time.perf_counter()
     kind, stateful = split_name(name)
@@ -221,7 +244,7 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     model.to(device)
     if isinstance(model, StatefulForecaster):
         model, hist, ours, test_pred, check = _train_stateful(model, ds, data, train, r, device, dtype, base,
-                                                              on_epoch)
+                                                              on_epoch, twin)
         cdata["warmup"] = r["warmup"]
     else:
         hist, check = _fit_windowed(model, ds, r, train.seed, device, on_epoch), None
@@ -270,7 +293,8 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
                   piece[data.window:data.window + steps, 0], ours["test"]["mse"])
     result["wall_seconds"] = round(time.perf_counter() - t0, 3)
     (folder / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
-    return result | {TEST_FORECAST: test_pred}
+    weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return result | {TEST_FORECAST: test_pred} | ({} if stateful else {WEIGHTS: weights})
 
 
 def _summary(res: dict[str, Any]) -> str:
@@ -302,8 +326,17 @@ def _init_worker(events: Any, threads: int) -> None:
 
 
 def _worker(kind: str, ds: Dataset, data: DataConfig, train: TrainConfig, out: str,
-            base: dict[str, Any]) -> dict[str, Any]:
-    return train_one(kind, ds, data, train, out, on_epoch=_events.put, base=base)
+            base: dict[str, Any], twin: dict[str, Any] | None) -> dict[str, Any]:
+    return train_one(kind, ds, data, train, out, on_epoch=_events.put, base=base, twin=twin)
+
+
+def _twin_of(name: str, names: Sequence[str], train: TrainConfig, window: int) -> str | None:
+    """The windowed model in this run whose weights a stateful `name` starts from (warm or best), else
+    None: such a model waits for its twin instead of training the same windowed model again."""
+    kind, stateful = split_name(name)
+    if not stateful or kind not in names or train.resolved(kind, window, True)["start"] == "scratch":
+        return None
+    return kind
 
 
 def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> int:
@@ -322,26 +355,31 @@ def _plan(kinds: Sequence[str], train: TrainConfig, device: torch.device) -> int
 def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: TrainConfig, out: Path,
                     jobs: int, threads: int, progress: Progress, base: dict[str, Any]
                     ) -> dict[str, dict[str, Any]]:
+    """Train `kinds` in `jobs` processes, at most `jobs` submitted at once, the costliest ready model first
+    (a stateful model with a warm start is ready once its windowed twin is done: _twin_of)."""
     ctx = mp.get_context("spawn")   # fork after torch has started its thread pools is not safe
     events = ctx.Queue()
     results: dict[str, dict[str, Any]] = {}
+    waits = {k: _twin_of(k, kinds, train, data.window) for k in kinds}
+    todo = sorted(kinds, key=lambda k: -_COST.get(split_name(k)[0], 0) * (1 + split_name(k)[1]))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(events, threads)) as pool:
-        order = sorted(kinds, key=lambda k: -_COST.get(split_name(k)[0], 0) * (1 + split_name(k)[1]))
-        futures: dict[Future[dict[str, Any]], str] = {
-            pool.submit(_worker, k, ds, data, train, str(out), base): k for k in order}
-        pending = set(futures)
-        while pending:
+        futures: dict[Future[dict[str, Any]], str] = {}
+        while todo or futures:
+            for k in [k for k in todo if waits[k] is None or waits[k] in results][:jobs - len(futures)]:
+                todo.remove(k)
+                twin = results.get(waits[k] or "")
+                futures[pool.submit(_worker, k, ds, data, train, str(out), base, twin)] = k
             try:
                 progress.update(events.get(timeout=0.1))
             except queue.Empty:
                 pass
-            for f in [f for f in pending if f.done()]:
-                pending.discard(f)
-                results[futures[f]] = f.result()     # re-raises a worker's error here
+            for f in [f for f in futures if f.done()]:
+                name = futures.pop(f)
+                results[name] = f.result()     # re-raises a worker's error here
                 while not events.empty():
                     progress.update(events.get())
-                progress.finish(futures[f], _summary(results[futures[f]]))
+                progress.finish(name, _summary(results[name]))
     return results
 
 
@@ -433,12 +471,16 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
         torch.set_num_threads(threads)
         try:
             by_kind = {}
-            for k in kinds:
-                by_kind[k] = train_one(k, ds, data, train, out, on_epoch=progress.update, base=base)
+            for k in kinds:                          # run_names: a windowed model before its twin
+                twin = by_kind.get(_twin_of(k, kinds, train, data.window) or "")
+                by_kind[k] = train_one(k, ds, data, train, out, on_epoch=progress.update, base=base,
+                                       twin=twin)
                 progress.finish(k, _summary(by_kind[k]))
         finally:
             torch.set_num_threads(before)
     forecasts = {k: by_kind[k].pop(TEST_FORECAST) for k in kinds}
+    for r in by_kind.values():
+        r.pop(WEIGHTS, None)
     results = [by_kind[k] for k in kinds]
     for r in results:
         if not r["beats_naive"]:

@@ -396,3 +396,28 @@ def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_
     every = forecast_series(net.eval(), ds.series.values[0])
     val = float(np.mean((every[origins(ds, TINY)["val"].t] - ds.windows["val"].y) ** 2))
     assert val == pytest.approx(m["metrics"]["val"]["mse"], rel=1e-5)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_both_run_warm_starts_the_stateful_model_from_its_windowed_twin_trained_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """--stateful both: the stateful RNN starts from the run's own windowed RNN (metrics.json says so) instead
+    of training that model a second time, and ends exactly where a run that trains its start itself
+    (--stateful yes) ends. jobs 2: the twin's weights cross from one worker process to another."""
+    from seqinfer.trainer import run
+
+    cfg = replace(FAST, epochs=3, start="warm")
+    quiet = Progress(["rnn", "rnn-stateful"], stream=io.StringIO())
+    alone = train_all(["rnn"], TINY, replace(cfg, stateful="yes"), tmp_path / "alone", progress=quiet).results[0]
+
+    def again(*_: object) -> None:
+        raise AssertionError("the windowed twin was trained a second time")
+
+    monkeypatch.setattr(run, "_windowed_start", again)          # reaches the jobs=1 path, in this process
+    windowed, stateful = train_all(["rnn"], TINY, replace(cfg, stateful="both", jobs=jobs), tmp_path / "both",
+                                   progress=quiet).results
+    assert alone["start_check"]["windowed_start"] == "trained here"
+    assert stateful["start_check"]["windowed_start"] == "the run's windowed model"
+    assert stateful["metrics"]["test"]["mse"] == alone["metrics"]["test"]["mse"]
+    assert stateful["best_epoch"] == alone["best_epoch"]
+    assert stateful["train_seconds"] >= windowed["train_seconds"]   # its start's training counts as its own
