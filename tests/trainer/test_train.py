@@ -7,7 +7,6 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -347,7 +346,6 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
     lower validation errors (70% smaller), not by chance (3% smaller, independent errors), whose best of
     300 epochs flatters it (nile: 0.78x the windowed twin's validation MSE, then 2.5x its test MSE)."""
     from seqinfer.trainer import run
-    from seqinfer.trainer.stateful import StatefulForecaster
 
     truth, e_warm, e_scratch = val_errors(scratch_noise)
     calls = []
@@ -367,14 +365,15 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
         def __len__(self) -> int:
             return len(truth)
 
-    ds = SimpleNamespace(windows={"val": Val()})
-    net = StatefulForecaster(ModelConfig(kind="gru", hidden=4, stateful=True))
-    r = {"start": "best", "lr": 0.01, "tune": 0.1}
-    got, _, _, test_pred, check = run._train_stateful(net, ds, TINY, FAST, r, torch.device("cpu"), np.float32,
-                                                      {}, None)
+    ds = build(TINY)
+    ds.windows["val"] = Val()  # type: ignore[assignment]
+    parts = [run.fit_part("lstm-stateful", p, ds, TINY, FAST, {}) for p in run.parts_of("lstm-stateful", FAST,
+                                                                                         TINY.window)]
+    got = run._combine(parts, ds, "best")
     assert calls == [(0.001, True), (0.01, False)]                       # fine-tuned at r["tune"] x lr
-    assert (got is net) is (kept == "warm") and check["scratch"]["kept"] is (kept == "scratch"), check
-    assert np.array_equal(test_pred, truth + (e_warm if kept == "warm" else e_scratch))
+    assert got.part == kept and got.check is not None and got.check["scratch"]["kept"] is (kept == "scratch")
+    assert np.array_equal(got.preds["test"], truth + (e_warm if kept == "warm" else e_scratch))
+    assert got.hist.seconds == pytest.approx(sum(p.hist.seconds for p in parts))      # both parts' cost
 
 
 def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_path: Path) -> None:
@@ -408,7 +407,8 @@ def test_a_both_run_warm_starts_the_stateful_model_from_its_windowed_twin_traine
 
     cfg = replace(FAST, epochs=3, start="warm")
     quiet = Progress(["rnn", "rnn-stateful"], stream=io.StringIO())
-    alone = train_all(["rnn"], TINY, replace(cfg, stateful="yes"), tmp_path / "alone", progress=quiet).results[0]
+    alone = train_all(["rnn"], TINY, replace(cfg, stateful="yes"), tmp_path / "alone",
+                      progress=quiet).results[0]
 
     def again(*_: object) -> None:
         raise AssertionError("the windowed twin was trained a second time")
@@ -421,3 +421,19 @@ def test_a_both_run_warm_starts_the_stateful_model_from_its_windowed_twin_traine
     assert stateful["metrics"]["test"]["mse"] == alone["metrics"]["test"]["mse"]
     assert stateful["best_epoch"] == alone["best_epoch"]
     assert stateful["train_seconds"] >= windowed["train_seconds"]   # its start's training counts as its own
+
+
+def test_a_best_start_trains_its_two_parts_side_by_side_and_ends_where_one_process_does(
+        tmp_path: Path) -> None:
+    """--start best with two jobs: the scratch part trains in a process of its own beside the warm one (its
+    progress under lstm-stateful/scratch), and the run keeps the same model with the same scores and check
+    as a run with one job, where the parts train one after the other."""
+    got = {}
+    for jobs in (1, 2):
+        log = io.StringIO()
+        report = train_all(["lstm"], TINY, replace(FAST, stateful="both", epochs=3, jobs=jobs),
+                           tmp_path / str(jobs), progress=Progress(["lstm", "lstm-stateful"], stream=log,
+                                                                   tty=False))
+        got[jobs] = [(r["metrics"], r["start_check"], r["best_epoch"]) for r in report.results]
+        assert ("lstm-stateful/scratch: epoch 1/3" in log.getvalue()), log.getvalue()
+    assert got[1] == got[2]
