@@ -170,10 +170,10 @@ def parts_of(name: str, train: TrainConfig, window: int) -> tuple[str, ...]:
     return PARTS[start] if start else ("",)
 
 
-def _label(name: str, part: str) -> str:
+def _label(name: str, part: str, train: TrainConfig, window: int) -> str:
     """The name a part's progress goes under: gru-stateful, and gru-stateful/scratch for a best start's
     second part."""
-    return f"{name}/{part}" if part == "scratch" and split_name(name)[1] else name
+    return f"{name}/{part}" if len(parts_of(name, train, window)) > 1 and part == "scratch" else name
 
 
 def fit_part(name: str, part: str, ds: Dataset, data: DataConfig, train: TrainConfig, base: dict[str, Any],
@@ -188,8 +188,9 @@ def fit_part(name: str, part: str, ds: Dataset, data: DataConfig, train: TrainCo
     kind, stateful = split_name(name)
     r = train.resolved(kind, data.window, stateful)
     device = resolve_device(train.device)
-    if on_epoch is not None and _label(name, part) != kind:
-        report, on_epoch = on_epoch, lambda e: report(replace(e, kind=_label(name, part)))
+    label = _label(name, part, train, data.window)
+    if on_epoch is not None and label != kind:
+        report, on_epoch = on_epoch, lambda e: report(replace(e, kind=label))
     features = ds.windows["train"].x.shape[2]       # the target, then the covariates (--value-col a,b)
     mcfg = ModelConfig(kind=kind, features=features, hidden=r["hidden"], layers=r["layers"],
                        dropout=r["dropout"], horizon=data.horizon, scaling=r["scaling"],
@@ -511,7 +512,8 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     for k in kinds:
         train.resolved(*split_name(k)[:1])           # an unknown kind fails before any work
     device = resolve_device(train.device)            # so does cuda on a machine without it
-    progress = progress or Progress(kinds)
+    progress = progress or Progress(list(dict.fromkeys(_label(k, p, train, data.window) for k in kinds
+                                                       for p in parts_of(k, train, data.window))))
     # And bad data, once, in this process. How the reader took the columns is said before a bad line can
     # fail the read; what it counted, before a split too short for the window fails.
     log = progress.log

@@ -332,11 +332,12 @@ def test_a_stateful_model_without_a_validation_split_still_trains(tmp_path: Path
     """--val-frac 0: like a windowed model, a stateful one stops on its training part. It scored NaN on the
     missing split, no epoch was ever "better", and the untrained start came back."""
     data = replace(TINY, val_frac=0.0)
-    quiet = Progress(["rnn-stateful"], stream=io.StringIO())
+    log = io.StringIO()
     cfg = replace(FAST, stateful="yes", start=start)
-    report = train_all(["rnn"], data, cfg, tmp_path, progress=quiet)
+    report = train_all(["rnn"], data, cfg, tmp_path, progress=Progress(["rnn-stateful"], stream=log))
     m = report.results[0]
     assert m["best_epoch"] >= 1 and all(np.isfinite(m["loss_history"]["val"])), m["loss_history"]
+    assert "rnn-stateful: epoch 1/" in log.getvalue() and "/scratch" not in log.getvalue()   # one part
 
 
 @pytest.mark.parametrize("scratch_noise, kept", [(0.97, "warm"), (0.3, "scratch")])
