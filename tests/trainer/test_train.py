@@ -283,6 +283,9 @@ def test_the_summary_says_when_a_stateful_model_kept_its_warm_start() -> None:
         _summary(base | {"best_epoch": 0, "start_check": warm | {"fine_tune": dm}})
     assert "best 0; kept its warm start: no epoch scored lower)" in \
         _summary(base | {"best_epoch": 0, "start_check": warm | {"fine_tune": None}})
+    tuned_first = dm | {"prefer": "tuned", "p": 0.02}
+    assert "best 0; kept its warm start: it was better on val than fine-tuned beyond noise (p 0.02))" in \
+        _summary(base | {"best_epoch": 0, "start_check": warm | {"fine_tune": tuned_first}})
     assert "kept" not in _summary(base | {"best_epoch": 12, "start_check": warm | {"fine_tune": dm}})
     scratch = {"start": "scratch", "split": "val"}
     assert "kept" not in _summary(base | {"best_epoch": 0, "start_check": scratch})
@@ -302,11 +305,13 @@ def val_errors(ratio: float, n: int = 40) -> tuple[np.ndarray, np.ndarray, np.nd
     return truth, e_ref / np.sqrt(np.mean(e_ref**2)), e_other * ratio / np.sqrt(np.mean(e_other**2))
 
 
-@pytest.mark.parametrize("tuned_noise, kept", [(0.97, "start"), (0.3, "tuned")])
-def test_fine_tuning_replaces_the_warm_start_only_when_better_beyond_validation_noise(
-        tuned_noise: float, kept: str) -> None:
-    """A lower validation MSE by chance (independent errors, 3% smaller) keeps the start; a clearly lower
-    one (70% smaller) keeps the fine-tuned weights."""
+@pytest.mark.parametrize("prefer, tuned_noise, kept", [("start", 0.97, "start"), ("start", 0.3, "tuned"),
+                                                       ("tuned", 1.03, "tuned"), ("tuned", 3.0, "start")])
+def test_the_warm_start_and_its_fine_tuning_give_way_only_beyond_validation_noise(
+        prefer: str, tuned_noise: float, kept: str) -> None:
+    """prefer start (the RNN): a lower validation MSE by chance (independent errors, 3% smaller) keeps the
+    start; a clearly lower one (70% smaller) keeps the fine-tuned weights. prefer tuned (the LSTM, GRU):
+    the fine-tuned weights stay when 3% worse by chance, and give way to a start clearly better."""
     from seqinfer.trainer.run import _start_or_better
     from seqinfer.trainer.stateful import StatefulForecaster
 
@@ -321,10 +326,10 @@ def test_fine_tuning_replaces_the_warm_start_only_when_better_beyond_validation_
         at_start = torch.equal(net.head.bias, start["head.bias"])
         return truth + (e_start if at_start else e_tuned)
 
-    check = _start_or_better(net, start, val_pred, truth)
+    check = _start_or_better(net, start, val_pred, truth, prefer)
     want = start if kept == "start" else tuned
     assert all(torch.equal(v, want[k]) for k, v in net.state_dict().items())
-    assert check["fine_tuned"] is (kept == "tuned") and check["n"] == 40, check
+    assert check["fine_tuned"] is (kept == "tuned") and check["n"] == 40 and check["prefer"] == prefer, check
 
 
 @pytest.mark.parametrize("start", ["warm", "scratch"])
@@ -391,7 +396,8 @@ def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_
     ds = build(TINY)
     assert {"stat", "p", "n", "kept"} <= set(check["scratch"])
     assert check["scratch"]["n"] == len(ds.windows["val"])
-    assert m["train_config"]["tune"] == 0.1
+    assert m["train_config"]["tune"] == 0.1 and m["train_config"]["prefer"] == "tuned"
+    assert check["fine_tune"] is None or check["fine_tune"]["prefer"] == "tuned"
     net, _ = load_checkpoint(tmp_path / "lstm-stateful")                 # the model saved is the one scored
     every = forecast_series(net.eval(), ds.series.values[0])
     val = float(np.mean((every[origins(ds, TINY)["val"].t] - ds.windows["val"].y) ** 2))
