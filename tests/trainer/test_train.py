@@ -312,7 +312,7 @@ def test_the_warm_start_and_its_fine_tuning_give_way_only_beyond_validation_nois
     """prefer start (the RNN): a lower validation MSE by chance (independent errors, 3% smaller) keeps the
     start; a clearly lower one (70% smaller) keeps the fine-tuned weights. prefer tuned (the LSTM, GRU):
     the fine-tuned weights stay when 3% worse by chance, and give way to a start clearly better."""
-    from seqinfer.trainer.run import _start_or_better
+    from seqinfer.trainer.parts import _start_or_better
     from seqinfer.trainer.stateful import StatefulForecaster
 
     net = StatefulForecaster(ModelConfig(kind="rnn", hidden=4, stateful=True))
@@ -351,7 +351,7 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
     """--start best trains from the warm start and from scratch: the scratch model wins only with clearly
     lower validation errors (70% smaller), not by chance (3% smaller, independent errors), whose best of
     300 epochs flatters it (nile: 0.78x the windowed twin's validation MSE, then 2.5x its test MSE)."""
-    from seqinfer.trainer import run
+    from seqinfer.trainer import parts
 
     truth, e_warm, e_scratch = val_errors(scratch_noise)
     calls = []
@@ -360,10 +360,10 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
         calls.append((r["lr"], start is not None))
         e = e_warm if start is not None else e_scratch
         preds = {"val": truth + e, "test": truth + e}
-        return run.History(), {}, preds, None
+        return parts.History(), {}, preds, None
 
-    monkeypatch.setattr(run, "_fit_stateful", fit)
-    monkeypatch.setattr(run, "_windowed_start", lambda *a: {})
+    monkeypatch.setattr(parts, "_fit_stateful", fit)
+    monkeypatch.setattr(parts, "_windowed_start", lambda *a: {})
 
     class Val:                                                          # the validation windows' targets
         y = truth
@@ -373,13 +373,13 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
 
     ds = build(TINY)
     ds.windows["val"] = Val()  # type: ignore[assignment]
-    parts = [run.fit_part("lstm-stateful", p, ds, TINY, FAST, {}) for p in run.parts_of("lstm-stateful", FAST,
-                                                                                         TINY.window)]
-    got = run._combine(parts, ds, "best")
+    fitted = [parts.fit_part("lstm-stateful", p, ds, TINY, FAST, {})
+              for p in parts.parts_of("lstm-stateful", FAST, TINY.window)]
+    got = parts.combine(fitted, ds, "best")
     assert calls == [(0.001, True), (0.01, False)]                       # fine-tuned at r["tune"] x lr
     assert got.part == kept and got.check is not None and got.check["scratch"]["kept"] is (kept == "scratch")
     assert np.array_equal(got.preds["test"], truth + (e_warm if kept == "warm" else e_scratch))
-    assert got.hist.seconds == pytest.approx(sum(p.hist.seconds for p in parts))      # both parts' cost
+    assert got.hist.seconds == pytest.approx(sum(p.hist.seconds for p in fitted))     # both parts' cost
 
 
 def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_path: Path) -> None:
@@ -410,7 +410,7 @@ def test_a_both_run_warm_starts_the_stateful_model_from_its_windowed_twin_traine
     """--stateful both: the stateful RNN starts from the run's own windowed RNN (metrics.json says so) instead
     of training that model a second time, and ends exactly where a run that trains its start itself
     (--stateful yes) ends. jobs 2: the twin's weights cross from one worker process to another."""
-    from seqinfer.trainer import run
+    from seqinfer.trainer import parts
 
     cfg = replace(FAST, epochs=3, start="warm")
     quiet = Progress(["rnn", "rnn-stateful"], stream=io.StringIO())
@@ -420,7 +420,7 @@ def test_a_both_run_warm_starts_the_stateful_model_from_its_windowed_twin_traine
     def again(*_: object) -> None:
         raise AssertionError("the windowed twin was trained a second time")
 
-    monkeypatch.setattr(run, "_windowed_start", again)          # reaches the jobs=1 path, in this process
+    monkeypatch.setattr(parts, "_windowed_start", again)        # reaches the jobs=1 path, in this process
     windowed, stateful = train_all(["rnn"], TINY, replace(cfg, stateful="both", jobs=jobs), tmp_path / "both",
                                    progress=quiet).results
     assert alone["start_check"]["windowed_start"] == "trained here"
