@@ -46,6 +46,12 @@ TORCHSCRIPT_FILE = "model.ts"
 CHECKPOINT_FILE = "checkpoint.pt"
 PARITY_FILE = "parity.json"
 
+# CUDA computes float32 as float32: TF32 rounds matmul inputs to 10 mantissa bits (about 5e-4 relative), past
+# verify's tolerance. One setting for training, verify, predict and the bench, so that what verify passed on
+# CUDA is what predict runs there (onnxruntime's CUDA provider turns TF32 on unless told otherwise).
+CUDA_TF32 = False
+ORT_CUDA_OPTIONS = {"use_tf32": "1" if CUDA_TF32 else "0"}
+
 # Output CSV of `seqinfer predict` (and of every embedding example): passed-through columns, then these.
 ROW_COLUMN = "row"            # 1-based line number of the input row the forecast was made at
 SERIES_COLUMN = "series"      # series id, when the input has a series column

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqinfer.infer.contract import CUDA_TF32
 from seqinfer.infer.errors import ConfigError
 
 from .model import Forecaster
@@ -22,9 +23,10 @@ from .progress import Epoch
 
 
 def resolve_device(name: str) -> torch.device:
-    """auto -> cuda when available, else cpu; an explicit cuda without CUDA is a ConfigError."""
+    """auto -> cuda when available, else cpu; an explicit cuda without CUDA is a ConfigError. On CUDA,
+    float32 is set to run as float32 (cuda_precision)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"train.device: {name!r} asked for, but CUDA is not available here "
@@ -33,7 +35,28 @@ def resolve_device(name: str) -> torch.device:
         if index >= torch.cuda.device_count():
             raise ConfigError(f"train.device: {name!r} asked for, but only {torch.cuda.device_count()} "
                               "CUDA device(s) exist")
+        cuda_precision()
     return torch.device(name)
+
+
+def cuda_precision(tf32: bool = CUDA_TF32) -> str:
+    """Set torch's CUDA matmuls and cuDNN recurrent kernels to CUDA_TF32 (infer/contract.py), as verify and
+    predict run onnxruntime's CUDA provider; -> how, for metrics.json ("TF32 off")."""
+    mode = "tf32" if tf32 else "ieee"
+    if hasattr(torch.backends.cudnn, "rnn"):          # torch >= 2.9: per-backend fp32_precision
+        torch.backends.cuda.matmul.fp32_precision = mode
+        torch.backends.cudnn.rnn.fp32_precision = mode  # type: ignore[attr-defined]
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+    return "TF32 on" if tf32 else "TF32 off"
+
+
+def device_label(device: torch.device) -> str:
+    """metrics.json's device: cpu, or e.g. "cuda:0 (NVIDIA H100 80GB HBM3, TF32 off)"."""
+    if device.type != "cuda":
+        return str(device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)}, {cuda_precision()})"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .baselines import origins, scores
 from .config import DataConfig, TrainConfig, split_name
 from .data import Dataset, Windows, io_dtype
 from .evaluate import Scores, evaluate
-from .fit import FitOptions, History, fit, resolve_device, seed_everything
+from .fit import FitOptions, History, device_label, fit, resolve_device, seed_everything
 from .model import Forecaster, ModelConfig
 from .progress import Epoch
 from .scaling import fit_scaling
@@ -32,9 +32,9 @@ from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecas
 def _tensors(model: Forecaster, w: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Raw windows -> the network's inputs and targets (the model's own transform, in float64), on the
     device, made once per model."""
-    z, level, scale = model.encode(torch.from_numpy(np.asarray(w.x, np.float64)))     # (N, T, F)
-    t = model.target(torch.from_numpy(np.asarray(w.y, np.float64)), level, scale)     # (N, H)
-    return z.float().to(device), t.float().to(device)
+    x, y = (torch.from_numpy(np.asarray(a, np.float64)).to(device) for a in (w.x, w.y))   # as the model
+    z, level, scale = model.encode(x)                                                    # (N, T, F)
+    return z.float(), model.target(y, level, scale).float()                             # (N, H)
 
 
 def _windowed_start(mcfg: ModelConfig, ds: Dataset, data: DataConfig, train: TrainConfig,
@@ -185,7 +185,7 @@ def fit_part(name: str, part: str, ds: Dataset, data: DataConfig, train: TrainCo
     hist.seconds = time.perf_counter() - t0 + before[0]
     hist.cpu_seconds = time.process_time() - c0 + before[1]
     return Fitted(name, part, mcfg, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-                  hist, ours, preds, check, str(device), torch.get_num_threads())
+                  hist, ours, preds, check, device_label(device), torch.get_num_threads())
 
 
 def combine(parts: Sequence[Fitted], ds: Dataset, start: str) -> Fitted:

@@ -84,9 +84,9 @@ class StatefulForecaster(Forecaster):
     def step_targets(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One whole series x (1, n, F) -> (network input (1, n, F), standardized targets (1, n, H), NaN
         where the series ends first), for training with every step's forecast."""
-        z, level = self._encode_steps(x, self.initial_state(1, x.dtype))
+        z, level = self._encode_steps(x, [s.to(x.device) for s in self.initial_state(1, x.dtype)])
         n, horizon = x.shape[1], self.config.horizon
-        future = torch.full((1, n, horizon), float("nan"), dtype=x.dtype)
+        future = torch.full((1, n, horizon), float("nan"), dtype=x.dtype, device=x.device)
         for h in range(1, horizon + 1):
             future[:, :n - h, h - 1] = x[:, h:, 0]
         return z, ((future - level) - self.out_mean) / self.out_std
@@ -136,10 +136,11 @@ def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: 
     seed_everything(opts.seed)
     rng = np.random.default_rng(opts.seed)
     series = []
+    dev = model.head.weight.device
     with torch.no_grad():
         for v in train:
-            z, t = model.step_targets(torch.from_numpy(np.asarray(v, np.float64))[None])
-            series.append((z[0].float().numpy(), t[0].float().numpy()))
+            z, t = model.step_targets(torch.from_numpy(np.asarray(v, np.float64))[None].to(dev))
+            series.append((z[0].float().cpu().numpy(), t[0].float().cpu().numpy()))
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
     stop = Stopper(model, opts.epochs, opts.patience, on_epoch, start_loss)
     for epoch in range(1, opts.epochs + 1):

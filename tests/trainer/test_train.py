@@ -114,9 +114,34 @@ def test_cuda_without_cuda_is_a_config_error() -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
 def test_training_on_cuda(tmp_path: Path) -> None:
-    r = train_all(("lstm",), TINY, TrainConfig(epochs=2, hidden=8, device="cuda"), tmp_path,
-                  progress=Progress(["lstm"], stream=io.StringIO()))
-    assert r.results[0]["device"].startswith("cuda")
+    """Windowed and stateful (warm start from its twin, and from scratch) on the GPU, in full float32."""
+    r = train_all(("lstm",), TINY, TrainConfig(epochs=2, hidden=8, device="cuda", stateful="both",
+                                               start="best"),
+                  tmp_path, progress=Progress(["lstm", "lstm-stateful"], stream=io.StringIO()))
+    assert [m["name"] for m in r.results] == ["lstm", "lstm-stateful"]
+    for m in r.results:
+        assert m["device"].startswith("cuda:0 (") and m["device"].endswith(", TF32 off)")
+        assert np.isfinite(m["metrics"]["test"]["mse"])
+
+
+def test_training_prepares_its_data_on_the_models_device() -> None:
+    """The windows and a stateful model's step targets are made on the device the model is on. CI has no
+    GPU, so the meta device stands in for it: mixing it with the CPU fails as mixing CUDA and the CPU does
+    (the first CUDA run of `seqinfer train` failed so, in _tensors)."""
+    from seqinfer.trainer.parts import _tensors
+    from seqinfer.trainer.stateful import StatefulForecaster
+
+    meta = torch.device("meta")
+    ds = build(TINY)
+    for scaling in ("global", "diff", "window"):
+        model = Forecaster(ModelConfig(kind="gru", features=1, hidden=4, scaling=scaling)).to(meta)
+        z, t = _tensors(model, ds.windows["train"], meta)
+        assert z.device == t.device == meta and z.dtype == torch.float32
+    for scaling in ("global", "diff"):
+        step = StatefulForecaster(ModelConfig(kind="lstm", features=1, hidden=4, scaling=scaling,
+                                              stateful=True)).to(meta)
+        z, t = step.step_targets(torch.zeros(1, 30, 1, dtype=torch.float64, device=meta))
+        assert z.device == t.device == meta and t.shape == (1, 30, 1)
 
 
 def test_progress_lines_and_bar() -> None:
