@@ -17,9 +17,12 @@ Models take and return float32 or float64 (ModelMeta.io_dtype); the reference ge
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,6 +39,7 @@ from seqinfer.infer.contract import (
     CHECKPOINT_FILE,
     INPUT_NAME,
     ONNX_FILE,
+    ORT_CUDA_OPTIONS,
     OUTPUT_NAME,
     PARITY_FILE,
     TORCHSCRIPT_FILE,
@@ -260,9 +264,14 @@ def ort_session(path: str | Path, provider: str) -> tuple[ort.InferenceSession |
         return None, f"not in this onnxruntime build ({ort.__version__})"
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    # CUDA: TF32 would round matmul inputs to 10 mantissa bits; parity is about float32.
-    spec: Any = (provider, {"use_tf32": "0"}) if provider == CUDA else provider
+    spec: Any = (provider, ORT_CUDA_OPTIONS) if provider == CUDA else provider    # as predict runs it
     with _captured_stderr() as log:
+        if provider == CUDA and hasattr(ort, "preload_dlls"):
+            with contextlib.redirect_stdout(io.StringIO()):    # pip's nvidia-* CUDA libraries, as predict
+                try:
+                    ort.preload_dlls()
+                except Exception:  # noqa: BLE001 - a failed preload only means the library search goes on
+                    pass
         try:
             sess = ort.InferenceSession(str(path), opts, providers=[spec])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
@@ -271,6 +280,24 @@ def ort_session(path: str | Path, provider: str) -> tuple[ort.InferenceSession |
     if sess.get_providers()[0] != provider:
         return None, _cuda_reason(log) if provider == CUDA else "did not load (session fell back to CPU)"
     return sess, ""
+
+
+def torchscript_on_cuda(ts_path: str | Path, report: ParityReport) -> Any:
+    """model.ts loaded onto the GPU, with CUDA's float32 set as training and predict set it (cuda_precision);
+    None, and a skipped line saying why, where torch has no CUDA."""
+    if not torch.cuda.is_available():
+        report.skipped.append(f"torchscript cuda: no CUDA GPU (torch {torch.__version__})")
+        return None
+    from seqinfer.trainer.fit import cuda_precision
+
+    cuda_precision()
+    ts = torch.jit.load(str(ts_path), map_location="cuda").eval()
+
+    def run(*args: Any) -> Any:
+        with warnings.catch_warnings():     # cuDNN compacts the loaded LSTM's weights per call; said once
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+            return ts(*args)
+    return run
 
 
 def _ort_runner(sess: ort.InferenceSession) -> Callable[[np.ndarray], np.ndarray]:
@@ -309,6 +336,12 @@ def run_parity(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, t
             with torch.inference_mode():
                 return ts(torch.from_numpy(x)).numpy()
         runtimes.append(("torchscript", "cpu", run_ts))
+        ts_cuda = torchscript_on_cuda(ts_path, report)
+        if ts_cuda is not None:
+            def run_ts_cuda(x: np.ndarray) -> np.ndarray:
+                with torch.inference_mode():
+                    return ts_cuda(torch.from_numpy(x).cuda()).cpu().numpy()
+            runtimes.append(("torchscript", "cuda", run_ts_cuda))
     elif config.torchscript:
         report.skipped.append("torchscript: no TorchScript file given (ONNX-only verification)")
     for provider in config.providers:

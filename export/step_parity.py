@@ -47,6 +47,7 @@ from .parity import (
     ort_session,
     random_windows,
     tolerance,
+    torchscript_on_cuda,
 )
 
 STEPS = 3000            # steps per series: long enough for the carried state to matter
@@ -204,6 +205,13 @@ def run_step_parity(model: StatefulForecaster, ckpt: dict[str, Any], onnx_path: 
                 y, new = ts(torch.from_numpy(x), [torch.from_numpy(s) for s in state])
             return y.numpy(), [s.numpy() for s in new]
         runners.append(("torchscript", "cpu", run_ts))
+        ts_cuda = torchscript_on_cuda(ts_path, report)
+        if ts_cuda is not None:
+            def run_ts_cuda(x: np.ndarray, state: list[np.ndarray], lens: np.ndarray) -> tuple:
+                with torch.inference_mode():
+                    y, new = ts_cuda(torch.from_numpy(x).cuda(), [torch.from_numpy(s).cuda() for s in state])
+                return y.cpu().numpy(), [s.cpu().numpy() for s in new]
+            runners.append(("torchscript", "cuda", run_ts_cuda))
     elif config.torchscript:
         report.skipped.append("torchscript: no TorchScript file given (ONNX-only verification)")
     sessions: list[tuple[str, ort.InferenceSession]] = []

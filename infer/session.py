@@ -20,11 +20,17 @@ import numpy as np
 import onnxruntime as ort
 
 from .config import PROVIDER_CHOICES
-from .contract import META_PREFIX, NEXT_SUFFIX, ONNX_FILE, SEQ_LENS_NAME, ModelMeta
+from .contract import META_PREFIX, NEXT_SUFFIX, ONNX_FILE, ORT_CUDA_OPTIONS, SEQ_LENS_NAME, ModelMeta
 from .errors import ConfigError, ModelError, ProviderError
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+
+# A stateful model's call on CUDA runs at most this many steps: cuDNN, under onnxruntime's CUDA LSTM, refused
+# predict's 65,536-step call of one series (CUDNN_STATUS_NOT_SUPPORTED in cudnnSetRNNDataDescriptor; H100,
+# onnxruntime-gpu 1.31.1, bench/results/gpu), where verify's 3,000-step calls passed. Longer calls are cut
+# along time, the state carried from one part to the next.
+CUDA_MAX_STEPS = 2048
 
 # One intra-op thread by default: measured on the 2-core target (LSTM hidden 32, window 80), a second
 # onnxruntime thread made each batch slower, not faster; the other core parses and formats meanwhile.
@@ -153,6 +159,11 @@ class Model:
     session: Session
     provider: str           # "cuda" | "cpu": what actually runs
     provider_note: str      # why CUDA is not running, when it was considered
+    max_steps: int = 0      # a stateful call's longest run of steps; 0: no limit (CUDA_MAX_STEPS on CUDA)
+
+    def __post_init__(self) -> None:
+        if self.provider == "cuda" and not self.max_steps:
+            self.max_steps = CUDA_MAX_STEPS
 
     @property
     def dtype(self) -> np.dtype:
@@ -168,7 +179,24 @@ class Model:
     def step(self, x: np.ndarray, state: list[np.ndarray], seq_lens: np.ndarray
              ) -> tuple[np.ndarray, list[np.ndarray]]:
         """A stateful model's call: x [B, T, F], the state (meta.state's order), valid steps per row ->
-        (forecasts [B, T, horizon], the state after each row's last valid step)."""
+        (forecasts [B, T, horizon], the state after each row's last valid step). Past max_steps, the
+        steps are run in parts, each on the rows still going, the state carried."""
+        if not self.max_steps or x.shape[1] <= self.max_steps:
+            return self._step(x, state, seq_lens)
+        lens, state, parts = seq_lens.astype(np.int64), [s.copy() for s in state], []
+        for a in range(0, x.shape[1], self.max_steps):
+            k = min(self.max_steps, x.shape[1] - a)
+            live = np.flatnonzero(lens > a)
+            y, new = self._step(x[live, a:a + k], [s[live] for s in state], np.minimum(lens[live] - a, k))
+            part = np.zeros((len(x), k, y.shape[2]), y.dtype)
+            part[live] = y
+            parts.append(part)
+            for s, n in zip(state, new, strict=True):
+                s[live] = n
+        return np.concatenate(parts, axis=1), state
+
+    def _step(self, x: np.ndarray, state: list[np.ndarray], seq_lens: np.ndarray
+              ) -> tuple[np.ndarray, list[np.ndarray]]:
         names = list(self.meta.state)
         feed = {self.meta.input_name: x.astype(self.dtype, copy=False),
                 SEQ_LENS_NAME: seq_lens.astype(np.int32, copy=False), **dict(zip(names, state, strict=True))}
@@ -243,8 +271,9 @@ def load_model(model: str | Path, provider: str = "auto", threads: int | None = 
     options = session_options(threads, spin)
 
     def create(providers: list[str]) -> ort.InferenceSession:
+        spec = [(p, ORT_CUDA_OPTIONS) if p == CUDA else p for p in providers]    # as verify runs it
         try:
-            return ort.InferenceSession(str(path), options, providers=providers)
+            return ort.InferenceSession(str(path), options, providers=spec)
         except Exception as e:
             if not type(e).__module__.startswith("onnxruntime"):
                 raise  # not onnxruntime refusing the file: a bug, keep the traceback

@@ -215,6 +215,32 @@ def test_python_api_step_equals_predict_and_refuses_misuse(gru: tuple) -> None:
         f.step(None, [float("nan")])
 
 
+def test_a_long_call_cut_into_parts_gives_the_same_forecasts_and_state(gru: tuple) -> None:
+    """On CUDA a step call runs at most CUDA_MAX_STEPS steps (cuDNN refused predict's 65,536 steps of one
+    series): longer calls are cut along time, rows of other lengths dropping out as they end."""
+    from seqinfer.infer.session import CUDA_MAX_STEPS, Model, load_model
+
+    _, root = gru
+    whole, cut = load_model(root, "cpu"), load_model(root, "cpu")
+    assert whole.max_steps == 0 and cut.max_steps == 0
+    assert Model(whole.path, whole.meta, whole.session, "cuda", "").max_steps == CUDA_MAX_STEPS
+    cut.max_steps = 7
+    rng = np.random.default_rng(0)
+    lens = np.array([30, 3, 14, 7, 1])
+    x = rng.standard_normal((len(lens), 30, 1)).astype(np.float32)
+    state = [rng.standard_normal(s.shape).astype(s.dtype) for s in
+             (np.zeros((5, 1, 8), np.float32), np.zeros((5, 1), np.float32))]
+    state[1][4] = np.nan                                             # a series not seen before
+    before = [s.copy() for s in state]
+    (y0, s0), (y1, s1) = whole.step(x, state, lens), cut.step(x, state, lens)
+    valid = np.arange(30)[None, :] < lens[:, None]
+    np.testing.assert_allclose(y1[valid], y0[valid], rtol=1e-6, atol=1e-6)
+    for a, b in zip(s1, s0, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for a, b in zip(state, before, strict=True):                      # the caller's arrays are left alone
+        np.testing.assert_array_equal(a, b)
+
+
 def test_an_evicted_series_comes_back_with_a_fresh_state(gru: tuple) -> None:
     """--max-series 2, rows arriving in three bursts: c evicts a; a, back, evicts b and is handed a's old
     slot, which must start from a fresh state, not a's old one."""

@@ -94,6 +94,28 @@ def test_real_session_on_this_machine(lstm: Fixture) -> None:
 
 
 @pytest.mark.skipif(CUDA not in ort.get_available_providers(), reason="onnxruntime without CUDA support")
+def test_predict_and_verify_ask_cuda_for_the_same_float32(lstm: Fixture, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """One TF32 setting (ORT_CUDA_OPTIONS: off) for onnxruntime's CUDA provider in predict and in verify, so
+    that what verify passed on CUDA is what predict runs (the provider turns TF32 on unless told)."""
+    from seqinfer.export.parity import ort_session
+    from seqinfer.infer.contract import ORT_CUDA_OPTIONS
+
+    asked: list[list] = []
+    real = ort.InferenceSession
+
+    def spy(path: str, options: ort.SessionOptions | None = None, providers: list | None = None) -> object:
+        asked.append(list(providers or []))
+        return real(path, options, providers=[CPU])                 # the session itself runs on the CPU
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    load_model(lstm.dir, "auto")                                    # tries CUDA first: it is listed
+    ort_session(lstm.dir / "model.onnx", CUDA)
+    cuda = [p for ps in asked for p in ps if isinstance(p, tuple) and p[0] == CUDA]
+    assert len(cuda) == 2 and all(opts == ORT_CUDA_OPTIONS == {"use_tf32": "0"} for _, opts in cuda), asked
+
+
+@pytest.mark.skipif(CUDA not in ort.get_available_providers(), reason="onnxruntime without CUDA support")
 def test_real_cuda(lstm: Fixture) -> None:
     try:
         m = load_model(lstm.dir, "cuda")
