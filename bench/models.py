@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import copy
 import statistics
 import tempfile
 import time
@@ -139,7 +140,10 @@ def runners(m: Loaded, tmp: Path) -> dict[str, Callable[[np.ndarray], Callable[[
     fc = OrtForecaster(m.onnx_path, provider="cpu")
     out["seqinfer"] = lambda x: (lambda: fc.predict(x))
     if torch.cuda.is_available():
-        gpu = model.to("cuda")
+        from seqinfer.trainer.fit import cuda_precision
+
+        cuda_precision()                                  # float32 as predict runs it (CUDA_TF32)
+        gpu = copy.deepcopy(model).to("cuda")             # a copy: eager above keeps running on the CPU
 
         def cuda(x: np.ndarray) -> Callable[[], Any]:
             t = torch.from_numpy(x).cuda()
@@ -152,11 +156,15 @@ def runners(m: Loaded, tmp: Path) -> dict[str, Callable[[np.ndarray], Callable[[
         out["torch_cuda"] = cuda
     else:
         out["torch_cuda"] = "skipped: no CUDA"
-    if "CUDAExecutionProvider" in ort.get_available_providers() and torch.cuda.is_available():
-        cs = ort.InferenceSession(str(m.onnx_path), providers=["CUDAExecutionProvider"])
+    # onnxruntime's CUDA provider with seqinfer's options (ORT_CUDA_OPTIONS), only where it really runs
+    from seqinfer.infer.session import load_model as open_onnx
+
+    on_gpu = open_onnx(m.onnx_path, "auto")
+    if on_gpu.provider == "cuda":
+        cs = on_gpu.session
         out["ort_cuda"] = lambda x: (lambda: cs.run(None, {name: x}))
     else:
-        out["ort_cuda"] = "skipped: no CUDA"
+        out["ort_cuda"] = f"skipped: {on_gpu.provider_note or 'no CUDA'}"
     return out
 
 

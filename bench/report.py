@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from . import reference as R
+from .gpu import gpu_lines
 
 RUNTIMES = ("torch_eager", "torchscript", "ort_cpu", "seqinfer", "torch_cuda", "ort_cuda")
 
@@ -152,10 +153,13 @@ def markdown(res: dict[str, Any]) -> str:
          "## Targets", "", "| target | measured | status |", "|---|---|---|"]
     L += [f"| {t['target']} | {t['measured']} | {t['status']} |" for t in res["targets"]]
 
-    L += ["", "## 1. Model throughput (median µs/batch [p10-p90], windows/s)", ""]
-    L += ceiling_lines(res)
-    L += model_tables(res.get("model", {}))
-    L += rest(res)
+    L.append("")
+    if "model" in res:
+        L += ["## 1. Model throughput (median µs/batch [p10-p90], windows/s)", ""]
+        L += ceiling_lines(res)
+        L += model_tables(res["model"])
+    # a run of some sections (--only) reports those; sections 2-6 come from e2e and training
+    L += rest(res) if {"e2e", "training"} & set(res) else later_lines(res) + gpu_lines(res)
     return "\n".join(L)
 
 
@@ -239,7 +243,7 @@ def rest(res: dict[str, Any]) -> list[str]:
           "", "## 6. Start-up", "",
           f"Process start to first forecast line: {_fmt(st.get('first_forecast_s'), '.3f')} s "
           f"(median of {len(st.get('runs_s', []))}). {st.get('skipped', '')}", ""]
-    return L + later_lines(res)
+    return L + later_lines(res) + gpu_lines(res)
 
 
 def later_lines(res: dict[str, Any]) -> list[str]:

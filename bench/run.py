@@ -23,6 +23,7 @@ from typing import Any
 from . import data as D
 from . import e2e
 from .accuracy import quality_section, seeds_section
+from .gpu import gpu_section
 from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
@@ -110,7 +111,8 @@ def compile_bytecode() -> None:
 
 
 def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_dir: Path = D.DATA_DIR,
-        sections: tuple[str, ...] = ("training", "model", "e2e", "stateful", "scoring", "quality", "seeds")
+        sections: tuple[str, ...] = ("training", "model", "e2e", "stateful", "scoring", "quality", "seeds",
+                                     "gpu")
         ) -> dict[str, Any]:
     t0 = time.perf_counter()
     compile_bytecode()
@@ -146,6 +148,10 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
     if "seeds" in sections:
         log("seeds: seqinfer train --model all --seed 1..4")
         res["seeds"] = seeds_section(res.get("training"), quick=sz == QUICK)
+    if "gpu" in sections:
+        log("gpu: training, parity and predict on CUDA against the CPU (skipped without a GPU)")
+        res["gpu"] = gpu_section(data_dir, sz.series_rows, sz.predict_timeout_s,
+                                 QUICK_TRAIN if sz == QUICK else None)
     res["elapsed_s"] = time.perf_counter() - t0
     res["load_avg"]["end"] = os.getloadavg()[0]
     res["targets"] = targets(res)
@@ -206,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     ap.add_argument("--data", type=Path, default=D.DATA_DIR, help="where generated inputs are kept")
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--only", default="training,model,e2e,stateful,scoring,quality,seeds",
+    ap.add_argument("--only", default="training,model,e2e,stateful,scoring,quality,seeds,gpu",
                     help="comma list of sections")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     ap.add_argument("--readme", type=Path, help="also rewrite this README's bench block (make bench does)")
