@@ -268,10 +268,11 @@ def predict(
         help="Threads running batches side by side while the next rows are parsed (0: none) "
              "[default: one per core, at most 4; 1 on CUDA]")] = None,
     verify: Annotated[bool, typer.Option(
-        help="Also run model.ts beside the ONNX model (imports torch); fail on a mismatch.")] = False,
+        help="Also run model.ts beside the ONNX model on the same batches (imports torch; a stateful "
+             "model's from the same state, 256 rows a call); fail on a mismatch.")] = False,
     state: Annotated[Path | None, typer.Option(
         help="Stateful models: read every series' state from this file at start (if it exists) and write "
-             "it back at the end, also after an error or Ctrl-C.")] = None,
+             "it back at the end, also after an error or Ctrl-C (not after a --verify mismatch).")] = None,
     warmup: Annotated[int | None, typer.Option(
         help="Stateful models: rows a series needs before its forecasts show [default: the model's].")
     ] = None,

@@ -24,6 +24,10 @@ DEFAULT_BATCH_SIZE = 1024
 # measured on 1M rows of one series (LSTM hidden 32), 1024-row calls took 2.68 s end to end, 8192 2.31 s,
 # 65536 2.04 s (fewer calls, fewer hand-offs between threads). A trickle still goes out at --max-latency.
 STEP_BATCH_SIZE = 65536
+# Under --verify, a stateful model's calls take at most this many rows, so at most this many steps of one
+# series: each call is compared with TorchScript from the same state, and over a long run of steps the float32
+# rounding of two runtimes drifts apart (export verifies chunks of up to 257 steps the same way).
+VERIFY_STEPS = 256
 # While a stateful model runs, Python's thread switch interval (5 ms by default) is lowered: its model thread,
 # back from onnxruntime, waits that long for the GIL held by the parsing or the formatting thread, once per
 # call. Measured (stand-in LSTM, alternating runs in one sitting): 1M rows of 10,000 series 2.86 s -> 2.66 s,

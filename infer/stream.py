@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from . import csvout
 from .arrowio import ParquetCsv, header_rule, is_parquet, to_parquet
 from .columns import SAMPLE_LINES, Columns, is_number, resolve
-from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, PredictConfig
+from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, VERIFY_STEPS, PredictConfig
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
@@ -32,6 +32,9 @@ from .reader import Block, LineReader, open_input
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
 from .stepstate import Plan, StepStore
+
+if TYPE_CHECKING:
+    from .verify import StepCheck, TorchCheck
 
 QUEUE_DEPTH = 4                # batches in flight: enough to keep the worker busy, little memory
 BUSY_POLL_S = 0.001            # how often a stalled input with pending rows checks for an idle worker
@@ -230,13 +233,18 @@ class Engine:
                 opt = "state" if cfg.state is not None else "warmup"
                 raise ConfigError(f"--{opt}: {model.path} is a windowed model: it carries no state (its "
                                   f"window is rebuilt from the input); train with --stateful for one")
-        self.batch_size = cfg.batch_size or (STEP_BATCH_SIZE if self.store is not None else
-                                             DEFAULT_BATCH_SIZE)
+        step_rows = VERIFY_STEPS if cfg.verify else STEP_BATCH_SIZE
+        self.batch_size = cfg.batch_size or (step_rows if self.store is not None else DEFAULT_BATCH_SIZE)
         self.fmt = csvout.value_format(cfg.precision, meta.io_dtype)
-        self.check = None
+        self.check: TorchCheck | None = None
+        self.step_check: StepCheck | None = None
         if cfg.verify:
-            from .verify import TorchCheck  # imports torch
-            self.check = TorchCheck(model.path, self.horizon, meta.horizon)
+            from .verify import StepCheck, TorchCheck  # imports torch
+            if self.store is not None:
+                self.check = self.step_check = StepCheck(model.path, meta.horizon)
+            else:
+                self.check = TorchCheck(model.path, self.horizon, meta.horizon)
+        self.mismatch = False                     # --verify failed: the state is not written
         self.cols: Columns | None = None
         self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
@@ -259,9 +267,6 @@ class Engine:
                               f"every row; {cfg.horizon} is not available")
         if cfg.window is not None:
             raise ConfigError("window: a stateful model has no window: it carries its state from row to row")
-        if cfg.verify:
-            raise ConfigError("--verify compares windowed models with TorchScript; `seqinfer export` "
-                              "verifies a stateful model's step graph over thousands of steps")
         if cfg.layout == "windows":
             raise ConfigError("layout: windows needs a windowed model; a stateful one reads one row per step")
 
@@ -275,6 +280,10 @@ class Engine:
     def save_state(self) -> None:
         """--state PATH: the state of every series, written atomically (after the forecasts are out)."""
         if self.store is None or self.cfg.state is None:
+            return
+        if self.mismatch:
+            self.report(f"state: not written to {self.cfg.state}: --verify stopped the run inside a batch "
+                        f"whose state was already carried on; the file is left as the last run wrote it")
             return
         self.store.save(self.cfg.state, dict(self.state.ids), self.state.last)
         self.report(f"state: {len(self.state.ids)} series written to {self.cfg.state}")
@@ -442,20 +451,32 @@ class Engine:
             return Done(item)
         assert self.store is not None and item.plan is not None
         self.store.reset(item.fresh)
+        before = self.store.state_of(item.plan) if self.step_check is not None and item.plan.n else None
         y, seen = self.store.run_plan(item.plan)                    # (B, horizon), rows seen before
-        return item, y, seen
+        bad = None
+        if self.step_check is not None and before is not None:
+            p = item.plan
+            bad = self.step_check.check_step(p.x, before, y, p.row_of, p.pos)
+        return item, y, seen, bad
 
-    def _step_format(self, out: tuple[Batch, np.ndarray, np.ndarray]) -> Done:
+    def _step_format(self, out: tuple[Batch, np.ndarray, np.ndarray, int | None]) -> Done:
         """Its CSV lines (the writer thread); rows in a series' warm-up were run (they build its state) but
-        their forecasts are held back."""
-        item, y, seen = out
+        their forecasts are held back. Under --verify, the rows before the first mismatch, then its error."""
+        item, y, seen, bad = out
+        error = None
+        text, lines = item.text, item.lines
+        if bad is not None:
+            assert self.step_check is not None
+            error = self.step_check.step_error(bad, y, int(lines[bad]))
+            self.mismatch = True
+            text, lines, y, seen = [col[:bad] for col in text], lines[:bad], y[:bad], seen[:bad]
         show = seen >= self.warmup
         if show.all():
-            return Done(csvout.format_rows(item.text, item.lines, y, self.fmt), len(y))
+            return Done(csvout.format_rows(text, lines, y, self.fmt), len(y), error)
         self.summary.held_back += int((~show).sum())
         keep = np.flatnonzero(show).tolist()
-        text = [[col[i] for i in keep] for col in item.text]
-        return Done(csvout.format_rows(text, item.lines[show], y[show], self.fmt), len(keep))
+        text = [[col[i] for i in keep] for col in text]
+        return Done(csvout.format_rows(text, lines[show], y[show], self.fmt), len(keep), error)
 
     def _write(self, done: Done) -> None:
         self.sink.write(done.data)

@@ -63,7 +63,9 @@ class TorchCheck:
 
     def check(self, x: np.ndarray, y: np.ndarray, lines: np.ndarray) -> int | None:
         """Index of the first forecast off by more than the tolerance, or None when all agree."""
-        ref = self.reference(x)
+        return self._judge(y, self.reference(x))
+
+    def _judge(self, y: np.ndarray, ref: np.ndarray) -> int | None:
         diff = np.abs(y.astype(np.float64) - ref)
         rel = diff / np.maximum(np.abs(ref), 1e-12)
         bad = np.flatnonzero((diff > self.atol + self.rtol * np.abs(ref)).any(axis=1))
@@ -74,12 +76,37 @@ class TorchCheck:
         return int(bad[0]) if len(bad) else None
 
     def error(self, i: int, y: np.ndarray, x: np.ndarray, line: int) -> ParityError:
-        ref = self.reference(x[i:i + 1])[0]
-        d = float(np.abs(y[i] - ref).max())
-        return ParityError(f"--verify: row {line}: onnxruntime {y[i].tolist()} vs TorchScript {ref.tolist()} "
+        return self._error(y[i], self.reference(x[i:i + 1])[0], line)
+
+    def _error(self, y: np.ndarray, ref: np.ndarray, line: int) -> ParityError:
+        d = float(np.abs(y - ref).max())
+        return ParityError(f"--verify: row {line}: onnxruntime {y.tolist()} vs TorchScript {ref.tolist()} "
                            f"(max abs diff {d:.3g} > atol {self.atol:g} + rtol {self.rtol:g} x |torch|)")
 
     def summary(self) -> str:
         return (f"verify: onnxruntime vs TorchScript ({self.path.name}), {self.count} forecasts: "
                 f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g} "
                 f"(atol {self.atol:g}, rtol {self.rtol:g}): PASSED")
+
+
+class StepCheck(TorchCheck):
+    """A stateful model: each call's rows through model.ts too, from the same gathered state, so that a
+    difference never carries over from one call to the next (predict keeps its calls to VERIFY_STEPS rows
+    under --verify: float32 rounding of two runtimes drifts apart over long runs of steps)."""
+
+    def __init__(self, onnx_path: Path, horizon: int) -> None:
+        super().__init__(onnx_path, horizon, horizon)
+        self.ref = np.zeros((0, horizon))
+
+    def check_step(self, x: np.ndarray, state: list[np.ndarray], y: np.ndarray, row_of: np.ndarray,
+                   pos: np.ndarray) -> int | None:
+        """x [S, T, F] and the state (stepstate.Plan, StepStore.state_of) -> the index of the first of the
+        rows' forecasts y [n, H] (input order: series row_of, step pos) off by more than the tolerance."""
+        torch = self.torch
+        with torch.inference_mode():
+            ref, _ = self.module(torch.from_numpy(x), [torch.from_numpy(s) for s in state])
+        self.ref = ref.numpy()[row_of, pos].astype(np.float64)
+        return self._judge(y, self.ref)
+
+    def step_error(self, i: int, y: np.ndarray, line: int) -> ParityError:
+        return self._error(y[i], self.ref[i], line)

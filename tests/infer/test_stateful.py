@@ -127,6 +127,33 @@ def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tm
     assert not list(tmp_path.glob(".*tmp"))                            # written atomically, nothing left over
 
 
+def test_verify_runs_torchscript_beside_each_call_and_prints_the_same_forecasts(gru: tuple) -> None:
+    _, root = gru
+    text, _ = interleaved(n=700, seed=2)                  # more rows than one --verify call takes (256)
+    plain = run_cli(["predict", str(root), "--provider", "cpu"], text)
+    checked = run_cli(["predict", str(root), "--provider", "cpu", "--verify"], text)
+    assert checked.returncode == 0, checked.stderr.decode()
+    assert checked.stdout == plain.stdout
+    assert "verify: onnxruntime vs TorchScript (model.ts), 700 forecasts" in checked.stderr.decode()
+
+
+def test_verify_stops_at_the_first_row_torchscript_disagrees_and_keeps_the_state_file(gru: tuple,
+                                                                                    tmp_path: Path) -> None:
+    _, root = gru
+    _, other = make_stateful(tmp_path / "other", "gru", seed=1)        # same layout, other weights
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "model.onnx").write_bytes((root / "model.onnx").read_bytes())
+    (mixed / "model.ts").write_bytes((other / "model.ts").read_bytes())
+    text, _ = interleaved(n=40)
+    state = tmp_path / "state.npz"
+    r = run_cli(["predict", str(mixed), "--provider", "cpu", "--verify", "--warmup", "0", "--state",
+                 str(state)], text)
+    assert r.returncode == 2 and "--verify: row 2: onnxruntime" in one_error(r.stderr)
+    assert parse_csv(r.stdout)[2].shape[0] == 0
+    assert "state: not written" in r.stderr.decode() and not state.exists()
+
+
 def test_a_trickle_gets_each_forecast_before_the_next_row(gru: tuple) -> None:
     """Rows sent one at a time through a pipe, two series interleaved: each row's forecast comes out before
     the next row goes in, within the windowed model's latency bounds, and equals the forecast of the same
