@@ -2,12 +2,15 @@
 
     python -m bench.model_probe                       # rnn lstm gru, batch 1..4096, seq 80, hidden 32
     python -m bench.model_probe --kinds lstm --batches 1 256 --rounds 1
+    python -m bench.model_probe --provider cuda --threads 1    # which form onnxruntime's CUDA provider wants
 
 Each (kind, runtime) is timed in its own subprocess, so torch's OpenMP threads and onnxruntime's spinning
 pool never compete inside one process. On a shared machine other load comes and goes, so every cell is
 measured `--rounds` times, interleaved, and the report keeps each cell's best median (the least disturbed
-round). onnxruntime sessions: CPUExecutionProvider, intra_op_num_threads=--threads, ORT_ENABLE_ALL; the
-`seqinfer` runtime is the Python API (hybrid graph, one intra-op thread per worker, one worker per core).
+round). onnxruntime sessions: --provider (CPU, or CUDA with seqinfer's ORT_CUDA_OPTIONS: TF32 off),
+intra_op_num_threads=--threads, ORT_ENABLE_ALL; eager runs on the same device (CUDA: float32 as seqinfer sets
+it, synchronized per call); the `seqinfer` runtime is the Python API (hybrid graph; on the CPU one intra-op
+thread per worker, one worker per core).
 The model is an untrained stand-in of the given shape: speed does not depend on the weights.
 """
 from __future__ import annotations
@@ -45,6 +48,7 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
     import torch
 
     from seqinfer.export.onnx_export import build_onnx
+    from seqinfer.infer.contract import ORT_CUDA_OPTIONS
     from seqinfer.trainer.model import Forecaster, ModelConfig
 
     torch.manual_seed(0)
@@ -54,10 +58,20 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
     xs = {b: rng.standard_normal((b, a.seq, 1)).astype(np.float32) for b in a.batches}
     out: dict[str, float] = {}
     if a.runtime == "eager":
+        if a.provider == "cuda":
+            from seqinfer.trainer.fit import cuda_precision
+
+            cuda_precision()
+            model.to("cuda")
+
+        def call(t: torch.Tensor) -> None:
+            model(t)
+            if a.provider == "cuda":
+                torch.cuda.synchronize()
         with torch.inference_mode():
             for b, x in xs.items():
-                t = torch.from_numpy(x)
-                out[str(b)] = _time(lambda t=t: model(t), a.budget)  # type: ignore[misc]
+                t = torch.from_numpy(x).to("cuda" if a.provider == "cuda" else "cpu")
+                out[str(b)] = _time(lambda t=t: call(t), a.budget)  # type: ignore[misc]
         return out
     import onnxruntime as ort
 
@@ -67,7 +81,7 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
         from .models import export_temp
 
         with tempfile.TemporaryDirectory() as td:
-            api = Api(export_temp(model, a.kind, a.seq, Path(td)), provider="cpu")
+            api = Api(export_temp(model, a.kind, a.seq, Path(td)), provider=a.provider)
             for b, x in xs.items():
                 out[str(b)] = _time(lambda x=x: api.predict(x), a.budget)  # type: ignore[misc]
         return out
@@ -75,7 +89,13 @@ def worker(a: argparse.Namespace) -> dict[str, float]:
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    want = "CUDAExecutionProvider" if a.provider == "cuda" else "CPUExecutionProvider"
+    if a.provider == "cuda" and hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()
+    spec: Any = (want, ORT_CUDA_OPTIONS) if a.provider == "cuda" else want
+    sess = ort.InferenceSession(proto.SerializeToString(), so, providers=[spec])
+    if sess.get_providers()[0] != want:
+        raise SystemExit(f"onnxruntime's {want} does not run here (the session fell back to the CPU)")
     for b, x in xs.items():
         out[str(b)] = _time(lambda x=x: sess.run(None, {"x": x}), a.budget)  # type: ignore[misc]
     return out
@@ -89,6 +109,8 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=80)
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--provider", choices=["cpu", "cuda"], default="cpu",
+                   help="where onnxruntime and eager run (default cpu)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per cell (default 1.0)")
     p.add_argument("--json", type=Path, help="also write the best medians here")
@@ -100,13 +122,16 @@ def main() -> None:
         return
     best: dict[tuple[str, str, int], float] = {}
     common = ["--batches", *map(str, a.batches), "--seq", str(a.seq), "--hidden", str(a.hidden),
-              "--threads", str(a.threads), "--budget", str(a.budget)]
+              "--threads", str(a.threads), "--budget", str(a.budget), "--provider", a.provider]
     with tempfile.TemporaryDirectory():
         for r in range(a.rounds):
             for kind in a.kinds:
                 for rt in a.runtimes:
                     res = subprocess.run([sys.executable, "-m", "bench.model_probe", "--worker", kind, rt,
-                                          *common], capture_output=True, text=True, check=True)
+                                          *common], capture_output=True, text=True)
+                    if res.returncode:
+                        tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+                        raise SystemExit(f"model_probe: {kind} {rt} failed: {tail}")
                     for b, sec in json.loads(res.stdout.strip().splitlines()[-1]).items():
                         key = (kind, rt, int(b))
                         best[key] = min(best.get(key, float("inf")), sec)
@@ -114,7 +139,8 @@ def main() -> None:
     head = f"{'kind':5} {'batch':>5} " + " ".join(f"{rt + ' ms':>14}" for rt in a.runtimes)
     extra = [rt for rt in a.runtimes if rt != "eager"] if "eager" in a.runtimes else []
     head += "".join(f" {rt + ' x eager':>18}" for rt in extra)
-    print(f"seq {a.seq}, hidden {a.hidden}, threads {a.threads}, best median of {a.rounds} round(s)")
+    print(f"{a.provider}: seq {a.seq}, hidden {a.hidden}, threads {a.threads}, best median of {a.rounds} "
+          "round(s)")
     print(head)
     for kind in a.kinds:
         for b in a.batches:
