@@ -65,6 +65,10 @@ Header = Annotated[Literal["auto", "yes", "no"], typer.Option(help=_HEADER_HELP)
 DateOrder = Annotated[Literal["auto", "dmy", "mdy"], typer.Option(
     help="Day and month in dates such as 03/04/2024: dmy, mdy, or auto (told from a field above 12 in the "
          "first lines; when none is, the dates are passed through and not read for gaps).")]
+Sep = Annotated[Literal[",", ";", "tab", "|"], typer.Option(
+    help="Between fields: , (default) ; tab |. A spreadsheet saved with a European locale writes ;")]
+Decimal = Annotated[Literal[".", ","], typer.Option(
+    help="The decimal mark in numbers: . (default) or , (with --sep ';', tab or |).")]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
@@ -86,6 +90,8 @@ def train(
     keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
+    sep: Sep = ",",
+    decimal: Decimal = ".",
     fill: TableFill = "stop",
     column: Annotated[str | None, typer.Option(
         help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
@@ -147,7 +153,7 @@ def train(
             f"(column numbers count from 1 in every command)")
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
                       series_col=series_col, time_col=time_col, keep=_names(*(keep or [])), header=header,
-                      date_order=date_order, fill=fill, length=length,
+                      date_order=date_order, sep=sep, decimal=decimal, fill=fill, length=length,
                       period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -240,6 +246,8 @@ def predict(
     keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
+    sep: Sep = ",",
+    decimal: Decimal = ".",
     fill: StreamFill = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
@@ -285,7 +293,8 @@ def predict(
 
     cfg = PredictConfig(
         layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
-        keep=_names(*(keep or [])), header=header, date_order=date_order, fill=fill, max_series=max_series,
+        keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep, decimal=decimal, fill=fill,
+        max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
         verify=verify, state=None if state is None else str(state), warmup=warmup)
@@ -325,6 +334,8 @@ def evaluate(
     keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
+    sep: Sep = ",",
+    decimal: Decimal = ".",
     fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
@@ -345,7 +356,8 @@ def evaluate(
     from .config import ColumnSpec
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
-                      keep=_names(*(keep or [])), header=header, date_order=date_order)
+                      keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
+                      decimal=decimal)
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
@@ -376,6 +388,8 @@ def score(
     keep: Keep = None,
     header: Header = "auto",
     date_order: DateOrder = "auto",
+    sep: Sep = ",",
+    decimal: Decimal = ".",
     fill: StreamFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
@@ -392,7 +406,8 @@ def score(
     from .score import ScoreConfig, run_score
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
-                      keep=_names(*(keep or [])), header=header, date_order=date_order)
+                      keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
+                      decimal=decimal)
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

@@ -271,14 +271,15 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if said.lower().startswith("sep=") and len(said) == 5:          # Excel's hint: `sep=,` or `sep=;`
         raise ConfigError(f"{source}: line 1 is {said!r}, a spreadsheet's hint naming the separator, not "
                           f"the header: remove it (tail -n +2 FILE)")
-    for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+    for sep, name, opt in ((";", "';'", "';'"), ("\t", "tabs", "tab"), ("|", "'|'", "'|'")):
         if n == 1 and 2 * sum(sep in ",".join(r) for r in lines) > len(lines):
             above = "" if sep in first[0] else \
                 f"; line 1 has no {name}: remove the comment or title lines above the header"
-            decimal = ", decimal=','" if sep == ";" else ""
-            raise ConfigError(f"{source}: the lines are separated by {name}, not commas; seqinfer reads "
-                              f"comma-separated files (pandas converts one: pd.read_csv(f, sep={sep!r}"
-                              f"{decimal}).to_csv(out, index=False)){above}")
+            comma = any(re.search(r"(^|" + re.escape(sep) + r")\s*-?\d+,\d+\s*(" + re.escape(sep) + "|$)",
+                                  ",".join(r)) for r in lines[1:])
+            decimal = " --decimal ','" if comma else ""
+            raise ConfigError(f"{source}: the lines are separated by {name}, not commas: read them with "
+                              f"--sep {opt}{decimal}{above}")
     if all(r[0].lstrip().startswith(("{", "[")) for r in lines):          # JSON lines, or a JSON array
         raise ConfigError(f"{source}: this is JSON, not CSV (line 1 starts with {first[0][:1]!r}); seqinfer "
                           f"reads CSV (pandas converts JSON lines: pd.read_json(f, lines=True).to_csv(out, "
@@ -368,6 +369,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         """A column of 1,234.5 or 12.5% or $5: say so, rather than that it holds text."""
         cell = _formatted(cells[j])
         if cell is not None:
+            if spec.decimal == ",":       # --decimal ',' read the decimal commas: what is left is the rest
+                raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
+                                  f"(thousands separators, % and currency signs are not read): export plain "
+                                  f"numbers (a spreadsheet: Number format, no 1000 separator)")
             raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
                               f"(decimal commas, thousands separators, % and currency signs are not read): "
                               f"export plain numbers (a spreadsheet: Number format, no 1000 separator, '.' "

@@ -9,6 +9,10 @@ LAYOUTS = ("auto", "series", "windows")
 HEADER_CHOICES = ("auto", "yes", "no")
 # Day and month in x/y/yyyy dates: auto (told from a field above 12 in the first lines), or said.
 DATE_ORDERS = ("auto", "dmy", "mdy")
+# Field separators and decimal marks a CSV may use (--sep, --decimal): a spreadsheet saved with a European
+# locale writes `;` between fields and a decimal comma. seqinfer reads them as the comma CSV they stand for.
+SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+DECIMALS = (".", ",")
 FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
 DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
@@ -49,8 +53,18 @@ class ColumnSpec:
     keep: tuple[str, ...] = ()
     header: str = "auto"            # auto | yes | no
     date_order: str = "auto"        # auto | dmy | mdy: x/y/yyyy dates' day and month
+    sep: str = ","                  # between fields: , ; tab | (SEPARATORS)
+    decimal: str = "."              # in numbers: . or , (a decimal comma needs another sep)
 
     def __post_init__(self) -> None:
+        if self.sep not in SEPARATORS:
+            raise ConfigError(f"sep: {self.sep!r} is not one of , ; tab |")
+        object.__setattr__(self, "sep", SEPARATORS[self.sep])
+        if self.decimal not in DECIMALS:
+            raise ConfigError(f"decimal: {self.decimal!r} is not one of . ,")
+        if self.decimal == "," and self.sep == ",":
+            raise ConfigError("--decimal ',': the fields must then be separated by something else: --sep ';' "
+                              "(or tab, |)")
         if self.header not in HEADER_CHOICES:
             raise ConfigError(f"header: {self.header!r} is not one of {', '.join(HEADER_CHOICES)}")
         if self.date_order not in DATE_ORDERS:
@@ -82,6 +96,8 @@ class PredictConfig:
     keep: tuple[str, ...] = ()            # columns copied to the output
     header: str = "auto"                  # auto | yes | no (columns.py rule 1)
     date_order: str = "auto"              # auto | dmy | mdy: x/y/yyyy dates' day and month
+    sep: str = ","                        # between fields: , ; tab |
+    decimal: str = "."                    # in numbers: . or ,
     fill: str = "stop"                    # missing values: stop | previous | drop
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
@@ -123,4 +139,5 @@ class PredictConfig:
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
-                          keep=self.keep, header=self.header, date_order=self.date_order)
+                          keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
+                          decimal=self.decimal)

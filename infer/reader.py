@@ -6,6 +6,7 @@ descriptor (tests, in-memory data) are read the same way, minus the waiting.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from .errors import DataError
+import numpy as np
+
+from .errors import ConfigError, DataError
 
 CHUNK_BYTES = 1 << 20        # per read: per-read overhead vanishes, yet the first block parses fast
 MAX_LINE_BYTES = 1 << 20     # a longer line is an error, so memory stays bounded whatever arrives
@@ -66,6 +69,80 @@ class Block:
     nlines: int
 
 
+_DIGITS = np.zeros(256, bool)
+_DIGITS[list(b"0123456789")] = True
+_NUMBER_BYTES = _DIGITS.copy()                 # what a number with a decimal comma may hold, besides it
+_NUMBER_BYTES[list(b'+-eE ",\r')] = True
+
+
+class Dialect:
+    """`sep`-separated lines with `decimal` marks -> the comma CSV with decimal points they stand for, field
+    for field, so every column keeps its number and every line its place (--sep, --decimal).
+
+    A decimal comma becomes a point only in a field that is a number (`-12,5`, `"3,0e-4"`): a text field
+    keeps its commas, and `1.234,5` (a thousands separator) is left for the parser to refuse. Lines with no
+    comma or quote left are converted by one bytes.replace; the others go through Python's csv module,
+    which quotes what needs it. A line whose quotes do not close is left as it is, for the parser to report
+    (a cell over several lines is refused)."""
+
+    @staticmethod
+    def of(sep: str, decimal: str) -> Dialect | None:
+        """The dialect for ColumnSpec's sep and decimal; None for comma CSV with decimal points."""
+        return None if (sep, decimal) == (",", ".") else Dialect(sep, decimal)
+
+    def __init__(self, sep: str, decimal: str) -> None:
+        self.sep, self.name, self.decimal = sep.encode(), {"\t": "tab"}.get(sep, repr(sep)), decimal
+
+    def __call__(self, lines: bytes) -> bytes:
+        if self.decimal == ",":
+            lines = self._points(lines)
+        if b'"' not in lines and b"," not in lines:
+            return lines.replace(self.sep, b",")
+        return b"".join(self._line(ln) for ln in lines.splitlines(keepends=True))
+
+    def _points(self, lines: bytes) -> bytes:
+        """Each comma that is the one comma of a field made only of digits, signs, exponents, spaces and
+        quotes, a digit right after it, becomes a point (numpy over the whole block: 1M rows in ~0.1 s)."""
+        a = np.frombuffer(lines, np.uint8)
+        commas = np.flatnonzero(a == ord(","))
+        if not len(commas):
+            return lines
+        edges = np.flatnonzero((a == self.sep[0]) | (a == ord("\n")))   # the block ends in a newline
+        k = np.searchsorted(edges, commas)
+        end, start = edges[k], np.where(k > 0, edges[np.maximum(k - 1, 0)] + 1, 0)
+        odd = np.concatenate([[0], np.cumsum(~_NUMBER_BYTES[a])])        # bytes a number has not, so far
+        many = np.concatenate([[0], np.cumsum(a == ord(","))])
+        ok = (odd[end] == odd[start]) & (many[end] - many[start] == 1) & \
+            _DIGITS[a[np.minimum(commas + 1, len(a) - 1)]]
+        if not ok.any():
+            return lines
+        out = a.copy()
+        out[commas[ok]] = ord(".")
+        return out.tobytes()
+
+    def _line(self, line: bytes) -> bytes:
+        if line.count(b'"') % 2:
+            return line
+        try:
+            text = line.decode()
+        except UnicodeDecodeError:        # the parser names the line and column
+            return line
+        body = text.rstrip("\r\n")
+        fields = next(csv.reader([body], delimiter=self.sep.decode()), [])
+        return (",".join('"' + f.replace('"', '""') + '"' if "," in f or '"' in f else f for f in fields)
+                + text[len(body):]).encode()
+
+    def describe(self) -> str:
+        """For the "reading ..." line: what the file was read as."""
+        return f"fields separated by {self.name}, decimal {self.decimal!r}"
+
+    def check_header(self, line: bytes, source: str) -> None:
+        """An explicit --sep on a file whose first line has none of it but has commas: say so."""
+        if self.sep not in line and b"," in line:
+            raise ConfigError(f"{source}: --sep {self.name}, but line 1 has no {self.name} and has commas: "
+                              f"a comma-separated file needs no --sep")
+
+
 class LineReader:
     """Cuts a byte stream into Blocks of whole lines; strips a leading UTF-8 BOM; bounds line length.
 
@@ -74,8 +151,11 @@ class LineReader:
 
     def __init__(self, stream: BinaryIO | int, source: str,
                  on_long_line: Callable[[DataError], None] | None = None,
-                 chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES, first_line: int = 1) -> None:
+                 chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES, first_line: int = 1,
+                 dialect: Dialect | None = None) -> None:
         self.source = source
+        self.dialect = dialect       # another separator or decimal mark, turned into comma CSV per block
+        self.header_seen = dialect is None
         self.fd: int | None = None
         self.file: BinaryIO | None = None
         if isinstance(stream, int):
@@ -159,6 +239,11 @@ class LineReader:
         """Whole lines -> a Block, except blank lines (also `,,`) at its end: they wait for a line that is
         not blank (then a blank line is an error where it is), and at EOF they are dropped (an editor's or a
         spreadsheet's blank lines after the last row)."""
+        if self.dialect is not None and lines:
+            if not self.header_seen:
+                self.dialect.check_header(lines[:lines.find(b"\n")], self.source)
+                self.header_seen = True
+            lines = self.dialect(lines)
         lines, self.blank = self.blank + lines, b""
         if not self.eof:
             end = len(lines.rstrip(BLANK))

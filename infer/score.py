@@ -32,7 +32,7 @@ from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
 from .parse import after_header, parse_block, sample, split_fields
-from .reader import LineReader, open_input
+from .reader import Dialect, LineReader, open_input
 from .session import Model, load_model
 
 TIME_COLUMN = "time"
@@ -66,11 +66,14 @@ def model_here(path: str, provider: str, threads: int) -> Model:
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-def _blocks(path: str, enough: int | None = None) -> list[Any]:
-    """The file's lines as blocks (all, or the first blocks holding `enough` lines)."""
-    src = ParquetCsv(path) if is_parquet(path) else open_input(path)
+def _blocks(path: str, enough: int | None = None, dialect: tuple[str, str] = (",", ".")) -> list[Any]:
+    """The file's lines as blocks (all, or the first blocks holding `enough` lines); a CSV's `dialect`
+    (ColumnSpec's sep and decimal) turned into comma CSV."""
+    parquet = is_parquet(path)
+    src = ParquetCsv(path) if parquet else open_input(path)
     with contextlib.closing(src):
-        reader = LineReader(src, path, first_line=0 if is_parquet(path) else 1)  # type: ignore[arg-type]
+        reader = LineReader(src, path, first_line=0 if parquet else 1,  # type: ignore[arg-type]
+                            dialect=None if parquet else Dialect.of(*dialect))
         blocks, lines = [], 0
         while (b := reader.read()) is not None and (enough is None or lines < enough):
             if b.nlines:
@@ -81,19 +84,23 @@ def _blocks(path: str, enough: int | None = None) -> list[Any]:
 
 def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
     """The columns, from the first file, by predict's rules (a Parquet schema is its header)."""
-    blocks = _blocks(path, SAMPLE_LINES)
+    if is_parquet(path) and Dialect.of(spec.sep, spec.decimal) is not None:
+        raise ConfigError(f"{path}: --sep and --decimal describe CSV text; a Parquet file's columns are "
+                          f"typed: leave them out")
+    blocks = _blocks(path, SAMPLE_LINES, (spec.sep, spec.decimal))
     if not blocks:
         raise DataError("empty file", source=path)
     spec, _ = header_rule(spec, is_parquet(path))
     return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path)
 
 
-def read_file(path: str, index: int, cols: Columns, missing_ok: bool) -> Any:
+def read_file(path: str, index: int, cols: Columns, missing_ok: bool, dialect: tuple[str, str] = (",", ".")
+              ) -> Any:
     """One file -> a pandas frame: series, time (text), file, row, _order, _t, v0..v{F-1}; DataError names
     the file, row and column of the first bad value."""
     import pandas as pd
 
-    blocks = _blocks(path)
+    blocks = _blocks(path, None, dialect)
     if not blocks:
         raise DataError("empty file", source=path)
     first = [f.strip() for f in split_fields(blocks[0].data.split(b"\n", 1)[0], path, blocks[0].first_line)]
@@ -271,7 +278,8 @@ def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: 
     features = m.meta.features
     cols = decide(str(files[0]), spec, features, m.meta.window)
     frames = dd.from_map(read_file, [str(f) for f in files], list(range(len(files))),
-                         args=(cols, cfg.fill != "stop"), meta=_meta(features), enforce_metadata=False)
+                         args=(cols, cfg.fill != "stop", (spec.sep, spec.decimal)), meta=_meta(features),
+                         enforce_metadata=False)
     return _score_frames(frames, model, features, cfg, one_series=cols.series is None), cols
 
 
@@ -344,7 +352,9 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
     logging.getLogger("distributed").setLevel(logging.ERROR)   # its shuffle notes are not the user's business
     forecasts, cols = score_files(model, files, spec, cfg)
     _, where = header_rule(spec, is_parquet(files[0]))
-    say(f"reading {cols.describe(where)}; {len(files)} file(s), "
+    dialect = None if is_parquet(files[0]) else Dialect.of(spec.sep, spec.decimal)
+    said = f"{dialect.describe()}; " if dialect is not None else ""
+    say(f"reading {cols.describe(where)}; {said}{len(files)} file(s), "
         + ("one series: partitions in file order" if cols.series is None else "grouped by series"))
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -28,7 +28,7 @@ from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S,
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
-from .reader import Block, LineReader, open_input
+from .reader import Block, Dialect, LineReader, open_input
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState
 from .stepstate import Plan, StepStore
@@ -247,6 +247,7 @@ class Engine:
         self.mismatch = False                     # --verify failed: the state is not written
         self.cols: Columns | None = None
         self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
+        self.dialect: Dialect | None = None       # --sep / --decimal: how the CSV's lines were converted
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
         self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series, dtype=model.dtype.type)
         self.pending: list[Piece] = []
@@ -329,7 +330,8 @@ class Engine:
         spec, where = header_rule(self.cfg.columns(), self.parquet)
         self.cols = resolve(lines, spec, features=meta.features, window=self.window,
                             layout=self.cfg.layout, source=self.source)
-        self.report(f"reading {self.cols.describe(where)}")
+        said = f"; {self.dialect.describe()}" if self.dialect is not None else ""
+        self.report(f"reading {self.cols.describe(where)}{said}")
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)
@@ -491,7 +493,13 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
     `first_line`: the number of the input's first line (0 for Parquet, whose header is not a row)."""
     engine = Engine(model, cfg, csvout.Sink(out), source, report)
     engine.parquet = first_line == 0             # a Parquet file: its schema holds the names
+    spec = cfg.columns()                         # --sep, --decimal: a CSV's, not Parquet's
+    engine.dialect = Dialect.of(spec.sep, spec.decimal)
+    if engine.parquet and engine.dialect is not None:
+        raise ConfigError(f"{source}: --sep and --decimal describe CSV text; a Parquet file's columns are "
+                          f"typed: leave them out")
     reader = LineReader(inp, source, on_long_line=engine.skip if cfg.on_error == "skip" else None,
+                        dialect=engine.dialect,
                         first_line=first_line)
     try:
         while True:

@@ -25,7 +25,7 @@ from .columns import Columns, resolve
 from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
 from .parse import Rows, after_header, parse_block, sample
-from .reader import LineReader, open_input
+from .reader import Dialect, LineReader, open_input
 from .state import SeriesState, clock_set_back, series_name
 
 TABLE_FILLS = (*FILLS, "interpolate")
@@ -53,7 +53,8 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     except OSError as e:
         raise DataError(f"cannot open ({e.strerror})", source=source) from None
     with f:
-        reader = LineReader(f, source)
+        dialect = Dialect.of(spec.sep, spec.decimal)
+        reader = LineReader(f, source, dialect=dialect)
         blocks = []
         while (block := reader.read()) is not None:
             if block.nlines:
@@ -63,7 +64,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source,
                    sorts=True)
     if report is not None:
-        report(f"reading {cols.describe()}")
+        report(f"reading {cols.describe()}" + (f"; {dialect.describe()}" if dialect is not None else ""))
     nf = len(cols.values)
     parsed = []
     for block in after_header(blocks, cols):

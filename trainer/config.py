@@ -115,6 +115,8 @@ class DataConfig:
     keep: tuple[str, ...] = ()       # other columns, accepted and read past (predict copies them out)
     header: str = "auto"             # auto | yes | no
     date_order: str = "auto"         # auto | dmy | mdy: x/y/yyyy dates' day and month
+    sep: str = ","                   # between fields: , ; tab |
+    decimal: str = "."               # in numbers: . or ,
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     season: int | None = None        # the baselines' season in steps; None: detected (trainer/baselines.py)
     length: int = 2000               # sine: number of points
@@ -144,13 +146,14 @@ class DataConfig:
         self.columns()                                                    # the column options' own checks
         if self.path is None:
             given = [n for n in ("value_col", "series_col", "time_col", "keep") if getattr(self, n)] + \
-                [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"))
-                 if getattr(self, n) != default]
+                [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"),
+                                      ("sep", ","), ("decimal", ".")) if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
-                          keep=self.keep, header=self.header, date_order=self.date_order)
+                          keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
+                          decimal=self.decimal)
 
     @property
     def source(self) -> str:

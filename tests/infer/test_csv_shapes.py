@@ -216,10 +216,85 @@ def test_database_export_with_nulls(lstm: Fixture, fill: str) -> None:
     assert said in err and "series=id" in err
 
 
-def test_semicolon_files_are_an_error_not_one_text_column(lstm: Fixture) -> None:
+def test_semicolon_files_are_an_error_naming_the_options_not_one_text_column(lstm: Fixture) -> None:
     text = "date;value\n2020-01-01;1,5\n2020-01-02;2,5\n"           # a decimal comma, as such files have
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
-    assert r.returncode == 2 and "separated by ';'" in one_error(r.stderr)
+    assert r.returncode == 2 and "separated by ';', not commas: read them with --sep ';' --decimal ','" \
+        in one_error(r.stderr)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text.replace(",", "."))
+    assert r.returncode == 2 and one_error(r.stderr).endswith("read them with --sep ';'")
+
+
+def european(rows: list[tuple[str, str, str]]) -> bytes:
+    """A spreadsheet saved with a German locale: `;` between fields, decimal commas, d.m.Y dates, CRLF, a
+    store name with a comma (quoted), one number quoted, and the empty rows it kept as `;;`."""
+    lines = ["Datum;Filiale;Umsatz"]
+    for i, (day, store, v) in enumerate(rows):
+        cell = v.replace(".", ",")
+        lines.append(f'{day};{store if "," not in store else chr(34) + store + chr(34)};'
+                     f'{chr(34) + cell + chr(34) if i == 7 else cell}')
+    return ("\r\n".join(lines) + "\r\n;;\r\n;;\r\n").encode()
+
+
+def test_a_semicolon_file_with_decimal_commas_forecasts_as_its_comma_twin(lstm: Fixture) -> None:
+    """--sep ';' --decimal ',': the same rows as the comma CSV they stand for give the same bytes out, the
+    store name with a comma passed through quoted."""
+    rows = [(f"{d % 28 + 1:02d}.{d // 28 + 1:02d}.2024", store, x) for d in range(N)
+            for store, x in (("Hamburg, Nord", values()[d]), ("Köln", values(seed=1, level=-3)[d]))]
+    twin = "Datum,Filiale,Umsatz\n" + "".join(f'{day},"{s}",{v}\n' if "," in s else f"{day},{s},{v}\n"
+                                               for day, s, v in rows)
+    err, got, cols = predict(lstm, european(rows), "--sep", ";", "--decimal", ",")
+    err2, want, _ = predict(lstm, twin)
+    assert got == want and len(got) > 1
+    assert "Hamburg, Nord" in cols["series"]
+    assert "fields separated by ';', decimal ','" in err and "series=Filiale" in err, err
+    check(lstm, cols, {s: [(2 + i, v) for i, (_, s2, v) in enumerate(rows) if s2 == s]
+                       for s in ("Hamburg, Nord", "Köln")})
+
+
+def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -> None:
+    from seqinfer.infer.config import ColumnSpec
+    from seqinfer.infer.score import decide, read_file
+    from seqinfer.infer.table import read_table
+
+    rows = [(f"{d % 28 + 1:02d}.{d // 28 + 1:02d}.2024", "a", x) for d, x in enumerate(values())]
+    (tmp_path / "de.csv").write_bytes(european(rows))
+    (tmp_path / "en.csv").write_text("Datum,Filiale,Umsatz\n" + "".join(f"{d},{s},{v}\n" for d, s, v in rows))
+    de = ColumnSpec(sep=";", decimal=",")
+    said: list[str] = []
+    t = read_table(tmp_path / "de.csv", de, report=said.append)
+    t2 = read_table(tmp_path / "en.csv", ColumnSpec())
+    assert np.array_equal(t.values[0], t2.values[0]) and t.ids == t2.ids == ["a"]
+    assert "fields separated by ';', decimal ','" in said[0]
+    cols = decide(str(tmp_path / "de.csv"), de, features=1, window=16)
+    frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, (de.sep, de.decimal))
+    assert np.allclose(frame["v0"].to_numpy(), [float(v) for v in values()])
+
+
+def test_dialect_options_that_cannot_hold_are_errors_naming_them(lstm: Fixture) -> None:
+    comma = "date,value\n" + "".join(f"2020-01-{i + 1:02d},{x}\n" for i, x in enumerate(values()[:20]))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";"], comma)
+    assert r.returncode == 2 and "--sep ';', but line 1 has no ';' and has commas" in one_error(r.stderr)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--decimal", ","], comma)
+    assert r.returncode == 2 and "--decimal ',': the fields must then be separated by something else: " \
+        "--sep ';'" in one_error(r.stderr)
+    thousands = "Datum;Wert\n" + "".join(f"{i + 1:02d}.01.2024;1.2{i:02d},5\n" for i in range(20))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], thousands)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "column 2 ('Wert') holds '1.200,5', not a plain number (thou" in err, err
+    late = "Datum;Wert\n" + "".join(f"{i + 1:02d}.01.2024;{'1.219' if i == 19 else i},5\n"
+                                     for i in range(20))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], late)
+    assert r.returncode == 2 and ":21:2:" in one_error(r.stderr) and "1.219,5" in one_error(r.stderr), \
+        r.stderr.decode()
+
+
+def test_a_tab_separated_file_forecasts_as_its_comma_twin(lstm: Fixture) -> None:
+    v = values()
+    tabs = "time\tvalue\n" + "".join(f"2024-01-01 00:{i:02d}\t{x}\n" for i, x in enumerate(v))
+    _, got, _ = predict(lstm, tabs, "--sep", "tab")
+    _, want, _ = predict(lstm, tabs.replace("\t", ","))
+    assert got == want and len(got) == N - 16 + 2
 
 
 def test_ambiguous_numbers_name_the_option(lstm: Fixture, tmp_path: Path) -> None:

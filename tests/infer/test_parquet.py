@@ -33,6 +33,14 @@ def test_parquet_in_gives_the_forecasts_of_the_same_rows_as_csv(lstm: Fixture, f
     assert [k[0] for k in k1] == [k[0] for k in k2]
 
 
+def test_csv_dialect_options_on_parquet_are_an_error(lstm: Fixture, frame: pd.DataFrame,
+                                                     tmp_path: Path) -> None:
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(tmp_path / "d.parquet"),
+                 "--sep", ";"])
+    assert r.returncode == 2 and "--sep and --decimal describe CSV text" in one_error(r.stderr)
+
+
 def test_a_null_names_the_file_row_and_column(lstm: Fixture, frame: pd.DataFrame, tmp_path: Path) -> None:
     bad = frame.copy()
     bad.loc[40, "value"] = None

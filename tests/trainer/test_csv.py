@@ -325,3 +325,17 @@ def test_a_last_line_cut_short_is_named_as_one(tmp_path: Path) -> None:
         series(write(tmp_path, text + "2020-02-10"))
     with pytest.raises(DataError, match=r"d\.csv:42: 1 field\(s\), expected 2 like line 1$"):
         series(write(tmp_path, text + "2020-02-10\n"))
+
+
+def test_a_semicolon_file_with_decimal_commas_trains_from_the_same_values(tmp_path: Path) -> None:
+    """--sep ';' --decimal ',' reach train's reader (DataConfig.columns); on the sine they need a file."""
+    v = np.round(np.sin(np.arange(200) / 5) * 100, 2)
+    (tmp_path / "de.csv").write_text("Datum;Wert\r\n" + "".join(
+        f"{d % 28 + 1:02d}.{d // 28 % 12 + 1:02d}.{2020 + d // 336};{str(x).replace('.', ',')}\r\n"
+        for d, x in enumerate(v)))
+    said: list[str] = []
+    series = load_series(DataConfig(path=str(tmp_path / "de.csv"), sep=";", decimal=","), report=said.append)
+    np.testing.assert_array_equal(series.values[0][:, 0], v)
+    assert "fields separated by ';', decimal ','" in said[0]
+    with pytest.raises(ConfigError, match="data.sep: only applies to a CSV"):
+        DataConfig(sep=";")
