@@ -440,9 +440,11 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         if fmt is not None:
             fmt, unreadable = with_order(fmt, spec.date_order, cells[gap_col])
             if unreadable is not None:
+                at = next((f", line {i + 1}" for i, r in enumerate(numbered)
+                           if len(r) > gap_col and r[gap_col] == unreadable), "")
                 raise ConfigError(f"{source}: --date-order {spec.date_order}: {unreadable!r} in column "
-                                  f"{shown([gap_col])} has no such month: its dates are {fmt.name} (leave "
-                                  f"--date-order auto)")
+                                  f"{shown([gap_col])}{at}, has no such month: its dates are "
+                                  f"{fmt.name} (leave --date-order auto)")
         if fmt is None or not fmt.gap_check:       # a time written in a form seqinfer does not read
             gap_col = None
     if series is None and time_given is None and len(dated) == 1:

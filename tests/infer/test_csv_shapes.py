@@ -420,8 +420,9 @@ def test_date_order_settles_day_and_month_the_first_lines_leave_open(lstm: Fixtu
     late = text.replace("2/3/2024", "13/3/2024")                        # a day above 12: d/m/y, said
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--date-order", "mdy"], late)
     err = one_error(r.stderr)
-    assert r.returncode == 2 and "--date-order mdy: '13/3/2024 1:00 AM' in column 1 ('Reading') has no " \
-        "such month: its dates are d/m/y" in err, err
+    first = 2 + next(i for i, c in enumerate(cells) if c.startswith("2/3/2024 1:00 AM"))
+    assert r.returncode == 2 and f"--date-order mdy: '13/3/2024 1:00 AM' in column 1 ('Reading'), line " \
+        f"{first}, has no such month: its dates are d/m/y" in err, err
 
 
 @pytest.mark.parametrize("stamp", ["03/{d}/24 {h12}:00:00 {ampm}", "{d}-MAR-24 {h:02d}:00"])
