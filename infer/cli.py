@@ -69,6 +69,10 @@ Sep = Annotated[Literal[",", ";", "tab", "|"], typer.Option(
     help="Between fields: , (default) ; tab |. A spreadsheet saved with a European locale writes ;")]
 Decimal = Annotated[Literal[".", ","], typer.Option(
     help="The decimal mark in numbers: . (default) or , (with --sep ';', tab or |).")]
+NaValue = Annotated[list[str] | None, typer.Option(
+    "--na-value", help="Also a missing value: this code, as the file writes it (repeat for more; e.g. "
+                       "-9999, or -999,9 with --decimal ','). Empty, NA, NaN, null, N/A and the like "
+                       "always are.")]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
@@ -92,6 +96,7 @@ def train(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    na_value: NaValue = None,
     fill: TableFill = "stop",
     column: Annotated[str | None, typer.Option(
         help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
@@ -153,7 +158,8 @@ def train(
             f"(column numbers count from 1 in every command)")
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
                       series_col=series_col, time_col=time_col, keep=_names(*(keep or [])), header=header,
-                      date_order=date_order, sep=sep, decimal=decimal, fill=fill, length=length,
+                      date_order=date_order, sep=sep, decimal=decimal, na_values=tuple(na_value or ()),
+                      fill=fill, length=length,
                       period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                       window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -248,6 +254,7 @@ def predict(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    na_value: NaValue = None,
     fill: StreamFill = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
@@ -293,7 +300,8 @@ def predict(
 
     cfg = PredictConfig(
         layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
-        keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep, decimal=decimal, fill=fill,
+        keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep, decimal=decimal,
+        na_values=tuple(na_value or ()), fill=fill,
         max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
@@ -336,6 +344,7 @@ def evaluate(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    na_value: NaValue = None,
     fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
@@ -357,7 +366,7 @@ def evaluate(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal)
+                      decimal=decimal, na_values=tuple(na_value or ()))
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
@@ -390,6 +399,7 @@ def score(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    na_value: NaValue = None,
     fill: StreamFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
@@ -407,7 +417,7 @@ def score(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal)
+                      decimal=decimal, na_values=tuple(na_value or ()))
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

@@ -55,8 +55,14 @@ class ColumnSpec:
     date_order: str = "auto"        # auto | dmy | mdy: x/y/yyyy dates' day and month
     sep: str = ","                  # between fields: , ; tab | (SEPARATORS)
     decimal: str = "."              # in numbers: . or , (a decimal comma needs another sep)
+    na_values: tuple[str, ...] = () # more codes for a missing value, as the file writes them (-9999)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "na_values", tuple(v.strip() for v in self.na_values))
+        for v in self.na_values:
+            if not v or any(c in v for c in (SEPARATORS.get(self.sep, self.sep), '"', "\r", "\n")):
+                raise ConfigError(f"--na-value {v!r}: a missing-value code is one field's text, without "
+                                  f"the separator or quotes")
         if self.sep not in SEPARATORS:
             raise ConfigError(f"sep: {self.sep!r} is not one of , ; tab |")
         object.__setattr__(self, "sep", SEPARATORS[self.sep])
@@ -98,6 +104,7 @@ class PredictConfig:
     date_order: str = "auto"              # auto | dmy | mdy: x/y/yyyy dates' day and month
     sep: str = ","                        # between fields: , ; tab |
     decimal: str = "."                    # in numbers: . or ,
+    na_values: tuple[str, ...] = ()       # more codes for a missing value (-9999)
     fill: str = "stop"                    # missing values: stop | previous | drop
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
@@ -140,4 +147,4 @@ class PredictConfig:
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal)
+                          decimal=self.decimal, na_values=self.na_values)

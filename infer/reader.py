@@ -10,16 +10,20 @@ import csv
 import gzip
 import io
 import os
+import re
 import select
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import numpy as np
 
 from .errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from .config import ColumnSpec
 
 CHUNK_BYTES = 1 << 20        # per read: per-read overhead vanishes, yet the first block parses fast
 MAX_LINE_BYTES = 1 << 20     # a longer line is an error, so memory stays bounded whatever arrives
@@ -76,27 +80,37 @@ _NUMBER_BYTES[list(b'+-eE ",\r')] = True
 
 
 class Dialect:
-    """`sep`-separated lines with `decimal` marks -> the comma CSV with decimal points they stand for, field
-    for field, so every column keeps its number and every line its place (--sep, --decimal).
+    """`sep`-separated lines with `decimal` marks and `na` codes for a missing value -> the comma CSV with
+    decimal points and empty fields they stand for, field for field, so every column keeps its number and
+    every line its place (--sep, --decimal, --na-value).
 
-    A decimal comma becomes a point only in a field that is a number (`-12,5`, `"3,0e-4"`): a text field
-    keeps its commas, and `1.234,5` (a thousands separator) is left for the parser to refuse. Lines with no
-    comma or quote left are converted by one bytes.replace; the others go through Python's csv module,
-    which quotes what needs it. A line whose quotes do not close is left as it is, for the parser to report
-    (a cell over several lines is refused)."""
+    A field that is one of the `na` codes (`-9999`, as written in the file; spaces and quotes around it
+    allowed) becomes empty: a missing value, as --fill says. A decimal comma becomes a point only in a field
+    that is a number (`-12,5`, `"3,0e-4"`): a text field keeps its commas, and `1.234,5` (a thousands
+    separator) is left for the parser to refuse. Lines with no comma or quote left are converted by one
+    bytes.replace; the others go through Python's csv module, which quotes what needs it. A line whose
+    quotes do not close is left as it is, for the parser to report (a cell over several lines is refused)."""
 
     @staticmethod
-    def of(sep: str, decimal: str) -> Dialect | None:
-        """The dialect for ColumnSpec's sep and decimal; None for comma CSV with decimal points."""
-        return None if (sep, decimal) == (",", ".") else Dialect(sep, decimal)
+    def of(spec: ColumnSpec) -> Dialect | None:
+        """The dialect of ColumnSpec's sep, decimal and na_values; None for plain comma CSV."""
+        plain = (spec.sep, spec.decimal, spec.na_values) == (",", ".", ())
+        return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values)
 
-    def __init__(self, sep: str, decimal: str) -> None:
-        self.sep, self.name, self.decimal = sep.encode(), {"\t": "tab"}.get(sep, repr(sep)), decimal
+    def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = ()) -> None:
+        self.sep, self.name = sep.encode(), {"\t": "tab"}.get(sep, repr(sep))
+        self.decimal, self.na = decimal, na
+        s = re.escape(self.sep)
+        codes = b"|".join(re.escape(c.encode()) for c in sorted(na, key=len, reverse=True))
+        self.codes = re.compile(rb'(?m)(^|' + s + rb') *"?(?:' + codes + rb')"? *(?=' + s + rb'|\r?$)') \
+            if na else None
 
     def __call__(self, lines: bytes) -> bytes:
+        if self.codes is not None:
+            lines = self.codes.sub(rb"\1", lines)
         if self.decimal == ",":
             lines = self._points(lines)
-        if b'"' not in lines and b"," not in lines:
+        if self.sep == b"," or b'"' not in lines and b"," not in lines:
             return lines.replace(self.sep, b",")
         return b"".join(self._line(ln) for ln in lines.splitlines(keepends=True))
 
@@ -134,11 +148,13 @@ class Dialect:
 
     def describe(self) -> str:
         """For the "reading ..." line: what the file was read as."""
-        return f"fields separated by {self.name}, decimal {self.decimal!r}"
+        said = [] if self.sep == b"," else [f"fields separated by {self.name}"]
+        said += [f"decimal {self.decimal!r}"] if self.sep != b"," or self.decimal != "." else []
+        return ", ".join(said + ([f"missing also: {', '.join(self.na)}"] if self.na else []))
 
     def check_header(self, line: bytes, source: str) -> None:
         """An explicit --sep on a file whose first line has none of it but has commas: say so."""
-        if self.sep not in line and b"," in line:
+        if self.sep != b"," and self.sep not in line and b"," in line:
             raise ConfigError(f"{source}: --sep {self.name}, but line 1 has no {self.name} and has commas: "
                               f"a comma-separated file needs no --sep")
 

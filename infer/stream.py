@@ -247,7 +247,7 @@ class Engine:
         self.mismatch = False                     # --verify failed: the state is not written
         self.cols: Columns | None = None
         self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
-        self.dialect: Dialect | None = None       # --sep / --decimal: how the CSV's lines were converted
+        self.dialect: Dialect | None = None       # --sep, --decimal, --na-value: how the lines were read
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
         self.state = SeriesState(self.window, meta.features, cfg.fill, cfg.max_series, dtype=model.dtype.type)
         self.pending: list[Piece] = []
@@ -494,10 +494,10 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
     engine = Engine(model, cfg, csvout.Sink(out), source, report)
     engine.parquet = first_line == 0             # a Parquet file: its schema holds the names
     spec = cfg.columns()                         # --sep, --decimal: a CSV's, not Parquet's
-    engine.dialect = Dialect.of(spec.sep, spec.decimal)
+    engine.dialect = Dialect.of(spec)
     if engine.parquet and engine.dialect is not None:
-        raise ConfigError(f"{source}: --sep and --decimal describe CSV text; a Parquet file's columns are "
-                          f"typed: leave them out")
+        raise ConfigError(f"{source}: --sep, --decimal and --na-value describe CSV text; a Parquet file's "
+                          f"columns are typed: leave them out")
     reader = LineReader(inp, source, on_long_line=engine.skip if cfg.on_error == "skip" else None,
                         dialect=engine.dialect,
                         first_line=first_line)

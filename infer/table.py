@@ -53,7 +53,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     except OSError as e:
         raise DataError(f"cannot open ({e.strerror})", source=source) from None
     with f:
-        dialect = Dialect.of(spec.sep, spec.decimal)
+        dialect = Dialect.of(spec)
         reader = LineReader(f, source, dialect=dialect)
         blocks = []
         while (block := reader.read()) is not None:

@@ -117,6 +117,7 @@ class DataConfig:
     date_order: str = "auto"         # auto | dmy | mdy: x/y/yyyy dates' day and month
     sep: str = ","                   # between fields: , ; tab |
     decimal: str = "."               # in numbers: . or ,
+    na_values: tuple[str, ...] = ()  # more codes for a missing value (-9999)
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     season: int | None = None        # the baselines' season in steps; None: detected (trainer/baselines.py)
     length: int = 2000               # sine: number of points
@@ -143,9 +144,11 @@ class DataConfig:
         _check(self.fill in FILLS, "data.fill", f"{self.fill!r} is not one of {', '.join(FILLS)}")
         object.__setattr__(self, "value_col", tuple(self.value_col))     # a list, from a checkpoint's JSON
         object.__setattr__(self, "keep", tuple(self.keep))
+        object.__setattr__(self, "na_values", tuple(self.na_values))
         self.columns()                                                    # the column options' own checks
         if self.path is None:
-            given = [n for n in ("value_col", "series_col", "time_col", "keep") if getattr(self, n)] + \
+            given = [n for n in ("value_col", "series_col", "time_col", "keep", "na_values")
+                     if getattr(self, n)] + \
                 [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"),
                                       ("sep", ","), ("decimal", ".")) if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
@@ -153,7 +156,7 @@ class DataConfig:
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal)
+                          decimal=self.decimal, na_values=self.na_values)
 
     @property
     def source(self) -> str:

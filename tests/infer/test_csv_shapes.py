@@ -254,6 +254,7 @@ def test_a_semicolon_file_with_decimal_commas_forecasts_as_its_comma_twin(lstm: 
 
 def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -> None:
     from seqinfer.infer.config import ColumnSpec
+    from seqinfer.infer.reader import Dialect
     from seqinfer.infer.score import decide, read_file
     from seqinfer.infer.table import read_table
 
@@ -267,7 +268,7 @@ def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -
     assert np.array_equal(t.values[0], t2.values[0]) and t.ids == t2.ids == ["a"]
     assert "fields separated by ';', decimal ','" in said[0]
     cols = decide(str(tmp_path / "de.csv"), de, features=1, window=16)
-    frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, (de.sep, de.decimal))
+    frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, Dialect.of(de))
     assert np.allclose(frame["v0"].to_numpy(), [float(v) for v in values()])
 
 
@@ -287,6 +288,25 @@ def test_dialect_options_that_cannot_hold_are_errors_naming_them(lstm: Fixture) 
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], late)
     assert r.returncode == 2 and ":21:2:" in one_error(r.stderr) and "1.219,5" in one_error(r.stderr), \
         r.stderr.decode()
+
+
+def test_a_missing_value_code_is_a_missing_value_as_an_empty_field_is(lstm: Fixture) -> None:
+    """A logger's -9999 (or -999,9 in a semicolon file with decimal commas): --na-value makes it missing,
+    as an empty field; without it, it is a value like any other."""
+    v = values()
+    coded = [x if i not in (20, 21, 33) else "-9999" for i, x in enumerate(v)]
+    text = "time,value\n" + "".join(f"2024-01-01 00:{i:02d},{x}\n" for i, x in enumerate(coded))
+    err, got, _ = predict(lstm, text, "--na-value", "-9999", "--fill", "previous")
+    _, want, _ = predict(lstm, text.replace("-9999", ""), "--fill", "previous")
+    assert got == want and "missing also: -9999" in err and "3 missing value(s) repeated" in err, err
+    _, plain, _ = predict(lstm, text)
+    assert plain != want
+    semi = text.replace(",", ";").replace(".", ",").replace("-9999", "-999,9")
+    _, got, _ = predict(lstm, semi, "--sep", ";", "--decimal", ",", "--na-value", "-999,9",
+                        "--fill", "previous")
+    assert got == want
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--na-value", '"x"'], text)
+    assert r.returncode == 2 and "a missing-value code is one field's text" in one_error(r.stderr)
 
 
 def test_a_tab_separated_file_forecasts_as_its_comma_twin(lstm: Fixture) -> None:

@@ -339,3 +339,13 @@ def test_a_semicolon_file_with_decimal_commas_trains_from_the_same_values(tmp_pa
     assert "fields separated by ';', decimal ','" in said[0]
     with pytest.raises(ConfigError, match="data.sep: only applies to a CSV"):
         DataConfig(sep=";")
+
+
+def test_a_missing_value_code_is_filled_as_a_missing_value(tmp_path: Path) -> None:
+    v = np.round(np.sin(np.arange(100) / 5) * 10, 3)
+    cells = ["-9999" if i in (30, 31) else str(x) for i, x in enumerate(v)]
+    (tmp_path / "log.csv").write_text("t,temp\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cells)))
+    series = load_series(DataConfig(path=str(tmp_path / "log.csv"), na_values=("-9999",), fill="interpolate"))
+    got = series.values[0][:, 0]
+    np.testing.assert_allclose(got[30:32], v[29] + (v[32] - v[29]) * np.array([1, 2]) / 3)
+    assert got.min() > -100
