@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +53,9 @@ SHEET_ERROR = re.compile(r"#[A-Z/0]+[!?]")
 SERIES_NAMES = frozenset({"series", "id", "series_id", "unique_id", "item_id", "ts_id", "key"})
 VALUE_NAMES = ("value", "y", "target")
 BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holiday: TRUE/FALSE), never an id
+# Codes for a missing value that loggers and databases write as numbers; one far outside a value column's
+# other values in the first lines is said (Columns.notes).
+MISSING_CODES = (-99999.0, -9999.0, -999.0, 9999.0, 99999.0)
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 # A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
@@ -94,6 +97,7 @@ class Columns:
     ignored: tuple[int, ...]         # fields nobody reads
     gap_col: int | None = None       # the time field read for gap checks
     time_format: TimeFormat | None = None
+    notes: tuple[str, ...] = ()      # what the first lines suggest and the options could change (said once)
 
     @property
     def passed(self) -> tuple[int, ...]:
@@ -452,7 +456,34 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_col is not None and fmt is not None and not sorts:
         _oldest_first(fmt.seconds(cells[gap_col]), cells[series] if series is not None else None,
                       shown([gap_col]), source)
-    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt)
+    notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
+    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes)
+
+
+def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
+                  shown: Callable[[Sequence[int]], str]) -> str | None:
+    """A value column's -9999 (or -999, 9999, ...) far outside its other values in the first lines: a
+    logger's or a database's code for a missing value, read as a number unless --na-value says so."""
+    x = np.array([v for c in cells if (v := _float(c)) is not None])
+    code = np.isin(x, MISSING_CODES)
+    rest = x[~code]
+    if not code.any() or len(rest) < 3:
+        return None
+    lo, hi = np.percentile(rest, [5, 95])
+    first = float(x[code][0])
+    if abs(first - np.median(rest)) <= 20 * max(hi - lo, 1e-12):
+        return None
+    line = next((i + 1 for i, r in enumerate(numbered) if len(r) > j and _float(r[j]) == first), None)
+    at = f" (line {line})" if line is not None else ""
+    return (f"column {shown([j])} holds {first:g}{at}, far outside its other values ({lo:.4g} to {hi:.4g}): "
+            f"a missing-value code? --na-value {first:g} reads it as missing")
+
+
+def _float(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
 
 
 def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:

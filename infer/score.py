@@ -355,6 +355,8 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
     said = f"{dialect.describe()}; " if dialect is not None else ""
     say(f"reading {cols.describe(where)}; {said}{len(files)} file(s), "
         + ("one series: partitions in file order" if cols.series is None else "grouped by series"))
+    for note in cols.notes:
+        say(note)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     with contextlib.ExitStack() as stack:

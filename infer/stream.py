@@ -332,6 +332,8 @@ class Engine:
                             layout=self.cfg.layout, source=self.source)
         said = f"; {self.dialect.describe()}" if self.dialect is not None else ""
         self.report(f"reading {self.cols.describe(where)}{said}")
+        for note in self.cols.notes:
+            self.report(note)
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)

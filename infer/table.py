@@ -65,6 +65,8 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
                    sorts=True)
     if report is not None:
         report(f"reading {cols.describe()}" + (f"; {dialect.describe()}" if dialect is not None else ""))
+        for note in cols.notes:
+            report(note)
     nf = len(cols.values)
     parsed = []
     for block in after_header(blocks, cols):

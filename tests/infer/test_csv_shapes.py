@@ -299,8 +299,13 @@ def test_a_missing_value_code_is_a_missing_value_as_an_empty_field_is(lstm: Fixt
     err, got, _ = predict(lstm, text, "--na-value", "-9999", "--fill", "previous")
     _, want, _ = predict(lstm, text.replace("-9999", ""), "--fill", "previous")
     assert got == want and "missing also: -9999" in err and "3 missing value(s) repeated" in err, err
-    _, plain, _ = predict(lstm, text)
+    said, plain, _ = predict(lstm, text)
     assert plain != want
+    assert "column 2 ('value') holds -9999 (line 22), far outside its other values" in said and \
+        "a missing-value code? --na-value -9999 reads it as missing" in said, said
+    assert "far outside" not in err
+    prices = "day,price\n" + "".join(f"{i},{9990 + (i * 7) % 20}\n" for i in range(30))   # 9999 is a price
+    assert "9999" in prices and "far outside" not in predict(lstm, prices)[0]
     semi = text.replace(",", ";").replace(".", ",").replace("-9999", "-999,9")
     _, got, _ = predict(lstm, semi, "--sep", ";", "--decimal", ",", "--na-value", "-999,9",
                         "--fill", "previous")
