@@ -32,12 +32,16 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .reader import Dialect
 from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
@@ -458,6 +462,15 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                       shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes)
+
+
+def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = None,
+               more: str = "") -> list[str]:
+    """What seqinfer understood of a file, for stderr (train, predict, score alike): the columns, how the
+    lines were read (--sep, --decimal, --na-value) and `more`, then what the first lines suggest
+    (Columns.notes)."""
+    how = f"; {dialect.describe()}" if dialect is not None else ""
+    return [f"reading {cols.describe(where)}{how}{more}", *cols.notes]
 
 
 def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,

@@ -170,7 +170,7 @@ class LineReader:
                  chunk_bytes: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES, first_line: int = 1,
                  dialect: Dialect | None = None) -> None:
         self.source = source
-        self.dialect = dialect       # another separator or decimal mark, turned into comma CSV per block
+        self.dialect = dialect       # --sep, --decimal, --na-value: each block turned into plain comma CSV
         self.header_seen = dialect is None
         self.fd: int | None = None
         self.file: BinaryIO | None = None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .arrowio import ParquetCsv, header_rule, is_parquet
-from .columns import SAMPLE_LINES, Columns, resolve
+from .columns import SAMPLE_LINES, Columns, resolve, understood
 from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
@@ -352,11 +352,9 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
     forecasts, cols = score_files(model, files, spec, cfg)
     _, where = header_rule(spec, is_parquet(files[0]))
     dialect = None if is_parquet(files[0]) else Dialect.of(spec)
-    said = f"{dialect.describe()}; " if dialect is not None else ""
-    say(f"reading {cols.describe(where)}; {said}{len(files)} file(s), "
-        + ("one series: partitions in file order" if cols.series is None else "grouped by series"))
-    for note in cols.notes:
-        say(note)
+    how = "one series: partitions in file order" if cols.series is None else "grouped by series"
+    for line in understood(cols, where, dialect, f"; {len(files)} file(s), {how}"):
+        say(line)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     with contextlib.ExitStack() as stack:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import csvout
 from .arrowio import ParquetCsv, header_rule, is_parquet, to_parquet
-from .columns import SAMPLE_LINES, Columns, is_number, resolve
+from .columns import SAMPLE_LINES, Columns, is_number, resolve, understood
 from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, VERIFY_STEPS, PredictConfig
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
@@ -330,10 +330,8 @@ class Engine:
         spec, where = header_rule(self.cfg.columns(), self.parquet)
         self.cols = resolve(lines, spec, features=meta.features, window=self.window,
                             layout=self.cfg.layout, source=self.source)
-        said = f"; {self.dialect.describe()}" if self.dialect is not None else ""
-        self.report(f"reading {self.cols.describe(where)}{said}")
-        for note in self.cols.notes:
-            self.report(note)
+        for line in understood(self.cols, where, self.dialect):
+            self.report(line)
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)
@@ -455,11 +453,11 @@ class Engine:
             return Done(item)
         assert self.store is not None and item.plan is not None
         self.store.reset(item.fresh)
-        before = self.store.state_of(item.plan) if self.step_check is not None and item.plan.n else None
-        y, seen = self.store.run_plan(item.plan)                    # (B, horizon), rows seen before
+        p = item.plan
+        before = self.store.state_of(p) if self.step_check is not None and p.n else None
+        y, seen = self.store.run_plan(p)                            # (B, horizon), rows seen before
         bad = None
         if self.step_check is not None and before is not None:
-            p = item.plan
             bad = self.step_check.check_step(p.x, before, y, p.row_of, p.pos)
         return item, y, seen, bad
 

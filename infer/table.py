@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .columns import Columns, resolve
+from .columns import Columns, resolve, understood
 from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
 from .parse import Rows, after_header, parse_block, sample
@@ -64,9 +64,8 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source,
                    sorts=True)
     if report is not None:
-        report(f"reading {cols.describe()}" + (f"; {dialect.describe()}" if dialect is not None else ""))
-        for note in cols.notes:
-            report(note)
+        for msg in understood(cols, dialect=dialect):
+            report(msg)
     nf = len(cols.values)
     parsed = []
     for block in after_header(blocks, cols):
