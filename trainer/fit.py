@@ -39,24 +39,24 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def cuda_precision(tf32: bool = CUDA_TF32) -> str:
+def cuda_precision(tf32: bool = CUDA_TF32) -> None:
     """Set torch's CUDA matmuls and cuDNN recurrent kernels to CUDA_TF32 (infer/contract.py), as verify and
-    predict run onnxruntime's CUDA provider; -> how, for metrics.json ("TF32 off")."""
+    predict run onnxruntime's CUDA provider."""
     mode = "tf32" if tf32 else "ieee"
     if hasattr(torch.backends.cudnn, "rnn"):          # torch >= 2.9: per-backend fp32_precision
         torch.backends.cuda.matmul.fp32_precision = mode
         torch.backends.cudnn.rnn.fp32_precision = mode  # type: ignore[attr-defined]
     else:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    return "TF32 on" if tf32 else "TF32 off"
 
 
 def device_label(device: torch.device) -> str:
-    """metrics.json's device: cpu, or e.g. "cuda:0 (NVIDIA H100 80GB HBM3, TF32 off)"."""
+    """metrics.json's device: cpu, or e.g. "cuda:0 (NVIDIA H100 80GB HBM3, TF32 off)" (resolve_device set
+    it so)."""
     if device.type != "cuda":
         return str(device)
     index = device.index if device.index is not None else torch.cuda.current_device()
-    return f"cuda:{index} ({torch.cuda.get_device_name(index)}, {cuda_precision()})"
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)}, TF32 {'on' if CUDA_TF32 else 'off'})"
 
 
 @dataclass(frozen=True)
