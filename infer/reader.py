@@ -97,6 +97,15 @@ class Dialect:
         plain = (spec.sep, spec.decimal, spec.na_values) == (",", ".", ())
         return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values)
 
+    @staticmethod
+    def for_input(spec: ColumnSpec, parquet: bool, source: str) -> Dialect | None:
+        """Dialect.of for a CSV; for Parquet None, and a ConfigError if the options ask for a dialect."""
+        dialect = Dialect.of(spec)
+        if parquet and dialect is not None:
+            raise ConfigError(f"{source}: --sep, --decimal and --na-value describe CSV text; a Parquet "
+                              f"file's columns are typed: leave them out")
+        return None if parquet else dialect
+
     def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = ()) -> None:
         self.sep, self.name = sep.encode(), {"\t": "tab"}.get(sep, repr(sep))
         self.decimal, self.na = decimal, na

@@ -66,14 +66,15 @@ def model_here(path: str, provider: str, threads: int) -> Model:
 
 
 # --- reading ----------------------------------------------------------------------------------------------
-def _blocks(path: str, enough: int | None = None, dialect: Dialect | None = None) -> list[Any]:
-    """The file's lines as blocks (all, or the first blocks holding `enough` lines); a CSV's `dialect`
-    (ColumnSpec's sep, decimal and na_values) turned into comma CSV."""
+def _blocks(path: str, enough: int | None = None, spec: ColumnSpec | None = None) -> list[Any]:
+    """The file's lines as blocks (all, or the first blocks holding `enough` lines); a CSV read in
+    `spec`'s dialect (sep, decimal, na_values: Dialect.for_input)."""
     parquet = is_parquet(path)
+    dialect = Dialect.for_input(spec, parquet, path) if spec is not None else None
     src = ParquetCsv(path) if parquet else open_input(path)
     with contextlib.closing(src):
         reader = LineReader(src, path, first_line=0 if parquet else 1,  # type: ignore[arg-type]
-                            dialect=None if parquet else dialect)
+                            dialect=dialect)
         blocks, lines = [], 0
         while (b := reader.read()) is not None and (enough is None or lines < enough):
             if b.nlines:
@@ -84,22 +85,19 @@ def _blocks(path: str, enough: int | None = None, dialect: Dialect | None = None
 
 def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
     """The columns, from the first file, by predict's rules (a Parquet schema is its header)."""
-    if is_parquet(path) and Dialect.of(spec) is not None:
-        raise ConfigError(f"{path}: --sep, --decimal and --na-value describe CSV text; a Parquet file's "
-                          f"columns are typed: leave them out")
-    blocks = _blocks(path, SAMPLE_LINES, Dialect.of(spec))
+    blocks = _blocks(path, SAMPLE_LINES, spec)
     if not blocks:
         raise DataError("empty file", source=path)
     spec, _ = header_rule(spec, is_parquet(path))
     return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path)
 
 
-def read_file(path: str, index: int, cols: Columns, missing_ok: bool, dialect: Dialect | None = None) -> Any:
+def read_file(path: str, index: int, cols: Columns, missing_ok: bool, spec: ColumnSpec | None = None) -> Any:
     """One file -> a pandas frame: series, time (text), file, row, _order, _t, v0..v{F-1}; DataError names
     the file, row and column of the first bad value."""
     import pandas as pd
 
-    blocks = _blocks(path, None, dialect)
+    blocks = _blocks(path, None, spec)
     if not blocks:
         raise DataError("empty file", source=path)
     first = [f.strip() for f in split_fields(blocks[0].data.split(b"\n", 1)[0], path, blocks[0].first_line)]
@@ -277,7 +275,7 @@ def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: 
     features = m.meta.features
     cols = decide(str(files[0]), spec, features, m.meta.window)
     frames = dd.from_map(read_file, [str(f) for f in files], list(range(len(files))),
-                         args=(cols, cfg.fill != "stop", Dialect.of(spec)), meta=_meta(features),
+                         args=(cols, cfg.fill != "stop", spec), meta=_meta(features),
                          enforce_metadata=False)
     return _score_frames(frames, model, features, cfg, one_series=cols.series is None), cols
 
@@ -351,7 +349,7 @@ def run_score(model: str | Path, pattern: str, output: str | Path, spec: ColumnS
     logging.getLogger("distributed").setLevel(logging.ERROR)   # its shuffle notes are not the user's business
     forecasts, cols = score_files(model, files, spec, cfg)
     _, where = header_rule(spec, is_parquet(files[0]))
-    dialect = None if is_parquet(files[0]) else Dialect.of(spec)
+    dialect = Dialect.for_input(spec, is_parquet(files[0]), files[0])
     how = "one series: partitions in file order" if cols.series is None else "grouped by series"
     for line in understood(cols, where, dialect, f"; {len(files)} file(s), {how}"):
         say(line)

@@ -493,11 +493,7 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
     `first_line`: the number of the input's first line (0 for Parquet, whose header is not a row)."""
     engine = Engine(model, cfg, csvout.Sink(out), source, report)
     engine.parquet = first_line == 0             # a Parquet file: its schema holds the names
-    spec = cfg.columns()                         # --sep, --decimal: a CSV's, not Parquet's
-    engine.dialect = Dialect.of(spec)
-    if engine.parquet and engine.dialect is not None:
-        raise ConfigError(f"{source}: --sep, --decimal and --na-value describe CSV text; a Parquet file's "
-                          f"columns are typed: leave them out")
+    engine.dialect = Dialect.for_input(cfg.columns(), engine.parquet, source)
     reader = LineReader(inp, source, on_long_line=engine.skip if cfg.on_error == "skip" else None,
                         dialect=engine.dialect,
                         first_line=first_line)

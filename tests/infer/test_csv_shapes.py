@@ -254,7 +254,6 @@ def test_a_semicolon_file_with_decimal_commas_forecasts_as_its_comma_twin(lstm: 
 
 def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -> None:
     from seqinfer.infer.config import ColumnSpec
-    from seqinfer.infer.reader import Dialect
     from seqinfer.infer.score import decide, read_file
     from seqinfer.infer.table import read_table
 
@@ -268,7 +267,7 @@ def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -
     assert np.array_equal(t.values[0], t2.values[0]) and t.ids == t2.ids == ["a"]
     assert "fields separated by ';', decimal ','" in said[0]
     cols = decide(str(tmp_path / "de.csv"), de, features=1, window=16)
-    frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, Dialect.of(de))
+    frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, de)
     assert np.allclose(frame["v0"].to_numpy(), [float(v) for v in values()])
 
 
