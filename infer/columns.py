@@ -39,10 +39,10 @@ import numpy as np
 from .config import LAYOUTS, ColumnSpec
 from .contract import SERIES_COLUMN
 from .errors import ConfigError
+from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
 if TYPE_CHECKING:
     from .reader import Dialect
-from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
 # A cell that holds one of these (case-insensitive, spaces stripped) is a missing value: --fill decides.
 # \N: NULL in PostgreSQL COPY and MySQL dumps; ".": FRED's downloads; "-", "--": statistics offices' and
@@ -477,7 +477,7 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
                   shown: Callable[[Sequence[int]], str]) -> str | None:
     """A value column's -9999 (or -999, 9999, ...) far outside its other values in the first lines: a
     logger's or a database's code for a missing value, read as a number unless --na-value says so."""
-    x = np.array([v for c in cells if (v := _float(c)) is not None])
+    x = np.array([float(c) for c in cells if is_number(c)])
     code = np.isin(x, MISSING_CODES)
     rest = x[~code]
     if not code.any() or len(rest) < 3:
@@ -486,17 +486,11 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
     first = float(x[code][0])
     if abs(first - np.median(rest)) <= 20 * max(hi - lo, 1e-12):
         return None
-    line = next((i + 1 for i, r in enumerate(numbered) if len(r) > j and _float(r[j]) == first), None)
+    line = next((i + 1 for i, r in enumerate(numbered)
+                 if len(r) > j and is_number(r[j]) and float(r[j]) == first), None)
     at = f" (line {line})" if line is not None else ""
     return (f"column {shown([j])} holds {first:g}{at}, far outside its other values ({lo:.4g} to {hi:.4g}): "
             f"a missing-value code? --na-value {first:g} reads it as missing")
-
-
-def _float(cell: str) -> float | None:
-    try:
-        return float(cell)
-    except ValueError:
-        return None
 
 
 def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:

@@ -58,14 +58,14 @@ class ColumnSpec:
     na_values: tuple[str, ...] = () # more codes for a missing value, as the file writes them (-9999)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "na_values", tuple(v.strip() for v in self.na_values))
-        for v in self.na_values:
-            if not v or any(c in v for c in (SEPARATORS.get(self.sep, self.sep), '"', "\r", "\n")):
-                raise ConfigError(f"--na-value {v!r}: a missing-value code is one field's text, without "
-                                  f"the separator or quotes")
         if self.sep not in SEPARATORS:
             raise ConfigError(f"sep: {self.sep!r} is not one of , ; tab |")
         object.__setattr__(self, "sep", SEPARATORS[self.sep])
+        object.__setattr__(self, "na_values", tuple(v.strip() for v in self.na_values))
+        for v in self.na_values:
+            if not v or any(c in v for c in (self.sep, '"', "\r", "\n")):
+                raise ConfigError(f"--na-value {v!r}: a missing-value code is one field's text, without "
+                                  f"the separator or quotes")
         if self.decimal not in DECIMALS:
             raise ConfigError(f"decimal: {self.decimal!r} is not one of . ,")
         if self.decimal == "," and self.sep == ",":
