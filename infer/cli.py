@@ -49,7 +49,8 @@ def _needs_train_extras(command: str, e: ModuleNotFoundError) -> None:
 # --- the CSV column options: one meaning in every command (infer/columns.py has the rules) -------------
 _VALUE_COL_HELP = ("Value column(s): header name or 1-based number; comma-separated for several values per "
                    "step [default: a header `value`, else the one numeric column that is not a time].")
-_SERIES_COL_HELP = "Series id column: name or number [default: the one text column, if any]."
+_SERIES_COL_HELP = ("Series id column: name or number; several, comma-separated, when together they name a "
+                    "series (store,item) [default: the one text column, if any].")
 _TIME_COL_HELP = ("Time column, passed through and checked for gaps [default: a column named like a time, or "
                   "holding dates].")
 _HEADER_HELP = ("auto: line 1 is a header when a field of it is not a number while the lines below hold "

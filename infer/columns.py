@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import LAYOUTS, ColumnSpec
-from .contract import SERIES_COLUMN
+from .contract import SERIES_COLUMN, SERIES_JOIN
 from .errors import ConfigError
 from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
@@ -95,24 +95,32 @@ class Columns:
     nfields: int
     header: tuple[str, ...] | None   # line 1's names, when line 1 is a header
     values: tuple[int, ...]          # 0-based fields holding the numbers, in model feature order
-    series: int | None               # field holding the series id
+    series: int | None               # field holding the series id (the first, when several name it)
     time: tuple[int, ...]            # time fields, passed through
     keep: tuple[int, ...]            # other fields passed through (--keep)
     ignored: tuple[int, ...]         # fields nobody reads
     gap_col: int | None = None       # the time field read for gap checks
     time_format: TimeFormat | None = None
     notes: tuple[str, ...] = ()      # what the first lines suggest and the options could change (said once)
+    series_also: tuple[int, ...] = ()  # further fields of a series' id (--series-col store,item)
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        """The fields whose values together name a series: none, one, or several."""
+        return ((self.series,) if self.series is not None else ()) + self.series_also
 
     @property
     def passed(self) -> tuple[int, ...]:
-        """Fields copied to the output, in output order: series, time, kept."""
-        return ((self.series,) if self.series is not None else ()) + self.time + self.keep
+        """Fields copied to the output, in output order: series (each of its fields), time, kept."""
+        return self.key + self.time + self.keep
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Output column names of the passed-through fields."""
-        own = tuple(self.header[i] if self.header else f"col{i + 1}" for i in self.time + self.keep)
-        return ((SERIES_COLUMN,) if self.series is not None else ()) + own
+        """Output column names of the passed-through fields: a one-field id is `series`; the fields of one
+        named by several keep their own names (store, item)."""
+        own = tuple(self.header[i] if self.header else f"col{i + 1}"
+                    for i in (self.key if self.series_also else ()) + self.time + self.keep)
+        return ((SERIES_COLUMN,) if self.series is not None and not self.series_also else ()) + own
 
     def label(self, i: int) -> str:
         return self.header[i] if self.header and self.header[i] else f"column {i + 1}"
@@ -139,7 +147,7 @@ class Columns:
             parts.append(f"time={names} (passed through{fmt}{gaps})")
         else:
             parts.append("time=none")
-        parts.append("series=" + (self.label(self.series) if self.series is not None else "none"))
+        parts.append("series=" + ("+".join(self.label(i) for i in self.key) if self.key else "none"))
         if self.keep:
             parts.append("kept=" + ",".join(self.label(i) for i in self.keep))
         if self.ignored:
@@ -186,6 +194,12 @@ def _match(spec: str, header: Sequence[str] | None) -> int | None:
         return names.index(spec)
     low = [i for i, h in enumerate(names) if h.lower() == spec.strip().lower()]
     return low[0] if len(low) == 1 else None
+
+
+def _option_name(j: int, header: Sequence[str] | None) -> str:
+    """How an option names column j: its header name, else its 1-based number."""
+    name = header[j].strip() if header else ""
+    return name if name and "," not in name and not name.isdigit() else str(j + 1)
 
 
 def _column(spec: str, header: Sequence[str] | None, nfields: int, option: str, source: str) -> int:
@@ -321,10 +335,11 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         return _column(s, header, n, opt, source)
 
     values = tuple(col(s, "--value-col") for s in spec.value_col)
-    series = col(spec.series_col, "--series-col") if spec.series_col is not None else None
+    key = tuple(col(s, "--series-col") for s in spec.series_cols())
+    series = key[0] if key else None
     time_given = col(spec.time_col, "--time-col") if spec.time_col is not None else None
     keep = tuple(col(s, "--keep") for s in spec.keep)
-    taken = [*values, *_opt_i(series), *_opt_i(time_given), *keep]
+    taken = [*values, *key, *_opt_i(time_given), *keep]
     dup = sorted({i for i in taken if taken.count(i) > 1})
     if dup:
         raise ConfigError(f"{source}: column {dup[0] + 1} is given two roles (--value-col, --series-col, "
@@ -366,12 +381,14 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         ids = [j for j in free if j not in strong_time and id_like(j)]
         if len(ids) > 1:
             both = (f"; or is a series named by {'both' if len(ids) == 2 else 'several'} (an item in a "
-                    f"store)? join them into one column first (pandas: df['series'] = df[a] + '/' + df[b])")
+                    f"store)? name them all: --series-col {','.join(_option_name(j, header) for j in ids)}")
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
                               f"--series-col (and pass others through with --keep){both}")
         series = ids[0] if ids else None
-    groups = cells[series] if series is not None else None
-    free = [j for j in free if j != series]
+        key = (series,) if series is not None else ()
+    groups = [SERIES_JOIN.join(f.strip() for f in fs) for fs in zip(*(cells[j] for j in key), strict=True)] \
+        if key else None
+    free = [j for j in free if j not in key]
 
     def formatted(j: int) -> None:
         """A column of 1,234.5 or 12.5% or $5: say so, rather than that it holds text."""
@@ -458,10 +475,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if series is None and time_given is None and len(dated) == 1:
         _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
     if gap_col is not None and fmt is not None and not sorts:
-        _oldest_first(fmt.seconds(cells[gap_col]), cells[series] if series is not None else None,
+        _oldest_first(fmt.seconds(cells[gap_col]), groups,
                       shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
-    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes)
+    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:])
 
 
 def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = None,

@@ -48,7 +48,7 @@ class ColumnSpec:
     """
 
     value_col: tuple[str, ...] = ()
-    series_col: str | None = None
+    series_col: str | None = None   # one column, or several joined by commas: store,item
     time_col: str | None = None
     keep: tuple[str, ...] = ()
     header: str = "auto"            # auto | yes | no
@@ -82,8 +82,12 @@ class ColumnSpec:
                 if s.strip().isdigit() and int(s) < 1:
                     raise ConfigError(f"{opt} {s}: column numbers start at 1")
 
+    def series_cols(self) -> tuple[str, ...]:
+        """--series-col's columns: one, or several whose fields together name a series (`store,item`)."""
+        return tuple(c.strip() for c in self.series_col.split(",")) if self.series_col is not None else ()
+
     def options(self) -> list[tuple[str, tuple[str, ...]]]:
-        return [("--value-col", self.value_col), ("--series-col", _opt(self.series_col)),
+        return [("--value-col", self.value_col), ("--series-col", self.series_cols()),
                 ("--time-col", _opt(self.time_col)), ("--keep", self.keep)]
 
 

@@ -55,6 +55,9 @@ ORT_CUDA_OPTIONS = {"use_tf32": "1" if CUDA_TF32 else "0"}
 # Output CSV of `seqinfer predict` (and of every embedding example): passed-through columns, then these.
 ROW_COLUMN = "row"            # 1-based line number of the input row the forecast was made at
 SERIES_COLUMN = "series"      # series id, when the input has a series column
+# A series named by several columns (--series-col store,item) has the id `1/7`: its fields joined by this, as
+# the id is shown in messages, plots, metrics and state files. The output keeps each field in its own column.
+SERIES_JOIN = "/"
 FORECAST_PREFIX = "yhat_"     # yhat_1 .. yhat_H
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number
 from .compiled import FAST
+from .contract import SERIES_JOIN
 from .csvout import quote
 from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
@@ -230,7 +231,7 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
         return None
     if not _finite32(values):
         return None
-    series = fields[cols.series::k] if cols.series is not None else None
+    series = _key([fields[c::k] for c in cols.key])
     text = [fields[c::k] for c in cols.passed]
     times = cols.time_format.seconds(fields[cols.gap_col::k]) \
         if cols.gap_col is not None and cols.time_format is not None else None
@@ -257,8 +258,7 @@ def _parse_c(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows | No
     fields = dict(zip(want, got, strict=True))
     times = cols.time_format.seconds(fields[cols.gap_col]) \
         if cols.gap_col is not None and cols.time_format is not None else None
-    return Rows(lines, values, fields.get(cols.series) if cols.series is not None else None,
-                [fields[c] for c in cols.passed], times)
+    return Rows(lines, values, _key([fields[c] for c in cols.key]), [fields[c] for c in cols.passed], times)
 
 
 def _parse_arrow(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows | None:
@@ -287,12 +287,20 @@ def _parse_arrow(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows 
         values[:, j] = np.concatenate([_floats(a) for a in table.column(c).chunks])
     if not _finite32(values):
         return None
-    fields = {c: table.column(c).to_pylist() for c in {*cols.passed, cols.series} - {None}}
-    series = fields[cols.series] if cols.series is not None else None
+    fields = {c: table.column(c).to_pylist() for c in cols.passed}
+    series = _key([fields[c] for c in cols.key])
     text = [fields[c] for c in cols.passed]
     times = cols.time_format.seconds(table.column(cols.gap_col).to_pylist()) \
         if cols.gap_col is not None and cols.time_format is not None else None
     return Rows(lines, values, series, text, times)
+
+
+def _key(fields: list[list[bytes]]) -> list[bytes] | None:
+    """Each row's series id from the fields of Columns.key: none, the one field, or the fields joined."""
+    if len(fields) < 2:
+        return fields[0] if fields else None
+    join = SERIES_JOIN.encode()
+    return [join.join(parts) for parts in zip(*fields, strict=True)]
 
 
 def _floats(a: Any) -> np.ndarray:
@@ -324,8 +332,8 @@ def _parse_careful(block: Block, cols: Columns, source: str, stop: bool,
         values.append(row)
         for out, c in zip(text, cols.passed, strict=True):
             out.append(quote(fields[c].encode()))
-        if cols.series is not None:
-            series.append(fields[cols.series].encode())
+        if cols.key:
+            series.append(SERIES_JOIN.join(fields[c] for c in cols.key).encode())
         if cols.gap_col is not None:
             stamps.append(fields[cols.gap_col])
     times = cols.time_format.seconds(stamps) \

@@ -136,8 +136,8 @@ def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | N
         who = "the series" if every.series is None else "a series"
         raise ConfigError(f"{source}: time steps back and repeats within {who} ({len(same)} row(s) share "
                           f"their time with another, first lines {a} and {b}): several series read as one? "
-                          f"name their id column with --series-col (one series: sort the file by time and "
-                          f"remove the repeats)")
+                          f"name their id column with --series-col (an id in several columns: --series-col "
+                          f"store,item; one series: sort the file by time and remove the repeats)")
     moved = int(np.count_nonzero(order != np.arange(len(order))))
     series = np.unique(code[by_series][1:][back]).size
     first_line = int(lines[by_series][1:][back].min())

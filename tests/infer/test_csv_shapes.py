@@ -772,9 +772,9 @@ def test_a_wide_file_one_series_per_column_says_how_to_make_it_long(lstm: Fixtur
     check(lstm, cols, {s: [(2 + k * N + i, x) for i, x in enumerate(v[s])] for k, s in enumerate("ABC")})
 
 
-def test_two_id_columns_ask_which_and_say_how_to_join_them(lstm: Fixture) -> None:
+def test_two_id_columns_ask_which_and_name_the_pair_option(lstm: Fixture) -> None:
     """A retail export keyed by item and store (M5's shape): each column alone could be the id, or the
-    series is the pair. The error names --series-col and the join; the joined column reads as 4 series."""
+    series is the pair. The error names --series-col with both; a column joined already reads as 4 series."""
     keys = [(i, s) for i in ("FOODS_1", "FOODS_2") for s in ("CA_1", "TX_1")]
     v = {k: values(seed=n) for n, k in enumerate(keys)}
     rows = [(k, d) for d in range(N) for k in keys]                         # day by day, interleaved
@@ -783,7 +783,7 @@ def test_two_id_columns_ask_which_and_say_how_to_join_them(lstm: Fixture) -> Non
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
     err = one_error(r.stderr)
     assert r.returncode == 2 and "columns 1 ('item_id'), 2 ('store_id') could each be the series id" in err
-    assert "a series named by both (an item in a store)? join them into one column first" in err, err
+    assert "a series named by both (an item in a store)? name them all: --series-col item_id,store_id" in err
     joined = "series,date,sales\n" + "".join(
         f"{i}/{s},2024-01-{d % 28 + 1:02d},{v[(i, s)][d]}\n" for (i, s), d in rows)
     err, _, cols = predict(lstm, joined)
@@ -826,3 +826,39 @@ def test_rfc_2822_times_are_read_in_their_zone(lstm: Fixture) -> None:
     assert "time=sent (passed through, month name)" in err and "gap" not in err, err
     assert any("01:00:00 +0100" in c for c in stamps) and any("03:00:00 +0200" in c for c in stamps)
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
+def test_a_series_named_by_store_and_item_is_one_series_per_pair(lstm: Fixture) -> None:
+    """M5's and Kaggle's sales files: an item in a store is a series, named by two columns. Each pair gets
+    its own windows; the output keeps both columns. Without the option, the two id columns are an error
+    that names it."""
+    pairs = [(s, i) for s in ("CA_1", "TX_2") for i in ("FOODS_1_001", "HOBBIES_1_002")]
+    v = {p: values(seed=k, level=10 * k) for k, p in enumerate(pairs)}
+    dates = [str(np.datetime64("2016-01-01") + i) for i in range(N)]
+    lines, meant = ["store_id,item_id,date,sales"], {f"{s}/{i}": [] for s, i in pairs}
+    for d in range(N):                                   # a database export ordered by date
+        for s, i in pairs:
+            lines.append(f"{s},{i},{dates[d]},{v[s, i][d]}")
+            meant[f"{s}/{i}"].append((len(lines), v[s, i][d]))
+    text = "\n".join(lines) + "\n"
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and "--series-col store_id,item_id" in one_error(r.stderr)
+    err, rows, cols = predict(lstm, text, "--series-col", "store_id,item_id")
+    assert "value=sales, time=date (passed through, iso), series=store_id+item_id" in err
+    assert rows[0] == ["store_id", "item_id", "date", "row", "yhat_1", "yhat_2"]
+    assert len(cols["row"]) == 4 * (N - 15)
+    assert sorted({(s, i) for s, i in zip(cols["store_id"], cols["item_id"], strict=True)}) == pairs
+    check(lstm, cols, meant)
+
+    # Kaggle's store-item demand file: numeric ids, one pair after another.
+    kaggle, meant = ["date,store,item,sales"], {}
+    for k, (s, i) in enumerate(((1, 1), (1, 2), (2, 1))):
+        meant[k] = []
+        for d in range(N):
+            kaggle.append(f"{dates[d]},{s},{i},{v[pairs[k]][d]}")
+            meant[k].append((len(kaggle), v[pairs[k]][d]))
+    err, rows, cols = predict(lstm, "\n".join(kaggle) + "\n", "--value-col", "sales", "--series-col",
+                              "store,item")
+    assert "series=store+item" in err and "time does not increase" not in err
+    assert rows[0] == ["store", "item", "date", "row", "yhat_1", "yhat_2"]
+    check(lstm, cols, meant)

@@ -228,6 +228,22 @@ def test_times_that_step_back_and_repeat_are_several_series_not_one_to_sort(tmp_
     assert not any("time order" in n for n in two.notes)
 
 
+def test_a_series_named_by_two_columns_is_read_per_pair_and_sorted_per_pair(tmp_path: Path) -> None:
+    """store,item,date,sales ordered by date, pairs interleaved, one pair's rows out of time order: with
+    --series-col store,item each pair is a series (id `1/2`), sorted by time on its own."""
+    rows = [f"{st},{it},{np.datetime64('2024-01-01') + d},{100 * st + 10 * it + d}"
+            for d in range(30) for st in (1, 2) for it in (1, 2)]
+    rows[4], rows[8] = rows[8], rows[4]                  # pair 1/1, days 1 and 2 swapped
+    p = write(tmp_path, "store,item,date,sales\n" + "".join(r + "\n" for r in rows))
+    with pytest.raises(ConfigError, match=r"repeats within a series .*--series-col store,item"):
+        series(p, value_col=("sales",), series_col="store")
+    four = series(p, series_col="store,item")
+    assert four.ids == ["1/1", "1/2", "2/1", "2/2"]
+    assert [v[:3, 0].tolist() for v in four.values] == [[110, 111, 112], [120, 121, 122], [210, 211, 212],
+                                                        [220, 221, 222]]
+    assert any("time order" in n for n in four.notes)
+
+
 def _local_quarter_hours(n: int, start: str, jitter: bool = False) -> list[str]:
     """15-minute stamps on a local clock (no zone) that is set back an hour at 02:00 on 2024-11-03, as US
     daylight saving time ends: 01:00-01:45 come twice. `jitter`: every 5th row swapped with the next."""
