@@ -103,6 +103,9 @@ class Columns:
     time_format: TimeFormat | None = None
     notes: tuple[str, ...] = ()      # what the first lines suggest and the options could change (said once)
     series_also: tuple[int, ...] = ()  # further fields of a series' id (--series-col store,item)
+    # Ignored columns that hold something (the value was named): a series id among them would explain a time
+    # that goes back to its series' start (clocks.Starts), and the error names them.
+    unread: tuple[int, ...] = ()
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -128,6 +131,10 @@ class Columns:
     def name(self, i: int) -> str:
         """For error messages: column 2 ('co2')."""
         return f"column {i + 1}" + (f" ({self.header[i]!r})" if self.header else "")
+
+    def option(self, cols: Sequence[int]) -> str:
+        """The columns as an option names them: store,item (header names, else 1-based numbers)."""
+        return ",".join(_option_name(j, self.header) for j in cols)
 
     def describe(self, header_is: str = "line 1") -> str:
         """One line: what seqinfer understood of the file (`header_is`: where its names came from)."""
@@ -478,7 +485,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         _oldest_first(fmt.seconds(cells[gap_col]), groups,
                       shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
-    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:])
+    return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
+                   tuple(j for j in free if kinds[j][0] != "empty"))
 
 
 def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = None,

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import csvout
 from .arrowio import ParquetCsv, header_rule, is_parquet, to_parquet
+from .clocks import Starts
 from .columns import SAMPLE_LINES, Columns, is_number, resolve, understood
 from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S, VERIFY_STEPS, PredictConfig
 from .contract import ModelMeta
@@ -246,6 +247,7 @@ class Engine:
                 self.check = TorchCheck(model.path, self.horizon, meta.horizon)
         self.mismatch = False                     # --verify failed: the state is not written
         self.cols: Columns | None = None
+        self.starts: Starts | None = None         # each series' first time, when columns are left unread
         self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
         self.dialect: Dialect | None = None       # --sep, --decimal, --na-value: how the lines were read
         self.head: list[Block] = []   # blocks read before the columns are decided (columns.SAMPLE_LINES)
@@ -301,11 +303,29 @@ class Engine:
             return
         rows, errors = parse_block(block, self.cols, self.source, stop=self.cfg.on_error == "stop",
                                    missing_ok=self.cfg.fill != "stop")
+        if self.starts is not None and rows.times is not None and len(rows):
+            back = self.starts.back_at(rows.series, rows.times, rows.lines)
+            if back is not None:                  # the rows before it go out; the state holds just them
+                rows = rows.take(np.flatnonzero(rows.lines < back))
+                self.summary.rows += len(rows)
+                if len(rows):
+                    self._add(rows, read_at)
+                raise self._restart_error(back)
         self.summary.rows += len(rows)
         if len(rows):
             self._add(rows, read_at)
         for e in errors:
             self.skip(e)
+
+    def _restart_error(self, line: int) -> DataError:
+        """A time back at its series' start, with columns left unread that could name the series."""
+        assert self.cols is not None
+        who = "its series" if self.cols.key else "the series"
+        names = ", ".join(self.cols.name(j) for j in self.cols.unread)
+        opt = self.cols.option((*self.cols.key, *self.cols.unread))
+        return DataError(f"time goes back to the first time of {who}: several series one after another, "
+                         f"read as one? the ignored {names} may name them: --series-col {opt} (or --keep "
+                         f"them to read on as now, rows in input order)", source=self.source, line=line)
 
     def skip(self, e: DataError) -> None:
         """A bad line: raise it (stop), or report it and go on (skip)."""
@@ -332,6 +352,8 @@ class Engine:
                             layout=self.cfg.layout, source=self.source)
         for line in understood(self.cols, where, self.dialect):
             self.report(line)
+        if self.cols.unread and self.cols.gap_col is not None and self.cols.layout == "series":
+            self.starts = Starts()
         self.worker.put(csvout.header(self.cols.names, self.horizon))
         head, self.head = self.head, []
         body = after_header(head, self.cols)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from infer_support import Fixture, one_error, run_cli
+from infer_support import Fixture, one_error, parse_csv, run_cli
 
 N = 40          # rows per series; the fixture's window is 16
 
@@ -862,3 +862,27 @@ def test_a_series_named_by_store_and_item_is_one_series_per_pair(lstm: Fixture) 
     assert "series=store+item" in err and "time does not increase" not in err
     assert rows[0] == ["store", "item", "date", "row", "yhat_1", "yhat_2"]
     check(lstm, cols, meant)
+
+
+def test_time_back_at_the_series_start_with_id_columns_unread_is_an_error_naming_them(lstm: Fixture) -> None:
+    """Kaggle's store-item file sorted by store and item, with only --value-col sales: the pairs would be
+    read one after another as one series. At the first row whose time goes back to the series' start: the
+    forecasts before it, then an error naming the line and --series-col with the ignored columns. Kept
+    columns are the user's word (one series, in input order), and a named pair reads as pairs."""
+    dates = [str(np.datetime64("2016-01-01") + i) for i in range(N)]
+    pairs = ((1, 1), (1, 2), (2, 1))
+    v = {p: values(seed=k) for k, p in enumerate(pairs)}
+    text = "date,store,item,sales\n" + "".join(f"{dates[d]},{s},{i},{v[s, i][d]}\n"
+                                               for s, i in pairs for d in range(N))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--value-col", "sales"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and f"<stdin>:{N + 2}: time goes back to the first time of the series" in err
+    assert "the ignored column 2 ('store'), column 3 ('item') may name them: --series-col store,item" in err
+    _, _, got = parse_csv(r.stdout)
+    assert got.shape[0] == N - 15                      # the first pair's forecasts went out
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--value-col", "sales", "--series-col",
+                 "store"], text)
+    assert r.returncode == 2 and "the ignored column 3 ('item') may name them: --series-col store,item" \
+        in one_error(r.stderr)
+    err, _, cols = predict(lstm, text, "--value-col", "sales", "--keep", "store,item")
+    assert len(cols["row"]) == 3 * N - 15 and "time does not increase" in err
