@@ -569,6 +569,14 @@ def _pick_values(cands: list[int], want: int, header: tuple[str, ...] | None, ki
             return left
         wide = ("; or one series per column? make the file long first (pandas: "
                 "df.melt(id_vars=[the other columns], var_name='series'))") if header and want == 1 else ""
+        # Kaggle's date,store,item,sales sorted by store and item: its first lines are one pair's, so the id
+        # columns hold one integer each there. Said as a question, not decided.
+        ids = [j for j in cands if len({c.strip() for c in cells[j]}) == 1 and _INT.match(cells[j][0])]
+        if ids and len(cands) - len(ids) == want:
+            rest = [j for j in cands if j not in ids]
+            wide = (f"; columns {shown(ids)} hold one integer each in the first lines: series ids? "  # type: ignore[operator]
+                    f"--value-col {','.join(_option_name(j, header) for j in rest)} --series-col "
+                    f"{','.join(_option_name(j, header) for j in ids)}")
         raise ConfigError(f"{source}: columns {shown(cands)} are all numbers; say which "  # type: ignore[operator]
                           f"{'is the value' if want == 1 else f'are the {want} values'} with --value-col "
                           f"(and --time-col or --keep for the others){wide}")

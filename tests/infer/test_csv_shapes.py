@@ -869,20 +869,24 @@ def test_time_back_at_the_series_start_with_id_columns_unread_is_an_error_naming
     read one after another as one series. At the first row whose time goes back to the series' start: the
     forecasts before it, then an error naming the line and --series-col with the ignored columns. Kept
     columns are the user's word (one series, in input order), and a named pair reads as pairs."""
-    dates = [str(np.datetime64("2016-01-01") + i) for i in range(N)]
+    m = 60                                             # rows per pair: the first lines are one pair's
+    dates = [str(np.datetime64("2016-01-01") + i) for i in range(m)]
     pairs = ((1, 1), (1, 2), (2, 1))
-    v = {p: values(seed=k) for k, p in enumerate(pairs)}
+    v = {p: values(m, seed=k) for k, p in enumerate(pairs)}
     text = "date,store,item,sales\n" + "".join(f"{dates[d]},{s},{i},{v[s, i][d]}\n"
-                                               for s, i in pairs for d in range(N))
+                                               for s, i in pairs for d in range(m))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and "columns 2 ('store'), 3 ('item') hold one integer each in the first " \
+        "lines: series ids? --value-col sales --series-col store,item" in one_error(r.stderr)
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--value-col", "sales"], text)
     err = one_error(r.stderr)
-    assert r.returncode == 2 and f"<stdin>:{N + 2}: time goes back to the first time of the series" in err
+    assert r.returncode == 2 and f"<stdin>:{m + 2}: time goes back to the first time of the series" in err
     assert "the ignored column 2 ('store'), column 3 ('item') may name them: --series-col store,item" in err
     _, _, got = parse_csv(r.stdout)
-    assert got.shape[0] == N - 15                      # the first pair's forecasts went out
+    assert got.shape[0] == m - 15                      # the first pair's forecasts went out
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--value-col", "sales", "--series-col",
                  "store"], text)
     assert r.returncode == 2 and "the ignored column 3 ('item') may name them: --series-col store,item" \
         in one_error(r.stderr)
     err, _, cols = predict(lstm, text, "--value-col", "sales", "--keep", "store,item")
-    assert len(cols["row"]) == 3 * N - 15 and "time does not increase" in err
+    assert len(cols["row"]) == 3 * m - 15 and "time does not increase" in err
