@@ -498,6 +498,13 @@ def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = N
     return [f"reading {cols.describe(where)}{how}{more}", *cols.notes]
 
 
+def far_outside(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Which of x lie far outside `rest` (at least 3 values): more than 20 times the spread of its middle 90%
+    from its median. The one rule for a -9999 that is a missing-value code, in the first lines and later."""
+    lo, hi = np.percentile(rest, [5, 95])
+    return np.abs(x - np.median(rest)) > 20 * max(hi - lo, 1e-12)
+
+
 def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
                   shown: Callable[[Sequence[int]], str]) -> str | None:
     """A value column's -9999 (or -999, 9999, ...) far outside its other values in the first lines: a
@@ -509,7 +516,7 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
         return None
     lo, hi = np.percentile(rest, [5, 95])
     first = float(x[code][0])
-    if abs(first - np.median(rest)) <= 20 * max(hi - lo, 1e-12):
+    if not far_outside(x[code][:1], rest)[0]:
         return None
     line = next((i + 1 for i, r in enumerate(numbered)
                  if len(r) > j and is_number(r[j]) and float(r[j]) == first), None)

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .clocks import GAP_FACTOR, Clocks
+from .columns import MISSING_CODES, far_outside
 from .compiled import FAST
 from .config import DEFAULT_MAX_SERIES, FILLS
 
@@ -81,6 +82,8 @@ class Tally:
     backwards_most: float = 0.0  # the longest step back, in seconds
     backwards_apart: float = np.inf   # the closest two steps back of one series, in seconds
     unread_times: int = 0        # time fields that did not read in the column's format
+    codes: int = 0               # values equal to a missing-value code (-9999 ...) far outside their block's
+    code_first: tuple[float, int] = (0.0, 0)     # the first: its value and line
 
     def notes(self) -> list[str]:
         out = []
@@ -111,6 +114,11 @@ class Tally:
                 what = "sort the file by time first"
             out.append(f"time: {self.backwards} step(s) where time does not increase within a series "
                        f"(first at line {self.backwards_first}); rows are used in input order ({what})")
+        if self.codes:
+            value, line = self.code_first
+            out.append(f"{self.codes} value(s) such as {value:g} far outside the values around them "
+                       f"(the first at line {line}): a missing-value code? --na-value {value:g} reads it as "
+                       f"missing")
         if self.unread_times:
             out.append(f"time: {self.unread_times} time field(s) not in the column's format (not checked for "
                        f"gaps)")
@@ -257,6 +265,8 @@ class SeriesState:
         values = values.astype(self.dtype, copy=False)
         n = len(values)
         self.fresh = []
+        if lines is not None:
+            self._missing_codes(values, lines)
         if series is None:
             code = self.ids.get(None)
             code = self._new(None) if code is None else code
@@ -289,6 +299,23 @@ class SeriesState:
             self.tally.evicted += 1
         self.clocks.reset(gone)
         return out
+
+    def _missing_codes(self, values: np.ndarray, lines: np.ndarray) -> None:
+        """Count the values equal to a missing-value code (columns.MISSING_CODES) and far outside the other
+        values of their column in this block (columns.far_outside): -9999 from a logger, read as a number."""
+        hit = np.isin(values, MISSING_CODES)
+        if not hit.any():
+            return
+        for j in np.flatnonzero(hit.any(axis=0)):
+            col, h = values[:, j], hit[:, j]
+            rest = col[~h & ~np.isnan(col)]
+            if len(rest) < 3:
+                continue
+            far = np.flatnonzero(h)[far_outside(col[h], rest)]
+            if len(far):
+                if not self.tally.codes:
+                    self.tally.code_first = (float(col[far[0]]), int(lines[far[0]]))
+                self.tally.codes += len(far)
 
     def _clocks(self, times: np.ndarray | None, lines: np.ndarray | None) -> None:
         """The gap check over this block's rows (row_codes), every series at once (clocks.py)."""

@@ -890,3 +890,19 @@ def test_time_back_at_the_series_start_with_id_columns_unread_is_an_error_naming
         in one_error(r.stderr)
     err, _, cols = predict(lstm, text, "--value-col", "sales", "--keep", "store,item")
     assert len(cols["row"]) == 3 * m - 15 and "time does not increase" in err
+
+
+def test_a_missing_value_code_past_the_first_lines_is_counted_and_named(lstm: Fixture) -> None:
+    """A logger's -9999 first written at line 302 (an outage mid-file), after the lines the columns are
+    decided from: read as a value, but a note names how many, the first line and --na-value. A price of
+    9999 among prices around it is no such code."""
+    v = [f"{12 + 3 * np.sin(i / 24 * 2 * np.pi):.2f}" for i in range(600)]
+    for i in (300, 301, 450):
+        v[i] = "-9999"
+    err, _, cols = predict(lstm, "AirTC\n" + "\n".join(v) + "\n")
+    assert "3 value(s) such as -9999 far outside the values around them (the first at line 302): a " \
+           "missing-value code? --na-value -9999 reads it as missing" in err
+    assert len(cols["row"]) == 600 - 15
+    prices = [f"{9990 + i % 20}" for i in range(300)]
+    err, _, _ = predict(lstm, "price\n" + "\n".join(prices) + "\n")
+    assert "missing-value code" not in err

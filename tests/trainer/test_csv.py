@@ -365,3 +365,11 @@ def test_a_missing_value_code_is_filled_as_a_missing_value(tmp_path: Path) -> No
     got = series.values[0][:, 0]
     np.testing.assert_allclose(got[30:32], v[29] + (v[32] - v[29]) * np.array([1, 2]) / 3)
     assert got.min() > -100
+
+
+def test_train_counts_a_missing_value_code_past_the_first_lines_as_predict_does(tmp_path: Path) -> None:
+    v = [f"{12 + np.sin(i / 10):.3f}" for i in range(400)]
+    v[250] = "-9999"
+    s = series(write(tmp_path, "temp\n" + "\n".join(v) + "\n"))
+    assert any(n.startswith("1 value(s) such as -9999 far outside the values around them (the first at line "
+                            "252)") for n in s.notes), s.notes
