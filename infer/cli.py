@@ -74,6 +74,9 @@ NaValue = Annotated[list[str] | None, typer.Option(
     "--na-value", help="Also a missing value: this code, as the file writes it (repeat for more; e.g. "
                        "-9999, or -999,9 with --decimal ','). Empty, NA, NaN, null, N/A and the like "
                        "always are.")]
+Encoding = Annotated[str, typer.Option(
+    help="The file's text encoding: utf-8 (default), or one that writes ASCII as ASCII: cp1252 (a Windows "
+         "spreadsheet's CSV), latin-1, iso-8859-15 ...")]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
               "series' last value), drop (leave the row out){}. Counted on stderr.")
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
@@ -98,6 +101,7 @@ def train(
     sep: Sep = ",",
     decimal: Decimal = ".",
     na_value: NaValue = None,
+    encoding: Encoding = "utf-8",
     fill: TableFill = "stop",
     column: Annotated[str | None, typer.Option(
         help="Deprecated: --value-col (which counts from 1). A 0-based index or a name.")] = None,
@@ -160,9 +164,9 @@ def train(
     dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
                       series_col=series_col, time_col=time_col, keep=_names(*(keep or [])), header=header,
                       date_order=date_order, sep=sep, decimal=decimal, na_values=tuple(na_value or ()),
-                      fill=fill, length=length,
-                      period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
-                      window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
+                      encoding=encoding, fill=fill, length=length, period=period, step=step, noise=noise,
+                      noise_seed=noise_seed, season=season, window=window, horizon=horizon, val_frac=val_frac,
+                      test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
                        stateful=stateful,
@@ -256,6 +260,7 @@ def predict(
     sep: Sep = ",",
     decimal: Decimal = ".",
     na_value: NaValue = None,
+    encoding: Encoding = "utf-8",
     fill: StreamFill = "stop",
     max_series: Annotated[int, typer.Option(
         help="Most series held at once; past it the least recently seen is evicted (counted on stderr).")
@@ -302,7 +307,7 @@ def predict(
     cfg = PredictConfig(
         layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
         keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep, decimal=decimal,
-        na_values=tuple(na_value or ()), fill=fill,
+        na_values=tuple(na_value or ()), encoding=encoding, fill=fill,
         max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
@@ -346,6 +351,7 @@ def evaluate(
     sep: Sep = ",",
     decimal: Decimal = ".",
     na_value: NaValue = None,
+    encoding: Encoding = "utf-8",
     fill: TableFill = "stop",
     season: Annotated[int | None, typer.Option(
         help="Season length in steps for the seasonal naive forecast [default: detected].")] = None,
@@ -367,7 +373,7 @@ def evaluate(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal, na_values=tuple(na_value or ()))
+                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
@@ -401,6 +407,7 @@ def score(
     sep: Sep = ",",
     decimal: Decimal = ".",
     na_value: NaValue = None,
+    encoding: Encoding = "utf-8",
     fill: StreamFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
@@ -418,7 +425,7 @@ def score(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal, na_values=tuple(na_value or ()))
+                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

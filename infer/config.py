@@ -1,6 +1,7 @@
 """What `seqinfer predict` can be told: one frozen, validated dataclass (no numpy, no onnxruntime here)."""
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -13,6 +14,10 @@ DATE_ORDERS = ("auto", "dmy", "mdy")
 # locale writes `;` between fields and a decimal comma. seqinfer reads them as the comma CSV they stand for.
 SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 DECIMALS = (".", ",")
+# Text encodings a CSV may be written in (--encoding): UTF-8, or one that writes ASCII as ASCII (cp1252, a
+# Windows spreadsheet's "CSV"; latin-1; iso-8859-15; shift_jis ...), so that lines still end at a newline
+# byte. Each block is decoded from it and read as UTF-8. UTF-16 and UTF-32 are not: iconv converts them.
+ASCII_PROBE = "\n\r\t ,;|\".-+0123456789eE"
 FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
 DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
@@ -56,8 +61,10 @@ class ColumnSpec:
     sep: str = ","                  # between fields: , ; tab | (SEPARATORS)
     decimal: str = "."              # in numbers: . or , (a decimal comma needs another sep)
     na_values: tuple[str, ...] = () # more codes for a missing value, as the file writes them (-9999)
+    encoding: str = "utf-8"         # the file's text encoding (ASCII_PROBE)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "encoding", text_encoding(self.encoding))
         if self.sep not in SEPARATORS:
             raise ConfigError(f"sep: {self.sep!r} is not one of , ; tab |")
         object.__setattr__(self, "sep", SEPARATORS[self.sep])
@@ -91,6 +98,24 @@ class ColumnSpec:
                 ("--time-col", _opt(self.time_col)), ("--keep", self.keep)]
 
 
+def text_encoding(name: str) -> str:
+    """--encoding's codec, by Python's name for it (cp1252, utf-8); ConfigError for one seqinfer cannot
+    read line by line."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise ConfigError(f"--encoding {name!r}: no such text encoding (utf-8, cp1252, latin-1 ...)") \
+            from None
+    try:
+        ascii_ok = ASCII_PROBE.encode(codec) == ASCII_PROBE.encode("ascii")
+    except UnicodeError:
+        ascii_ok = False
+    if not ascii_ok:
+        raise ConfigError(f"--encoding {name}: seqinfer reads encodings that write ASCII as ASCII (utf-8, "
+                          f"cp1252, latin-1 ...); convert this one first: iconv -f {name} -t UTF-8")
+    return codec
+
+
 def _opt(s: str | None) -> tuple[str, ...]:
     return (s,) if s is not None else ()
 
@@ -109,6 +134,7 @@ class PredictConfig:
     sep: str = ","                        # between fields: , ; tab |
     decimal: str = "."                    # in numbers: . or ,
     na_values: tuple[str, ...] = ()       # more codes for a missing value (-9999)
+    encoding: str = "utf-8"               # the file's text encoding
     fill: str = "stop"                    # missing values: stop | previous | drop
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
@@ -151,4 +177,4 @@ class PredictConfig:
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal, na_values=self.na_values)
+                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding)

@@ -81,8 +81,8 @@ def split_fields(line: bytes, source: str, number: int) -> list[str]:
         if number == 1 and line[:2] in (b"\xff\xfe", b"\xfe\xff"):      # Excel's "Unicode Text"
             raise DataError("UTF-16 text (it starts with a UTF-16 BOM), not UTF-8: save it as CSV UTF-8, or "
                             "iconv -f UTF-16 -t UTF-8", source=source, line=number) from None
-        raise DataError(f"not valid UTF-8 (byte {e.start + 1}; iconv -f cp1252 -t UTF-8 converts a Windows "
-                        f"file)", source=source, line=number) from None
+        raise DataError(f"not valid UTF-8 (byte {e.start + 1}): --encoding cp1252 reads a file from Windows "
+                        f"(latin-1 ...)", source=source, line=number) from None
     if "\r" in text.rstrip("\r") and '"' not in text:   # csv calls it bad quoting ("universal-newline mode")
         raise DataError("lines end in a carriage return (CR) alone, not LF or CRLF: convert them "
                         "(tr '\\r' '\\n' < FILE)", source=source, line=number)

@@ -82,7 +82,7 @@ _NUMBER_BYTES[list(b'+-eE ",\r')] = True
 class Dialect:
     """`sep`-separated lines with `decimal` marks and `na` codes for a missing value -> the comma CSV with
     decimal points and empty fields they stand for, field for field, so every column keeps its number and
-    every line its place (--sep, --decimal, --na-value).
+    every line its place (--sep, --decimal, --na-value), in UTF-8 (--encoding: the file's own).
 
     A field that is one of the `na` codes (`-9999`, as written in the file; spaces and quotes around it
     allowed) becomes empty: a missing value, as --fill says. A decimal comma becomes a point only in a field
@@ -94,27 +94,29 @@ class Dialect:
     @staticmethod
     def of(spec: ColumnSpec) -> Dialect | None:
         """The dialect of ColumnSpec's sep, decimal and na_values; None for plain comma CSV."""
-        plain = (spec.sep, spec.decimal, spec.na_values) == (",", ".", ())
-        return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values)
+        plain = (spec.sep, spec.decimal, spec.na_values, spec.encoding) == (",", ".", (), "utf-8")
+        return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values, spec.encoding)
 
     @staticmethod
     def for_input(spec: ColumnSpec, parquet: bool, source: str) -> Dialect | None:
         """Dialect.of for a CSV; for Parquet None, and a ConfigError if the options ask for a dialect."""
         dialect = Dialect.of(spec)
         if parquet and dialect is not None:
-            raise ConfigError(f"{source}: --sep, --decimal and --na-value describe CSV text; a Parquet "
-                              f"file's columns are typed: leave them out")
+            raise ConfigError(f"{source}: --sep, --decimal, --na-value and --encoding describe CSV text; a "
+                              f"Parquet file's columns are typed: leave them out")
         return None if parquet else dialect
 
-    def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = ()) -> None:
+    def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = (), encoding: str = "utf-8") -> None:
         self.sep, self.name = sep.encode(), {"\t": "tab"}.get(sep, repr(sep))
-        self.decimal, self.na = decimal, na
+        self.decimal, self.na, self.encoding = decimal, na, encoding
         s = re.escape(self.sep)
         codes = b"|".join(re.escape(c.encode()) for c in sorted(na, key=len, reverse=True))
         self.codes = re.compile(rb'(?m)(^|' + s + rb') *"?(?:' + codes + rb')"? *(?=' + s + rb'|\r?$)') \
             if na else None
 
     def __call__(self, lines: bytes) -> bytes:
+        if self.encoding != "utf-8":      # ASCII stays ASCII (config.text_encoding): lines keep their ends
+            lines = lines.decode(self.encoding, errors="replace").encode("utf-8")
         if self.codes is not None:
             lines = self.codes.sub(rb"\1", lines)
         if self.decimal == ",":
@@ -159,7 +161,8 @@ class Dialect:
         """For the "reading ..." line: what the file was read as."""
         said = [] if self.sep == b"," else [f"fields separated by {self.name}"]
         said += [f"decimal {self.decimal!r}"] if self.sep != b"," or self.decimal != "." else []
-        return ", ".join(said + ([f"missing also: {', '.join(self.na)}"] if self.na else []))
+        said += [f"missing also: {', '.join(self.na)}"] if self.na else []
+        return ", ".join(said + ([f"encoding {self.encoding}"] if self.encoding != "utf-8" else []))
 
     def check_header(self, line: bytes, source: str) -> None:
         """An explicit --sep on a file whose first line has none of it but has commas: say so."""

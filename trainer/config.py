@@ -118,6 +118,7 @@ class DataConfig:
     sep: str = ","                   # between fields: , ; tab |
     decimal: str = "."               # in numbers: . or ,
     na_values: tuple[str, ...] = ()  # more codes for a missing value (-9999)
+    encoding: str = "utf-8"          # the file's text encoding (cp1252: a Windows spreadsheet's CSV)
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     season: int | None = None        # the baselines' season in steps; None: detected (trainer/baselines.py)
     length: int = 2000               # sine: number of points
@@ -150,13 +151,14 @@ class DataConfig:
             given = [n for n in ("value_col", "series_col", "time_col", "keep", "na_values")
                      if getattr(self, n)] + \
                 [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"),
-                                      ("sep", ","), ("decimal", ".")) if getattr(self, n) != default]
+                                      ("sep", ","), ("decimal", "."), ("encoding", "utf-8"))
+                 if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal, na_values=self.na_values)
+                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding)
 
     @property
     def source(self) -> str:

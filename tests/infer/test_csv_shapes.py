@@ -252,6 +252,26 @@ def test_a_semicolon_file_with_decimal_commas_forecasts_as_its_comma_twin(lstm: 
                        for s in ("Hamburg, Nord", "Köln")})
 
 
+def test_a_windows_spreadsheets_cp1252_export_reads_with_encoding_as_its_utf8_twin(lstm: Fixture) -> None:
+    """Excel on Windows saves "CSV" in cp1252: `Umsatz (€)`, `Köln` are single bytes that are not UTF-8.
+    Without --encoding: an error at line 1 naming the option; with it, the bytes its UTF-8 twin gives, the
+    names written out in UTF-8."""
+    rows = [(f"{d % 28 + 1:02d}.{d // 28 + 1:02d}.2024", store, x) for d in range(N)
+            for store, x in (("Köln", values()[d]), ("Düsseldorf", values(seed=1, level=-3)[d]))]
+    utf8 = european(rows).replace(b"Umsatz", "Umsatz (€)".encode())
+    cp1252 = utf8.decode().encode("cp1252")
+    assert cp1252 != utf8
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], cp1252)
+    assert r.returncode == 2 and "<stdin>:1: not valid UTF-8 (byte 23): --encoding cp1252" \
+        in one_error(r.stderr)
+    err, got, cols = predict(lstm, cp1252, "--sep", ";", "--decimal", ",", "--encoding", "cp1252")
+    _, want, _ = predict(lstm, utf8, "--sep", ";", "--decimal", ",")
+    assert got == want and {"Köln", "Düsseldorf"} == set(cols["series"])
+    assert "value=Umsatz (€)" in err and "encoding cp1252" in err
+    r = run_cli(["predict", str(lstm.dir), "--encoding", "utf-16"], utf8)
+    assert r.returncode == 2 and "convert this one first: iconv -f utf-16 -t UTF-8" in one_error(r.stderr)
+
+
 def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -> None:
     from seqinfer.infer.config import ColumnSpec
     from seqinfer.infer.score import decide, read_file
@@ -268,6 +288,14 @@ def test_train_and_score_read_a_semicolon_file_as_predict_does(tmp_path: Path) -
     assert "fields separated by ';', decimal ','" in said[0]
     cols = decide(str(tmp_path / "de.csv"), de, features=1, window=16)
     frame = read_file(str(tmp_path / "de.csv"), 0, cols, False, de)
+    assert np.allclose(frame["v0"].to_numpy(), [float(v) for v in values()])
+    (tmp_path / "win.csv").write_bytes(european(rows).replace(b"Filiale", "Filiale (Köln)".encode("cp1252")))
+    win = ColumnSpec(sep=";", decimal=",", encoding="cp1252")
+    t3 = read_table(tmp_path / "win.csv", win)
+    assert np.array_equal(t3.values[0], t2.values[0])
+    assert t3.columns.label(t3.columns.series) == "Filiale (Köln)"
+    frame = read_file(str(tmp_path / "win.csv"), 0, decide(str(tmp_path / "win.csv"), win, features=1,
+                                                           window=16), False, win)
     assert np.allclose(frame["v0"].to_numpy(), [float(v) for v in values()])
 
 
