@@ -218,7 +218,7 @@ def test_utf16_and_latin1_files_say_what_to_do(lstm: Fixture) -> None:
     assert one_error(r.stderr) == "seqinfer: error: <stdin>:1: UTF-16 text (it starts with a UTF-16 BOM), " \
                                   "not UTF-8: save it as CSV UTF-8, or iconv -f UTF-16 -t UTF-8"
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], "Température\n".encode("cp1252"))
-    assert r.returncode == 2 and "not valid UTF-8 (byte 5; iconv -f cp1252 -t UTF-8" in one_error(r.stderr)
+    assert r.returncode == 2 and "not valid UTF-8 (byte 5): --encoding cp1252 reads" in one_error(r.stderr)
 
 
 def test_lines_ending_in_cr_only_say_so(lstm: Fixture) -> None:

@@ -38,7 +38,8 @@ def test_csv_dialect_options_on_parquet_are_an_error(lstm: Fixture, frame: pd.Da
     frame.to_parquet(tmp_path / "d.parquet", index=False)
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(tmp_path / "d.parquet"),
                  "--sep", ";"])
-    assert r.returncode == 2 and "--sep, --decimal and --na-value describe CSV text" in one_error(r.stderr)
+    assert r.returncode == 2
+    assert "--sep, --decimal, --na-value and --encoding describe CSV text" in one_error(r.stderr)
 
 
 def test_a_null_names_the_file_row_and_column(lstm: Fixture, frame: pd.DataFrame, tmp_path: Path) -> None:
