@@ -134,7 +134,7 @@ class Columns:
 
     def option(self, cols: Sequence[int]) -> str:
         """The columns as an option names them: store,item (header names, else 1-based numbers)."""
-        return ",".join(_option_name(j, self.header) for j in cols)
+        return _option(cols, self.header)
 
     def describe(self, header_is: str = "line 1") -> str:
         """One line: what seqinfer understood of the file (`header_is`: where its names came from)."""
@@ -203,10 +203,12 @@ def _match(spec: str, header: Sequence[str] | None) -> int | None:
     return low[0] if len(low) == 1 else None
 
 
-def _option_name(j: int, header: Sequence[str] | None) -> str:
-    """How an option names column j: its header name, else its 1-based number."""
-    name = header[j].strip() if header else ""
-    return name if name and "," not in name and not name.isdigit() else str(j + 1)
+def _option(cols: Sequence[int], header: Sequence[str] | None) -> str:
+    """How an option names these columns: store,item (header names, else 1-based numbers)."""
+    def name(j: int) -> str:
+        h = header[j].strip() if header else ""
+        return h if h and "," not in h and not h.isdigit() else str(j + 1)
+    return ",".join(name(j) for j in cols)
 
 
 def _column(spec: str, header: Sequence[str] | None, nfields: int, option: str, source: str) -> int:
@@ -388,7 +390,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         ids = [j for j in free if j not in strong_time and id_like(j)]
         if len(ids) > 1:
             both = (f"; or is a series named by {'both' if len(ids) == 2 else 'several'} (an item in a "
-                    f"store)? name them all: --series-col {','.join(_option_name(j, header) for j in ids)}")
+                    f"store)? name them all: --series-col {_option(ids, header)}")
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
                               f"--series-col (and pass others through with --keep){both}")
         series = ids[0] if ids else None
@@ -582,8 +584,7 @@ def _pick_values(cands: list[int], want: int, header: tuple[str, ...] | None, ki
         if ids and len(cands) - len(ids) == want:
             rest = [j for j in cands if j not in ids]
             wide = (f"; columns {shown(ids)} hold one integer each in the first lines: series ids? "  # type: ignore[operator]
-                    f"--value-col {','.join(_option_name(j, header) for j in rest)} --series-col "
-                    f"{','.join(_option_name(j, header) for j in ids)}")
+                    f"--value-col {_option(rest, header)} --series-col {_option(ids, header)}")
         raise ConfigError(f"{source}: columns {shown(cands)} are all numbers; say which "  # type: ignore[operator]
                           f"{'is the value' if want == 1 else f'are the {want} values'} with --value-col "
                           f"(and --time-col or --keep for the others){wide}")

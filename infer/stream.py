@@ -303,17 +303,15 @@ class Engine:
             return
         rows, errors = parse_block(block, self.cols, self.source, stop=self.cfg.on_error == "stop",
                                    missing_ok=self.cfg.fill != "stop")
-        if self.starts is not None and rows.times is not None and len(rows):
-            back = self.starts.back_at(rows.series, rows.times, rows.lines)
-            if back is not None:                  # the rows before it go out; the state holds just them
-                rows = rows.take(np.flatnonzero(rows.lines < back))
-                self.summary.rows += len(rows)
-                if len(rows):
-                    self._add(rows, read_at)
-                raise self._restart_error(back)
+        back = self.starts.back_at(rows.series, rows.times, rows.lines) \
+            if self.starts is not None and rows.times is not None and len(rows) else None
+        if back is not None:                      # the rows before it go out; the state holds just them
+            rows = rows.take(np.flatnonzero(rows.lines < back))
         self.summary.rows += len(rows)
         if len(rows):
             self._add(rows, read_at)
+        if back is not None:
+            raise self._restart_error(back)
         for e in errors:
             self.skip(e)
 
