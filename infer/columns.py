@@ -62,6 +62,7 @@ BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holid
 MISSING_CODES = (-99999.0, -9999.0, -999.0, 9999.0, 99999.0)
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_CLOCK = re.compile(r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$")        # a time of day: 9:05, 17:24:00.5
 # A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
 # left out when a column's time format is decided; parse.py makes the row an error at its line.
 SUMMARY = re.compile(r"(grand\s+|sub)?totals?:?|sum:?|average:?|avg:?|mean:?", re.IGNORECASE)
@@ -106,6 +107,7 @@ class Columns:
     # Ignored columns that hold something (the value was named): a series id among them would explain a time
     # that goes back to its series' start (clocks.Starts), and the error names them.
     unread: tuple[int, ...] = ()
+    gap_also: int | None = None      # a time-of-day field read with gap_col's date (Date,Time: a logger's)
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -145,7 +147,8 @@ class Columns:
         if self.time:
             fmt = f", {self.time_format.name}" if self.time_format else ""
             if self.gap_col is not None:
-                gaps = f"; gaps read in {self.label(self.gap_col)}" if len(self.time) > 1 else ""
+                both = f"+{self.label(self.gap_also)}" if self.gap_also is not None else ""
+                gaps = f"; gaps read in {self.label(self.gap_col)}{both}" if len(self.time) > 1 else ""
             elif self.time_format is not None and not self.time_format.gap_check:
                 gaps = "; not read for gaps: --date-order dmy or mdy reads them"
             else:
@@ -454,6 +457,9 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         if len(dated) > 1 and sum(j in strong_time for j in dated) == 1:   # a row counter beside dates
             dated = [j for j in dated if j in strong_time]                   # (a logger's RECORD, `#`)
         gap_col = dated[0] if len(dated) == 1 else None
+    gap_also = _clock_beside_date(dated, cells, kinds) if time_given is None and len(dated) == 2 else None
+    if gap_also is not None:                       # Date,Time: the date's column, then its time of day
+        gap_col = next(j for j in dated if j != gap_also)
     free = [j for j in free if j not in time]
     chosen = bool(spec.value_col) or (header is not None and len(values) == 1
                                        and header[values[0]].strip().lower() in VALUE_NAMES)
@@ -468,11 +474,13 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                           f"{'it' if one else 'them'} through with --keep, or name the value with "
                           f"--value-col (then other columns are ignored)")
     fmt = None
+    stamps = [] if gap_col is None else cells[gap_col] if gap_also is None else \
+        [f"{d.strip()} {t.strip()}" for d, t in zip(cells[gap_col], cells[gap_also], strict=True)]
     if gap_col is not None:
-        fmt = kinds[gap_col][1] or (TimeFormat("number") if kinds[gap_col][0] in ("number", "empty")
-                                    else None)
+        fmt = detect(stamps) if gap_also is not None else kinds[gap_col][1] or (
+            TimeFormat("number") if kinds[gap_col][0] in ("number", "empty") else None)
         if fmt is not None:
-            fmt, unreadable = with_order(fmt, spec.date_order, cells[gap_col])
+            fmt, unreadable = with_order(fmt, spec.date_order, stamps)
             if unreadable is not None:
                 at = next((f", line {i + 1}" for i, r in enumerate(numbered)
                            if len(r) > gap_col and r[gap_col] == unreadable), "")
@@ -480,15 +488,24 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                                   f"{shown([gap_col])}{at}, has no such month: its dates are "
                                   f"{fmt.name} (leave --date-order auto)")
         if fmt is None or not fmt.gap_check:       # a time written in a form seqinfer does not read
-            gap_col = None
+            gap_col = gap_also = None
     if series is None and time_given is None and len(dated) == 1:
         _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
     if gap_col is not None and fmt is not None and not sorts:
-        _oldest_first(fmt.seconds(cells[gap_col]), groups,
-                      shown([gap_col]), source)
+        _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
-                   tuple(j for j in free if kinds[j][0] != "empty"))
+                   tuple(j for j in free if kinds[j][0] != "empty"), gap_also)
+
+
+def _clock_beside_date(dated: list[int], cells: list[list[str]], kinds: list) -> int | None:
+    """Of two time columns, the one holding times of day (13:10, 17:24:00) beside one holding dates: read
+    together for gaps, as a logger or the UCI household power file writes them. None otherwise."""
+    for clock, date in (dated, dated[::-1]):
+        times = [c for c in cells[clock] if not is_missing(c)]
+        if times and kinds[date][1] is not None and all(_CLOCK.match(c) for c in times):
+            return clock
+    return None
 
 
 def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = None,

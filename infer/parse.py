@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,9 +234,7 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
         return None
     series = _key([fields[c::k] for c in cols.key])
     text = [fields[c::k] for c in cols.passed]
-    times = cols.time_format.seconds(fields[cols.gap_col::k]) \
-        if cols.gap_col is not None and cols.time_format is not None else None
-    return Rows(lines, values, series, text, times)
+    return Rows(lines, values, series, text, _times(cols, lambda c: fields[c::k]))
 
 
 _local = threading.local()     # each parsing thread's table of series ids (_csvread.c's interner)
@@ -249,16 +248,15 @@ def _parse_c(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows | No
     assert FAST is not None
     if (table := getattr(_local, "ids", None)) is None:
         table = _local.ids = FAST.interner()
-    want = sorted(c for c in {*cols.passed, cols.series, cols.gap_col} if c is not None)
+    want = sorted(c for c in {*cols.passed, cols.series, cols.gap_col, cols.gap_also} if c is not None)
     values = np.empty((n, len(cols.values)), dtype=np.float64)
     got = FAST.split(data, n, cols.nfields, tuple(cols.values), tuple(want),
                      -1 if cols.series is None else cols.series, table, values)
     if got is None or not _finite32(values):
         return None
     fields = dict(zip(want, got, strict=True))
-    times = cols.time_format.seconds(fields[cols.gap_col]) \
-        if cols.gap_col is not None and cols.time_format is not None else None
-    return Rows(lines, values, _key([fields[c] for c in cols.key]), [fields[c] for c in cols.passed], times)
+    return Rows(lines, values, _key([fields[c] for c in cols.key]), [fields[c] for c in cols.passed],
+                _times(cols, fields.__getitem__))
 
 
 def _parse_arrow(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows | None:
@@ -290,9 +288,7 @@ def _parse_arrow(data: bytes, n: int, cols: Columns, lines: np.ndarray) -> Rows 
     fields = {c: table.column(c).to_pylist() for c in cols.passed}
     series = _key([fields[c] for c in cols.key])
     text = [fields[c] for c in cols.passed]
-    times = cols.time_format.seconds(table.column(cols.gap_col).to_pylist()) \
-        if cols.gap_col is not None and cols.time_format is not None else None
-    return Rows(lines, values, series, text, times)
+    return Rows(lines, values, series, text, _times(cols, lambda c: table.column(c).to_pylist()))
 
 
 def _key(fields: list[list[bytes]]) -> list[bytes] | None:
@@ -301,6 +297,18 @@ def _key(fields: list[list[bytes]]) -> list[bytes] | None:
         return fields[0] if fields else None
     join = SERIES_JOIN.encode()
     return [join.join(parts) for parts in zip(*fields, strict=True)]
+
+
+def _times(cols: Columns, column: Callable[[int], Sequence[Any]]) -> np.ndarray | None:
+    """Each row's time in seconds from the gap column's fields (`column(j)`: field j of every row), its
+    time of day joined on (Columns.gap_also); None where no time is read."""
+    if cols.gap_col is None or cols.time_format is None:
+        return None
+    stamps = column(cols.gap_col)
+    if cols.gap_also is not None:
+        stamps = [d + (b" " if isinstance(d, bytes) else " ") + t
+                  for d, t in zip(stamps, column(cols.gap_also), strict=True)]
+    return cols.time_format.seconds(stamps)
 
 
 def _floats(a: Any) -> np.ndarray:
@@ -314,7 +322,7 @@ def _parse_careful(block: Block, cols: Columns, source: str, stop: bool,
     lines: list[int] = []
     values: list[list[float]] = []
     series: list[bytes] = []
-    stamps: list[str] = []
+    stamps: dict[int, list[str]] = {c: [] for c in (cols.gap_col, cols.gap_also) if c is not None}
     text: list[list[bytes]] = [[] for _ in cols.passed]
     errors: list[DataError] = []
     raw_lines = block.data.split(b"\n")
@@ -334,10 +342,9 @@ def _parse_careful(block: Block, cols: Columns, source: str, stop: bool,
             out.append(quote(fields[c].encode()))
         if cols.key:
             series.append(SERIES_JOIN.join(fields[c] for c in cols.key).encode())
-        if cols.gap_col is not None:
-            stamps.append(fields[cols.gap_col])
-    times = cols.time_format.seconds(stamps) \
-        if cols.gap_col is not None and cols.time_format is not None else None
+        for c, stamp in stamps.items():
+            stamp.append(fields[c])
+    times = _times(cols, stamps.__getitem__)
     rows = Rows(np.array(lines, dtype=np.int64),
                 np.array(values, dtype=np.float64).reshape(len(lines), len(cols.values)),
                 series if cols.series is not None else None, text, times)

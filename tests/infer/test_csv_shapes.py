@@ -934,3 +934,23 @@ def test_a_missing_value_code_past_the_first_lines_is_counted_and_named(lstm: Fi
     prices = [f"{9990 + i % 20}" for i in range(300)]
     err, _, _ = predict(lstm, "price\n" + "\n".join(prices) + "\n")
     assert "missing-value code" not in err
+
+
+@pytest.mark.parametrize("rows", [300, 300_000])         # the second goes through the fast block parser
+def test_a_loggers_date_and_time_columns_are_read_together_for_gaps(lstm: Fixture, rows: int) -> None:
+    """`Date,Time,Value` (a logger; UCI's household power file with ';' and d/m/y): the two columns are one
+    time, read for gaps. A two-hour outage (12 ten-minute rows missing) is one gap of 13 steps at its line."""
+    t = np.datetime64("2024-03-01T00:00") + np.timedelta64(10, "m") * np.r_[0:100, 112:rows + 12]
+    v = (values() * (rows // N + 1))[:rows]
+    text = "Date,Time,Value\n" + "".join(f"{str(s)[:10]},{str(s)[11:16]}:00,{x}\n"
+                                         for s, x in zip(t, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "time=Date,Time (passed through, iso; gaps read in Date+Time)" in err
+    assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 13.0 steps, ends at line " \
+           "102" in err
+    assert len(cols["row"]) == rows - 15 and cols["Time"][:2] == ["02:30:00", "02:40:00"]
+    uci = "Date;Time;Global_active_power\n" + "".join(
+        f"{s.astype(object):%d/%m/%Y};{str(s)[11:16]}:00;{x}\n"
+        for s, x in zip(t[:300], v[:300], strict=True))
+    err, _, _ = predict(lstm, uci, "--sep", ";", "--date-order", "dmy")
+    assert "(passed through, d/m/y; gaps read in Date+Time)" in err and "ends at line 102" in err
