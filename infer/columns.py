@@ -457,9 +457,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         if len(dated) > 1 and sum(j in strong_time for j in dated) == 1:   # a row counter beside dates
             dated = [j for j in dated if j in strong_time]                   # (a logger's RECORD, `#`)
         gap_col = dated[0] if len(dated) == 1 else None
-    gap_also = _clock_beside_date(dated, cells, kinds) if time_given is None and len(dated) == 2 else None
+    pair = list(time) if time_given is not None else dated      # --time-col Date beside a Time column too
+    gap_also = _clock_beside_date(pair, cells, kinds) if len(pair) == 2 else None
     if gap_also is not None:                       # Date,Time: the date's column, then its time of day
-        gap_col = next(j for j in dated if j != gap_also)
+        gap_col = next(j for j in pair if j != gap_also)
     free = [j for j in free if j not in time]
     chosen = bool(spec.value_col) or (header is not None and len(values) == 1
                                        and header[values[0]].strip().lower() in VALUE_NAMES)

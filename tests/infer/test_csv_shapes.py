@@ -949,6 +949,8 @@ def test_a_loggers_date_and_time_columns_are_read_together_for_gaps(lstm: Fixtur
     assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 13.0 steps, ends at line " \
            "102" in err
     assert len(cols["row"]) == rows - 15 and cols["Time"][:2] == ["02:30:00", "02:40:00"]
+    named, _, _ = predict(lstm, text, "--time-col", "Date")           # named: the time of day still joins
+    assert "gaps read in Date+Time" in named and "ends at line 102" in named and "not increase" not in named
     uci = "Date;Time;Global_active_power\n" + "".join(
         f"{s.astype(object):%d/%m/%Y};{str(s)[11:16]}:00;{x}\n"
         for s, x in zip(t[:300], v[:300], strict=True))
