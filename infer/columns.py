@@ -108,6 +108,7 @@ class Columns:
     # that goes back to its series' start (clocks.Starts), and the error names them.
     unread: tuple[int, ...] = ()
     gap_also: int | None = None      # a time-of-day field read with gap_col's date (Date,Time: a logger's)
+    na_codes: tuple[str, ...] = ()   # --na-value: codes the reader emptied, named in a missing value's error
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -496,7 +497,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
-                   tuple(j for j in free if kinds[j][0] != "empty"), gap_also)
+                   tuple(j for j in free if kinds[j][0] != "empty"), gap_also, spec.na_values)
 
 
 def _clock_beside_date(dated: list[int], cells: list[list[str]], kinds: list) -> int | None:

@@ -366,7 +366,8 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
         field = fields[c]
         if is_missing(field):
             if not missing_ok:
-                shown = f"('{field.strip()}')" if field.strip() else "(empty field)"   # \N not as '\\N'
+                emptied = f" or --na-value {', '.join(cols.na_codes)}" if cols.na_codes else ""
+                shown = f"('{field.strip()}')" if field.strip() else f"(empty field{emptied})"  # \N not '\\N'
                 raise DataError(f"missing value {shown} in {cols.name(c)}; --fill previous or --fill drop "
                                 f"goes on past it", source=source, line=number, column=c + 1)
             out.append(math.nan)

@@ -339,6 +339,9 @@ def test_a_missing_value_code_is_a_missing_value_as_an_empty_field_is(lstm: Fixt
     assert got == want
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--na-value", '"x"'], text)
     assert r.returncode == 2 and "a missing-value code is one field's text" in one_error(r.stderr)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--na-value", "-9999"], text)   # no --fill
+    assert r.returncode == 2 and "<stdin>:22:2: missing value (empty field or --na-value -9999) in " \
+        "column 2 ('value')" in one_error(r.stderr)
 
 
 def test_a_tab_separated_file_forecasts_as_its_comma_twin(lstm: Fixture) -> None:
