@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -59,6 +60,7 @@ _NAMED = tuple(re.compile(p, re.IGNORECASE) for p in (
 ))
 _QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})M(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")                  # ISO 8601 weeks: 2020-W01 (its Monday)
 _INT = re.compile(r"^[+-]?\d+$")
 
 
@@ -76,7 +78,7 @@ class TimeFormat:
     """How a time column is written: `name` is shown to the user; `order` fixes day/month for x/y/yyyy."""
 
     name: str     # iso | yyyymmdd | number | y/m/d | d/m/y | m/d/y | d/m/y or m/d/y | quarter | yyyyMmm
-    #               | month name
+    #               | month name | iso week
     order: str = ""           # "dm" | "md" for the x/y/yyyy forms
 
     @property
@@ -109,6 +111,8 @@ class TimeFormat:
             return _dates([_sub(_QUARTER, t, lambda m: f"{m[1]}-{3 * int(m[2]) - 2:02d}") for t in text])
         if self.name == "yyyyMmm":
             return _dates([_sub(_MONTH, t, lambda m: f"{m[1]}-{m[2]}") for t in text])
+        if self.name == "iso week":
+            return _dates([_sub(_WEEK, t, _week_monday) for t in text])
         if self.name == "month name":
             iso, offset = zip(*(_month_named(t) for t in text), strict=True) if text else ((), ())
             return _dates(list(iso)) - np.array(offset, np.float64)
@@ -151,6 +155,14 @@ def _month_named(text: str) -> tuple[str, float]:
     clock = " " + clock[1:] if clock.startswith(":") else clock          # SAS: 01MAR2024:13:00:00
     zone = _ZONE.search(" " + g["zone"]) if g.get("zone") else None
     return _iso_text(g["y"], str(_MONTH_NUMBER[g["mon"].lower()]), g.get("d") or "1", clock), _offset(zone)
+
+
+def _week_monday(m: re.Match[str]) -> str:
+    """2020-W01 -> the ISO date of its Monday; '' for a week the year does not have (W53 of most years)."""
+    try:
+        return date.fromisocalendar(int(m[1]), int(m[2]), 1).isoformat()
+    except ValueError:
+        return ""
 
 
 def _sub(rx: re.Pattern[str], text: str, conv: object) -> str:
@@ -235,6 +247,8 @@ def detect(values: Sequence[str]) -> TimeFormat | None:
         return TimeFormat("quarter")
     if all(_MONTH.match(v) for v in vals):
         return TimeFormat("yyyyMmm")
+    if all(_WEEK.match(v) for v in vals):
+        return TimeFormat("iso week")
     if all(_YMD.match(v) for v in vals):
         return TimeFormat("y/m/d")
     if all(_named_match(v) for v in vals):

@@ -147,6 +147,21 @@ def test_one_missing_day_or_month_is_a_gap(lstm: Fixture, step: str, longest: st
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_iso_weeks_are_read_for_gaps_across_a_53_week_year(lstm: Fixture) -> None:
+    """Weekly data written as ISO weeks (2020-W53, 2021-W01, as Eurostat and pandas' %G-W%V write them): the
+    53rd week of 2020 is one step, the weeks missing later one gap."""
+    v = values()
+    mondays = np.datetime64("2020-11-02") + 7 * np.r_[0:25, 28:N + 3]              # 3 weeks missing
+    weeks = [f"{d.astype(object).isocalendar()[0]}-W{d.astype(object).isocalendar()[1]:02d}" for d in mondays]
+    assert "2020-W53" in weeks
+    text = "week,sales\n" + "".join(f"{w},{x}\n" for w, x in zip(weeks, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert "time=week (passed through, iso week)" in err
+    assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 4.0 steps, ends at line 27" \
+        in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_quoted_header_and_fields_yearly(lstm: Fixture) -> None:
     """A statistics-package export: quoted names, years, quoted numbers."""
     v = values()
