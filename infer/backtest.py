@@ -5,10 +5,12 @@
     print(bt.table())
 
 Every row whose window is complete and whose next `horizon` values are in the file (same series) is a
-forecast origin. The model, the naive forecast (the last value) and the seasonal naive forecast (the value
-one season before the target) are scored on the same origins, per horizon step, on the original scale.
-MASE divides each MAE by the file's own one-step naive MAE. The season comes from --season, else it is
-detected here as in training (detect_season). Also the shared pieces of trainer/baselines.py.
+forecast origin; for a stateful model, every row past its warm-up, each series run from its first row with
+its state carried (as predict runs it). The model, the naive forecast (the last value) and the seasonal
+naive forecast (the value one season before the target) are scored on the same origins, per horizon step,
+on the original scale. MASE divides each MAE by the file's own one-step naive MAE. The season comes from
+--season, else it is detected here as in training (detect_season). Also the shared pieces of
+trainer/baselines.py.
 """
 from __future__ import annotations
 
@@ -140,7 +142,12 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
             raise ConfigError(f"--season: must be >= 1, got {season}")
         longest = max(table.values, key=len)
         m = detect_season(longest[:, 0], season)
-        first = max(window - 1, (m - 1) if m else 0)          # every method needs its history at an origin
+        # Every method needs its history at an origin: a windowed model its window, a stateful one the rows
+        # of its warm-up (predict holds their forecasts back), the seasonal naive one season.
+        history = meta.warmup if meta.stateful else window - 1
+        first = max(history, (m - 1) if m else 0)
+        needs = f"{'warm-up ' + str(meta.warmup) if meta.stateful else 'window ' + str(window)}" \
+            f"{f', season {m}' if m else ''}, horizon {horizon}"
         xs, truths, naive, snaive, where, short = [], [], [], [], [], []
         for k, v in enumerate(table.values):
             n = len(v)
@@ -148,26 +155,32 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
             if not len(t):
                 short.append(k)
                 continue
-            xs.append(np.lib.stride_tricks.sliding_window_view(v, window, axis=0)[t - window + 1]
-                      .transpose(0, 2, 1))                     # (N, window, F)
+            if not meta.stateful:
+                xs.append(np.lib.stride_tricks.sliding_window_view(v, window, axis=0)[t - window + 1]
+                          .transpose(0, 2, 1))                 # (N, window, F)
             h = np.arange(1, horizon + 1)
             truths.append(v[t[:, None] + h, 0])
             naive.append(np.repeat(v[t, 0][:, None], horizon, axis=1))
             if m:
                 snaive.append(v[t[:, None] + seasonal_lag(horizon, m), 0])
             where.append((k, t))
-        if not xs:
-            need = first + horizon + 1
-            why = f"window {window}{f', season {m}' if m else ''}, horizon {horizon}"
+        if not where:
             raise DataError(f"no forecast origin: the longest series has {len(longest)} values, a backtest "
-                            f"needs {need} ({why})", source=str(inp))
+                            f"needs {first + horizon + 1} ({needs})", source=str(inp))
         if short:
             k = min(short, key=lambda k: len(table.values[k]))
+            name = table.ids[k] or "the unnamed one"
             say(f"{len(short)} of {len(table.values)} series too short for a forecast origin (a backtest "
-                f"needs {first + horizon + 1} values: window {window}{f', season {m}' if m else ''}, horizon "
-                f"{horizon}; the shortest: {table.ids[k] or 'the unnamed one'}, {len(table.values[k])}): "
-                f"not scored")
-        y = f.predict(np.concatenate(xs), horizon).astype(np.float64)
+                f"needs {first + horizon + 1} values: {needs}; the shortest: {name}, "
+                f"{len(table.values[k])}): not scored")
+        if meta.stateful:                                      # every row of every series, state carried
+            f.reset_state()
+            ids = np.repeat(np.arange(len(table.values)), [len(v) for v in table.values]).tolist()
+            every = f.step(ids, np.concatenate(table.values))  # (rows, horizon): each row's forecast
+            at = np.cumsum([0] + [len(v) for v in table.values])
+            y = np.concatenate([every[at[k] + t] for k, t in where]).astype(np.float64)
+        else:
+            y = f.predict(np.concatenate(xs), horizon).astype(np.float64)
     truth = np.concatenate(truths)
     scale = naive_mae(table.values)
     preds = {"model": y, "naive": np.concatenate(naive)}

@@ -375,3 +375,30 @@ def test_provider_auto_says_why_not_cuda_for_a_stateful_model_too(gru: tuple, ls
         assert r.returncode == 0, r.stderr
         said.append(r.stderr.decode().splitlines()[0])
     assert said[0].startswith("seqinfer: provider: ") and said[1] == said[0], said
+
+
+def test_evaluate_backtests_a_stateful_model_from_each_series_first_row(gru: tuple, tmp_path: Path) -> None:
+    """`seqinfer evaluate` on a stateful model: every row of a series runs in order with its state carried,
+    and each row past the warm-up whose next HORIZON values are in the file is an origin, scored against
+    eager PyTorch over the whole series. (It was an error naming step().)"""
+    from seqinfer.infer.backtest import evaluate
+    from seqinfer.infer.config import ColumnSpec
+
+    net, root = gru
+    text, meant = interleaved(200, seed=5)
+    (tmp_path / "d.csv").write_text(text)
+    bt = evaluate(root, tmp_path / "d.csv", ColumnSpec(), provider="cpu")
+    first = max(WARMUP, (bt.season or 1) - 1)          # the seasonal naive's history too: the same origins
+    want, truth = [], []
+    for rows in meant.values():
+        v = np.array([x for _, x in rows], np.float64)
+        y = forecast_series(net, v[:, None])
+        for t in range(first, len(v) - HORIZON):
+            want.append(y[t])
+            truth.append(v[t + 1:t + 1 + HORIZON])
+    err = np.array(want) - np.array(truth)
+    assert bt.origins == len(want)
+    assert np.isclose(bt.overall["model"]["mse"], float(np.mean(err ** 2)), rtol=1e-5)
+    assert np.isclose(bt.steps[0]["model"]["mae"], float(np.mean(np.abs(err[:, 0]))), rtol=1e-5)
+    r = run_cli(["evaluate", str(root), "--input", str(tmp_path / "d.csv"), "--provider", "cpu"], "")
+    assert r.returncode == 0 and "The model " in r.stdout.decode(), r.stderr.decode()
