@@ -28,6 +28,7 @@ from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
 from .scoring import scoring_section
+from .stateful import bench_model as stateful_bench
 from .stateful import stateful_section
 from .training import KINDS, training_section
 
@@ -186,12 +187,19 @@ def commit() -> str:
 
 def bench_one(model_dir: Path, quick: bool = False) -> dict[str, Any]:
     """`seqinfer bench artifacts/<kind>`: section 1 for one trained model; needs its checkpoint.pt."""
-    from seqinfer.infer.contract import CHECKPOINT_FILE
+    from seqinfer.infer.contract import CHECKPOINT_FILE, ONNX_FILE
     from seqinfer.infer.errors import ModelError
+    from seqinfer.trainer.checkpoint import load_checkpoint
 
     if not (model_dir / CHECKPOINT_FILE).is_file():
         raise ModelError(f"{model_dir}: no {CHECKPOINT_FILE}; run `make train export` first")
     sz = QUICK if quick else Sizes()
+    if load_checkpoint(model_dir)[1]["model_config"].get("stateful"):     # rows through predict, not windows
+        if not (model_dir / ONNX_FILE).is_file():
+            raise ModelError(f"{model_dir}: a stateful model is measured through predict: seqinfer export "
+                             f"{model_dir} first")
+        return {"stateful": stateful_bench(model_dir.resolve(), D.DATA_DIR, sz.series_rows,
+                                           sz.predict_timeout_s)}
     with tempfile.TemporaryDirectory() as td:
         m = load_model(model_dir.name, model_dir.parent, Path(td))
         return bench_model(m, sz.batches, sz.budget_s, with_window=not quick)

@@ -137,6 +137,48 @@ def stages(model_path: Path, data: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def files(rows: int, data_dir: Path) -> list[tuple[str, Path]]:
+    """The two inputs: `rows` rows of one series, and of SERIES interleaved series."""
+    return [("one series", D.series_file(rows, data_dir)),
+            (f"{SERIES:,} series", D.interleaved_file(rows, SERIES, data_dir))]
+
+
+def measure(model: Path, data: Path, rows: int, timeout: float) -> dict[str, Any]:
+    """A stateful model's predict on one file: end to end ("stateful"), each stage alone, and the limit."""
+    sec: dict[str, Any] = {"file": str(data)}
+    sec["stateful"] = e2e.predict(model, data, rows, ["--warmup", "0", "--provider", "cpu"], timeout)
+    st = stages(model, data)
+    sec["stages"] = {k: {**v, "rows_per_s": rows / v["s"]} for k, v in st.items()}
+    # Two ceilings: the slowest stage alone (stages run on their own threads), and every stage's CPU spread
+    # over the machine's cores. The lower one is the limit.
+    cores, cpu = os.cpu_count() or 1, sum(v["cpu_s"] for v in st.values())
+    sec["all_stages_rows_per_s"] = rows * cores / cpu
+    slowest = max(st, key=lambda k: st[k]["s"])
+    sec["limit"] = slowest.removesuffix("_s") if st[slowest]["s"] >= cpu / cores else \
+        f"all stages on {cores} cores"
+    return sec
+
+
+def bench_model(model: Path, data_dir: Path, rows: int, timeout: float) -> dict[str, Any]:
+    """`seqinfer bench` on a stateful model: `measure` on both files."""
+    return {"model": str(model), "rows": rows, "files": {name: measure(model, path, rows, timeout)
+                                                         for name, path in files(rows, data_dir)}}
+
+
+def table(res: dict[str, Any]) -> list[str]:
+    """bench_model's figures as markdown."""
+    head = ["| input | rows/s end to end | parse | state | model | format | all stages, every core | limit |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name, sec in res["files"].items():
+        e = sec["stateful"]
+        rate = f"{e['rows_per_s']:,.0f}" if "rows_per_s" in e else e.get("skipped", "not run")
+        st = [f"{sec['stages'][k]['rows_per_s']:,.0f}" for k in ("parse_s", "state_s", "model_s", "format_s")]
+        head.append(f"| {name} | {rate} | {' | '.join(st)} | {sec['all_stages_rows_per_s']:,.0f} | "
+                    f"{sec['limit']} |")
+    return [f"**{res['model']}** (stateful: `seqinfer predict --warmup 0` on {res['rows']:,} rows; stages "
+            f"in rows/s, each alone)", "", *head]
+
+
 def windowed_forecasts(rows: int, series: int, window: int) -> int:
     """Forecasts a windowed model writes for `rows` rows dealt round-robin to `series` series (data.py's
     interleaved file): each series' rows from its window-th on."""
@@ -155,10 +197,8 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
     with tempfile.TemporaryDirectory(prefix="seqinfer-bench-stateful-") as td:
         model = stand_in(Path(td))
         res["model"] = "untrained stateful LSTM stand-in, hidden 32, diff scaling (--warmup 0)"
-        for name, path in (("one series", D.series_file(rows, data_dir)),
-                           (f"{SERIES:,} series", D.interleaved_file(rows, SERIES, data_dir))):
-            sec: dict[str, Any] = {"file": str(path)}
-            sec["stateful"] = e2e.predict(model, path, rows, ["--warmup", "0", "--provider", "cpu"], timeout)
+        for name, path in files(rows, data_dir):
+            sec = measure(model, path, rows, timeout)
             sec["windowed"] = e2e.predict(windowed, path, rows, ["--provider", "cpu"], timeout)
             s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
             sec["ratio"] = s / w if s and w else None
@@ -168,15 +208,6 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
             sec["windowed_forecasts"] = windowed_forecasts(rows, count, window)
             sec["ratio_per_forecast"] = sec["ratio"] * rows / sec["windowed_forecasts"] \
                 if sec["ratio"] and sec["windowed_forecasts"] else None
-            st = stages(model, path)
-            sec["stages"] = {k: {**v, "rows_per_s": rows / v["s"]} for k, v in st.items()}
-            # Two ceilings: the slowest stage alone (stages run on their own threads), and every stage's
-            # CPU spread over the machine's cores. The lower one is the limit.
-            cores, cpu = os.cpu_count() or 1, sum(v["cpu_s"] for v in st.values())
-            sec["all_stages_rows_per_s"] = rows * cores / cpu
-            slowest = max(st, key=lambda k: st[k]["s"])
-            sec["limit"] = slowest.removesuffix("_s") if st[slowest]["s"] >= cpu / cores else \
-                f"all stages on {cores} cores"
             sec["op_shape"] = op_shapes()[name]
             sec["op_ceiling_steps_per_s"] = op_ceiling(*sec["op_shape"])
             res[name] = sec

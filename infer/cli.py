@@ -447,7 +447,8 @@ def bench(
     model: Annotated[Path, typer.Argument(help="artifacts/<kind> folder")],
     quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke run, not a measurement.")] = False,
 ) -> None:
-    """Measure one model's throughput and latency across runtimes (the full suite: `make bench`)."""
+    """Measure one model's throughput and latency across runtimes; a stateful model's predict end to end and
+    by stage, on one series and 10,000 (the full suite: `make bench`)."""
     root = Path(__file__).resolve().parents[1]  # bench/ lives in the source checkout, not the package
     if not (root / "bench" / "run.py").is_file():
         raise SeqinferError("bench: needs a source checkout (bench/ beside infer/); see `make bench`")
@@ -455,12 +456,13 @@ def bench(
     try:
         from bench.report import model_tables
         from bench.run import bench_one
+        from bench.stateful import table
     except ModuleNotFoundError as e:
         _needs_train_extras("bench", e)
         raise
 
     res = bench_one(model, quick=quick)
-    print("\n".join(model_tables({res["kind"]: res})))
+    print("\n".join(table(res["stateful"]) if "stateful" in res else model_tables({res["kind"]: res})))
 
 
 def main() -> None:

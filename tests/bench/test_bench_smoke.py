@@ -113,6 +113,35 @@ def test_seqinfer_bench_command_on_one_model_and_on_a_folder_without_one(tmp_pat
     assert last.startswith("seqinfer: error: ") and "checkpoint.pt" in last
 
 
+def test_seqinfer_bench_command_on_a_stateful_model_measures_predict(tmp_path: Path) -> None:
+    """A stateful model has no windows to time: `seqinfer bench` runs its predict end to end and each stage
+    on both inputs (it died in a traceback calling the model without its state)."""
+    torch = pytest.importorskip("torch")
+    import subprocess
+
+    from seqinfer.export import ExportConfig, VerifyConfig, export_model
+    from seqinfer.trainer.checkpoint import save_checkpoint
+    from seqinfer.trainer.model import ModelConfig
+    from seqinfer.trainer.stateful import StatefulForecaster
+
+    torch.manual_seed(0)
+    root = tmp_path / "gru-stateful"
+    root.mkdir()
+    net = StatefulForecaster(ModelConfig(kind="gru", hidden=4, scaling="diff", stateful=True))
+    data = {"window": 10, "fingerprint": "test", "warmup": 3, "norm_mean": [0.0], "norm_std": [1.0]}
+    save_checkpoint(root / "checkpoint.pt", net.eval(), data=data)
+    exe = [sys.executable, "-m", "seqinfer.infer.cli", "bench", str(root), "--quick"]
+    early = subprocess.run(exe, capture_output=True, text=True, timeout=120)
+    assert early.returncode == 2 and early.stderr.strip().splitlines()[-1].endswith(f"export {root} first")
+    grid = VerifyConfig(batches=(1,), providers=("cpu",), inputs=("random",))
+    export_model(root, ExportConfig(verify=grid))
+    r = subprocess.run(exe, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    rows = [line.split("|") for line in r.stdout.splitlines() if line.startswith(("| one", "| 10,000"))]
+    assert [c[1].strip() for c in rows] == ["one series", "10,000 series"], r.stdout
+    assert all(float(c[2].replace(",", "")) > 0 and c[-2].strip() for c in rows), r.stdout
+
+
 def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> None:
     """Quick: one quality series and the tiny sine for seed 0, the rnn alone, 1 epoch; figures read back."""
     res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
