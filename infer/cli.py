@@ -142,6 +142,9 @@ def train(
     dropout: Annotated[float, typer.Option(help="Dropout between recurrent layers.")] = 0.0,
     patience: Annotated[int | None, typer.Option(
         help="Early stopping: epochs without a better val loss [default: 20; stateful: off].")] = None,
+    epoch_windows: Annotated[int | None, typer.Option(
+        help="Windowed models: training windows drawn per epoch, afresh each epoch, so a big file trains in "
+             "minutes [default: 16384; 0: all].")] = None,
     seed: Annotated[int, typer.Option(help="Seed for init and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
     threads: Annotated[int, typer.Option(help="Torch threads per training process.")] = 1,
@@ -168,6 +171,7 @@ def train(
                       noise_seed=noise_seed, season=season, window=window, horizon=horizon, val_frac=val_frac,
                       test_frac=test_frac)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+                       epoch_windows=epoch_windows,
                        device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
                        stateful=stateful,
                        stretch=stretch, tbptt=tbptt, warmup=warmup, start=start,

@@ -67,6 +67,7 @@ class FitOptions:
     patience: int
     clip: float
     seed: int
+    epoch_windows: int = 0      # windows drawn per epoch, afresh each epoch; 0: all (DEFAULT_EPOCH_WINDOWS)
 
 
 @dataclass
@@ -152,7 +153,8 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
     z, y = train
     zv, yv = val if len(val[0]) else train   # no validation split: stop on the training loss
     n = len(z)
-    steps = math.ceil(n / opt.batch_size)
+    per = min(n, opt.epoch_windows) if opt.epoch_windows else n   # the first `per` of each epoch's shuffle
+    steps = math.ceil(per / opt.batch_size)
     seed_everything(opt.seed)
     gen = torch.Generator().manual_seed(opt.seed)
     optim = torch.optim.Adam(model.parameters(), lr=opt.lr)
@@ -162,9 +164,9 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
     stop = Stopper(model, opt.epochs, opt.patience, on_epoch)
     for epoch in range(1, opt.epochs + 1):
         model.train()
-        perm = torch.randperm(n, generator=gen).to(z.device)
+        perm = torch.randperm(n, generator=gen)[:per].to(z.device)
         total = torch.zeros((), device=z.device)
-        for i in range(0, n, opt.batch_size):
+        for i in range(0, per, opt.batch_size):
             idx = perm[i:i + opt.batch_size]
             pred = model.forward_normalized(z[idx])                # (B, H)
             loss = nn.functional.mse_loss(pred, y[idx])
@@ -175,6 +177,6 @@ def fit(model: Forecaster, train: tuple[torch.Tensor, torch.Tensor], val: tuple[
             sched.step()
             total += loss.detach() * len(idx)                      # no sync with the device per batch
         model.eval()
-        if stop.epoch(epoch, total.item() / n, mse_normalized(model, zv, yv)):
+        if stop.epoch(epoch, total.item() / per, mse_normalized(model, zv, yv)):
             break
     return stop.finish()

@@ -58,7 +58,8 @@ def _fit_windowed(model: Forecaster, ds: Dataset, r: dict[str, Any], seed: int, 
     """Train a windowed model on the dataset's windows with the resolved options `r`."""
     tr, va = _tensors(model, ds.windows["train"], device), _tensors(model, ds.windows["val"], device)
     return fit(model, tr, va, FitOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
-                                         patience=r["patience"], clip=r["clip"], seed=seed), on_epoch)
+                                         patience=r["patience"], clip=r["clip"], seed=seed,
+                                         epoch_windows=r["epoch_windows"]), on_epoch)
 
 
 def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: dict[str, Any], seed: int,

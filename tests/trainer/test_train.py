@@ -47,6 +47,34 @@ def test_a_tiny_run_lowers_the_loss() -> None:
     assert min(hist.val_loss) == hist.val_loss[hist.best_epoch - 1]
 
 
+def test_an_epoch_draws_at_most_epoch_windows_and_below_it_trains_as_before() -> None:
+    """A big file's epoch is a fresh draw of `epoch_windows` training windows (config.DEFAULT_EPOCH_WINDOWS):
+    counted in training batches. At or above the number of windows, the same weights and losses as no cap."""
+    ds = build(TINY)
+    w = ds.windows
+    z = torch.from_numpy((w["train"].x - ds.mean) / ds.std).float()
+    y = torch.from_numpy((w["train"].y - ds.mean[0]) / ds.std[0]).float()
+
+    def run(cap: int) -> tuple[int, list[float], torch.Tensor]:
+        torch.manual_seed(0)
+        model = Forecaster(ModelConfig(kind="gru", hidden=4))
+        batches = []
+        model.head.register_forward_hook(lambda m, args, out: batches.append(m.training))
+        hist = fit(model, (z, y), (z[:20], y[:20]), FitOptions(epochs=3, batch_size=10, lr=0.01, patience=50,
+                                                              clip=1.0, seed=0, epoch_windows=cap))
+        return sum(batches), hist.train_loss, next(model.parameters()).detach().clone()
+
+    n = len(z)
+    assert n > 40
+    assert run(40)[0] == 3 * 4                                      # 3 epochs of 40 windows, 10 a batch
+    assert run(0)[0] == 3 * -(-n // 10)
+    every, capped_above = run(0), run(n)
+    assert every[1] == capped_above[1] and torch.equal(every[2], capped_above[2])
+    from seqinfer.trainer.config import DEFAULT_EPOCH_WINDOWS, TrainConfig
+    assert TrainConfig().resolved("gru")["epoch_windows"] == DEFAULT_EPOCH_WINDOWS
+    assert "epoch_windows" not in TrainConfig(stateful="yes").resolved("gru")
+
+
 def test_early_stopping_restores_the_best_weights() -> None:
     ds = build(TINY)
     model = Forecaster(ModelConfig(kind="rnn", hidden=4))
