@@ -246,6 +246,24 @@ def test_example_refuses_an_onnx_file_without_seqinfer_metadata(example: list[st
     assert r.returncode == 2 and "not a seqinfer model" in r.stderr, r.stderr
 
 
+def test_example_takes_the_export_folder_and_says_what_a_bad_path_is(example: list[str], models: dict,
+                                                                     tmp_path: Path) -> None:
+    """A folder holding model.onnx (what `seqinfer export` writes, what predict takes) runs as its file does;
+    a missing path, or a file that is not ONNX, is one line and exit 2 (the Python one was a traceback)."""
+    path = models["gru"][1]
+    (tmp_path / "gru").mkdir()
+    (tmp_path / "gru" / "model.onnx").write_bytes(path.read_bytes())
+    folder, file = run([*example, str(tmp_path / "gru")], INPUTS["interleaved"]), \
+        run([*example, str(path)], INPUTS["interleaved"])
+    assert folder.stdout == file.stdout and folder.stdout.count("\n") > 1
+    (tmp_path / "data.csv").write_text(INPUTS["interleaved"])
+    bad_paths = {tmp_path / "nope": "no such model file", tmp_path / "data.csv": "not an ONNX model"}
+    for bad, said in bad_paths.items():
+        r = subprocess.run([*example, str(bad)], input=INPUTS["interleaved"], capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and said in r.stderr, r.stderr
+
+
 def test_python_example_runs_with_seqinfer_and_torch_unimportable(models: dict) -> None:
     net, path = models["gru"]
     block = ("import runpy, sys\n"

@@ -76,7 +76,12 @@ class InputError extends Error {}
 
 /** The model contract from metadata_props: every number and list is JSON inside a string. */
 function readContract(bytes, path) {
-  const props = readOnnxMetadata(bytes);
+  let props;
+  try {
+    props = readOnnxMetadata(bytes);
+  } catch (e) {                    // the protobuf reader's own error: not an ONNX file
+    throw new InputError(`${path}: not an ONNX model (${e.message})`);
+  }
   const get = (field) => {
     const raw = props[META_PREFIX + field];
     if (raw === undefined) throw new InputError(`${path}: not a seqinfer model (metadata key ${META_PREFIX}${field} missing)`);
@@ -470,11 +475,16 @@ async function main() {
   const [path, ...opts] = process.argv.slice(2);
   const warmupArg = opts.length === 2 && opts[0] === '--warmup' && /^\d+$/.test(opts[1]) ? Number(opts[1]) : null;
   if (!path || (opts.length && warmupArg === null)) {
-    process.stderr.write('usage: node forecast.js MODEL.onnx [--warmup N] < series.csv > forecasts.csv\n');
+    process.stderr.write('usage: node forecast.js MODEL.onnx (or its folder) [--warmup N] < series.csv > forecasts.csv\n');
     process.exit(2);
   }
-  const bytes = fs.readFileSync(path);
-  const meta = readContract(bytes, path);
+  // The .onnx file, or a folder holding model.onnx (as `seqinfer export` writes it).
+  const file = fs.existsSync(path) && fs.statSync(path).isDirectory() ? `${path}/model.onnx` : path;
+  if (!fs.existsSync(file)) {
+    throw new InputError(`${file}: no such model file (give a .onnx file or a folder holding model.onnx)`);
+  }
+  const bytes = fs.readFileSync(file);
+  const meta = readContract(bytes, file);
   if (warmupArg !== null && !meta.stateful) {
     throw new InputError('--warmup: a stateful model\'s option; this one is windowed (seqinfer.stateful)');
   }

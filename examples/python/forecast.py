@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import re
 import sys
 from collections import deque
@@ -78,8 +79,16 @@ class InputError(Exception):
 
 
 def load(path: str) -> tuple[ort.InferenceSession, dict]:
-    """Open the model on the CPU and read its contract from metadata_props (numbers and lists are JSON)."""
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    """Open the model on the CPU and read its contract from metadata_props (numbers and lists are JSON).
+    `path`: the .onnx file, or a folder holding model.onnx (as `seqinfer export` writes it)."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.onnx")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such model file (give a .onnx file or a folder holding model.onnx)")
+    try:
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises several types for a file it cannot load
+        raise InputError(f"{path}: not an ONNX model onnxruntime can load ({type(e).__name__})") from None
     props = session.get_modelmeta().custom_metadata_map
     meta = {}
     for field in ("kind", "seqinfer_version", "window", "horizon", "features"):
@@ -377,7 +386,8 @@ def quote(field: str) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python forecast.py MODEL.onnx < series.csv > forecasts.csv", file=sys.stderr)
+        print("usage: python forecast.py MODEL.onnx (or its folder) < series.csv > forecasts.csv",
+              file=sys.stderr)
         return 2
     try:
         session, meta = load(argv[0])
