@@ -521,7 +521,9 @@ def understood(cols: Columns, where: str = "line 1", dialect: Dialect | None = N
 
 def far_outside(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """Which of x lie far outside `rest` (at least 3 values): more than 20 times the spread of its middle 90%
-    from its median. The one rule for a -9999 that is a missing-value code, in the first lines and later."""
+    from its median. The one rule for a -9999 that is a missing-value code, in the first lines and later.
+    In float64: float32 values near its range overflow in numpy's percentile (a RuntimeWarning)."""
+    x, rest = np.asarray(x, np.float64), np.asarray(rest, np.float64)
     lo, hi = np.percentile(rest, [5, 95])
     return np.abs(x - np.median(rest)) > 20 * max(hi - lo, 1e-12)
 

@@ -537,3 +537,22 @@ def test_a_block_of_blank_lines_of_wide_rows_parses_without_a_library_warning() 
         warnings.simplefilter("error")
         rows, errors = parse_block(Block(b"\n\n", 3, 2), cols, "t", stop=True)
     assert len(rows) == 0 and [e.line for e in errors] == [3]           # an empty line, named
+
+
+def test_the_missing_code_count_reads_float32_values_near_their_range_without_a_warning() -> None:
+    """A block of float32 values near -3.4e38 beside a -9999: numpy's percentile in float32 overflowed
+    (a RuntimeWarning in the middle of a run, found by the hypothesis test). Read in float64, and the -9999
+    is still no code far outside values that wide."""
+    import warnings
+
+    from seqinfer.infer.state import SeriesState
+
+    state = SeriesState(1, 1)
+    v = np.array([[-3.4e38]] * 5 + [[1e38], [-9999.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state.ready(v, None, np.arange(2, 9))
+    assert state.tally.codes == 0
+    far = SeriesState(1, 1)
+    far.ready(np.array([[1.0], [1.5], [2.0], [1.2], [-9999.0]], np.float32), None, np.arange(2, 7))
+    assert far.tally.codes == 1 and far.tally.code_first == (-9999.0, 6)
