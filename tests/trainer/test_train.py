@@ -497,3 +497,52 @@ def test_a_best_start_trains_its_two_parts_side_by_side_and_ends_where_one_proce
         got[jobs] = [(r["metrics"], r["start_check"], r["best_epoch"]) for r in report.results]
         assert ("lstm-stateful/scratch: epoch 1/3" in log.getvalue()), log.getvalue()
     assert got[1] == got[2]
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (from /proc; zombies are not alive)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            stat = (d / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()           # state, ppid, ...
+        if d.name.isdigit() and int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(d.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal (prctl) is Linux's")
+def test_killing_train_ends_the_worker_processes_training_its_kinds(tmp_path: Path) -> None:
+    """`kill PID` of a `seqinfer train` whose kinds train in worker processes: the workers end with it.
+    Before, they trained on, orphaned (Ctrl-C reaches the process group; a kill reaches the parent only)."""
+    import signal
+    import time
+
+    p = subprocess.Popen([*SEQINFER, "train", "--model", "rnn,gru", "--jobs", "2", "--epochs", "5000",
+                          "--out", str(tmp_path / "art")], stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stderr is not None
+        for line in p.stderr:                                   # the workers are training
+            if "epoch" in line:
+                break
+        workers = [c for c in _children(p.pid) if c != p.pid]
+        assert len(workers) >= 2, workers
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        end = time.monotonic() + 20
+        while any(_alive(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not [w for w in workers if _alive(w)], "workers outlived the killed train"
+    finally:
+        if p.poll() is None:
+            p.kill()
