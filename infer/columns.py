@@ -524,6 +524,9 @@ def far_outside(x: np.ndarray, rest: np.ndarray) -> np.ndarray:
     from its median. The one rule for a -9999 that is a missing-value code, in the first lines and later.
     In float64: float32 values near its range overflow in numpy's percentile (a RuntimeWarning)."""
     x, rest = np.asarray(x, np.float64), np.asarray(rest, np.float64)
+    rest = rest[np.isfinite(rest)]
+    if len(rest) < 3:
+        return np.zeros(len(x), bool)
     lo, hi = np.percentile(rest, [5, 95])
     return np.abs(x - np.median(rest)) > 20 * max(hi - lo, 1e-12)
 
@@ -533,6 +536,7 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
     """A value column's -9999 (or -999, 9999, ...) far outside its other values in the first lines: a
     logger's or a database's code for a missing value, read as a number unless --na-value says so."""
     x = np.array([float(c) for c in cells if is_number(c)])
+    x = x[np.isfinite(x)]                  # `-inf` reads as a number; its line is an error of its own
     code = np.isin(x, MISSING_CODES)
     rest = x[~code]
     if not code.any() or len(rest) < 3:

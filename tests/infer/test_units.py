@@ -539,12 +539,14 @@ def test_a_block_of_blank_lines_of_wide_rows_parses_without_a_library_warning() 
     assert len(rows) == 0 and [e.line for e in errors] == [3]           # an empty line, named
 
 
-def test_the_missing_code_count_reads_float32_values_near_their_range_without_a_warning() -> None:
-    """A block of float32 values near -3.4e38 beside a -9999: numpy's percentile in float32 overflowed
-    (a RuntimeWarning in the middle of a run, found by the hypothesis test). Read in float64, and the -9999
-    is still no code far outside values that wide."""
+def test_the_missing_code_checks_read_extreme_values_without_a_warning() -> None:
+    """A block of float32 values near -3.4e38 beside a -9999 (numpy's percentile overflowed in float32), and
+    a `-inf` in the first lines beside one (it met an infinity): RuntimeWarnings in the middle of a run, found
+    by the hypothesis test. Read in float64, finite values only."""
     import warnings
 
+    from seqinfer.infer.columns import resolve
+    from seqinfer.infer.config import ColumnSpec
     from seqinfer.infer.state import SeriesState
 
     state = SeriesState(1, 1)
@@ -552,7 +554,10 @@ def test_the_missing_code_count_reads_float32_values_near_their_range_without_a_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         state.ready(v, None, np.arange(2, 9))
-    assert state.tally.codes == 0
+        # the first lines' note: a `-inf` among them (its line is an error later) beside a -9999
+        lines = [["value"]] + [[str(x)] for x in (1.0, 2.0, -9999, "-inf", 1.5, 2.5, 1.2)]
+        cols = resolve(lines, ColumnSpec())
+    assert state.tally.codes == 0 and "holds -9999 (line 4), far outside" in cols.notes[0]
     far = SeriesState(1, 1)
     far.ready(np.array([[1.0], [1.5], [2.0], [1.2], [-9999.0]], np.float32), None, np.arange(2, 7))
     assert far.tally.codes == 1 and far.tally.code_first == (-9999.0, 6)
