@@ -308,10 +308,7 @@ class SeriesState:
             return
         for j in np.flatnonzero(hit.any(axis=0)):
             col, h = values[:, j], hit[:, j]
-            rest = col[~h & ~np.isnan(col)]
-            if len(rest) < 3:
-                continue
-            far = np.flatnonzero(h)[far_outside(col[h], rest)]
+            far = np.flatnonzero(h)[far_outside(col[h], col[~h])]    # (it drops NaN, needs 3 others)
             if len(far):
                 if not self.tally.codes:
                     self.tally.code_first = (float(col[far[0]]), int(lines[far[0]]))
