@@ -143,8 +143,9 @@ def train(
     patience: Annotated[int | None, typer.Option(
         help="Early stopping: epochs without a better val loss [default: 20; stateful: off].")] = None,
     epoch_windows: Annotated[int | None, typer.Option(
-        help="Windowed models: training windows drawn per epoch, afresh each epoch, so a big file trains in "
-             "minutes [default: 16384; 0: all].")] = None,
+        help="Training windows drawn per epoch, afresh each epoch, so a big file trains in minutes; a "
+             "stateful model draws whole stretches up to this many forecast steps [default: 16384; 0: all]."
+    )] = None,
     seed: Annotated[int, typer.Option(help="Seed for init and shuffling.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N")] = "auto",
     threads: Annotated[int, typer.Option(help="Torch threads per training process.")] = 1,

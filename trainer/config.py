@@ -79,8 +79,10 @@ STATEFUL_CHOICES = ("no", "yes", "both")
 DEFAULT_PATIENCE = 20
 # A windowed model's epoch draws at most this many of the training windows, afresh each epoch, so that a big
 # file trains in minutes: 50 series of 1,826 days (a tenth of Kaggle's store-item file, 59,900 windows) took
-# 24.5 s an epoch for the GRU on this 2-core machine, 40 epochs 16 min. Every series of the bench (at most
-# 1,320 windows on the sine) stays below it: the same epochs, bit for bit. 0: every window, every epoch.
+# 24.5 s an epoch for the GRU on this 2-core machine, 40 epochs 16 min. A stateful model's epoch draws whole
+# stretches up to this many steps with a loss: on that file its 300 epochs (64,000 such steps each) took the
+# GRU about 3.7 s each, 18 min a start. Every series of the bench (at most 1,320 windows, 1,400 training
+# steps, on the sine) stays below it: the same epochs, bit for bit. 0: all of them, every epoch.
 DEFAULT_EPOCH_WINDOWS = 16_384
 STATEFUL_SUFFIX = "-stateful"        # a stateful model's name and folder: gru-stateful
 
@@ -185,7 +187,8 @@ class TrainConfig:
     epochs: int | None = None        # most epochs; early stopping may end sooner
     batch_size: int | None = None
     lr: float | None = None          # peak of the one-cycle schedule
-    epoch_windows: int | None = None  # windowed: training windows drawn per epoch [16,384; 0: all]
+    epoch_windows: int | None = None  # training targets drawn per epoch: windows, or a stateful model's
+                                      # forecast steps (whole stretches) [16,384; 0: all]
     patience: int | None = None      # epochs without a better validation loss before stopping [20; stateful:
                                      # off, their validation loss is noisy until the schedule has cooled]
     clip: float = 1.0                # gradient-norm clip
@@ -239,13 +242,11 @@ class TrainConfig:
                 out[k] = max(1, round(v * window)) if k in ("stretch", "tbptt", "warmup") else v
         out["scaling"] = out["scaling"] or DEFAULT_SCALING
         out["patience"] = out["patience"] or DEFAULT_PATIENCE
+        if out["epoch_windows"] is None:
+            out["epoch_windows"] = DEFAULT_EPOCH_WINDOWS
         if not stateful:
             for k in ("stretch", "tbptt", "warmup", "start"):
                 out.pop(k)
-            if out["epoch_windows"] is None:
-                out["epoch_windows"] = DEFAULT_EPOCH_WINDOWS
-        else:
-            out.pop("epoch_windows")                # a stateful epoch is its stretches (trainer/stateful.py)
 
         return out
 

@@ -25,7 +25,7 @@ from .model import Forecaster, ModelConfig
 from .progress import Epoch
 from .scaling import fit_scaling
 from .significance import diebold_mariano, verdict
-from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecast_series
+from .stateful import StatefulForecaster, StatefulOptions, fit_stateful, forecast_all
 
 
 @torch.no_grad()
@@ -72,24 +72,25 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     where = origins(ds, data)
     whole = [v.reshape(len(v), -1) for v in ds.series.values]
 
-    def predictions() -> dict[str, np.ndarray]:
-        every = [forecast_series(model, v, dtype) for v in whole]           # (n, H) per series
-        return {s: np.array([every[k][t] for k, t in zip(o.series, o.t, strict=True)]).reshape(
-            len(o.t), data.horizon) for s, o in where.items()}
+    starts = np.cumsum([0] + [len(v) for v in whole])[:-1]              # each series' first row, flat
+
+    def predictions(splits: Sequence[str] = tuple(where)) -> dict[str, np.ndarray]:
+        every = np.concatenate(forecast_all(model, whole, dtype)).reshape(-1, data.horizon)   # (rows, H)
+        return {s: every[starts[where[s].series] + where[s].t] for s in splits}
 
     split = _val_split(ds)
 
     def val_loss() -> float:
-        p, w = predictions()[split], ds.windows[split]
+        p, w = predictions([split])[split], ds.windows[split]
         return float(np.mean((p - w.y) ** 2) / ds.std[0] ** 2)
 
     opts = StatefulOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
                            clip=r["clip"], seed=seed, stretch=r["stretch"], tbptt=r["tbptt"],
-                           warmup=r["warmup"])
+                           warmup=r["warmup"], epoch_steps=r["epoch_windows"])
     hist = fit_stateful(model, [p for p in ds.segments["train"]], val_loss, opts, on_epoch, start)
     check = None
     if start is not None and hist.best_epoch > 0:
-        check = _start_or_better(model, start, lambda: predictions()[split], ds.windows[split].y,
+        check = _start_or_better(model, start, lambda: predictions([split])[split], ds.windows[split].y,
                                  r["prefer"]) | {"split": split}
         hist.best_epoch = hist.best_epoch if check["fine_tuned"] else 0
     preds = predictions()

@@ -103,6 +103,7 @@ class StatefulOptions:
     stretch: int             # steps per stretch (before its warm-up)
     tbptt: int               # steps per backward pass; the state is carried and detached between them
     warmup: int              # steps at the start of a stretch without loss
+    epoch_steps: int = 0     # an epoch's stretches, drawn afresh, hold at most this many loss steps; 0: all
 
 
 def _stretches(z: np.ndarray, t: np.ndarray, opts: StatefulOptions, rng: np.random.Generator
@@ -147,6 +148,9 @@ def fit_stateful(model: StatefulForecaster, train: list[np.ndarray], score_val: 
         model.train()
         pieces = [p for z, t in series for p in _stretches(z, t, opts, rng)]
         order = rng.permutation(len(pieces))
+        if opts.epoch_steps:                 # the first stretches of the shuffle, up to epoch_steps
+            steps = np.cumsum([np.count_nonzero(~np.isnan(pieces[j][1][:, 0])) for j in order])
+            order = order[:max(1, int(np.searchsorted(steps, opts.epoch_steps, side="right")))]
         total, count = 0.0, 0
         starts = range(0, len(order), opts.batch_size)
         for k, i in enumerate(starts):
@@ -196,10 +200,39 @@ def _train_batch(model: StatefulForecaster, batch: list[tuple[np.ndarray, np.nda
 @torch.no_grad()
 def forecast_series(model: StatefulForecaster, v: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """One whole series v [n, F] raw -> forecasts [n, H] at every step, as the exported model gives them."""
+    return forecast_all(model, [v], dtype)[0]
+
+
+# forecast_all's calls hold at most this many recurrent outputs (series x steps x hidden), 64 MB in float32:
+# 50 series of 1,826 days at hidden 64 are one call (5.8M).
+FORECAST_CALL_VALUES = 1 << 24
+
+
+@torch.no_grad()
+def forecast_all(model: StatefulForecaster, series: list[np.ndarray], dtype: type = np.float32
+                 ) -> list[np.ndarray]:
+    """Whole series ([n_k, F] raw each) -> forecasts [n_k, H] at every step of each: the series side by
+    side in few calls, longest first, each padded at its end (a step's forecast reads only the steps before
+    it, so the padding changes none that is kept). Validation runs this every epoch: 50 store-item series
+    of 1,826 days took a GRU (hidden 64) 2.2 s one by one, 0.1 s side by side."""
     dev = model.head.weight.device
-    x = torch.from_numpy(np.ascontiguousarray(v, dtype))[None].to(dev)
-    y, _ = model(x, [s.to(dev) for s in model.initial_state(1, x.dtype)])
-    return y[0].cpu().numpy()
+    order = sorted(range(len(series)), key=lambda k: -len(series[k]))
+    out: list[np.ndarray] = [np.empty(0)] * len(series)
+    i = 0
+    while i < len(order):
+        longest = max(len(series[order[i]]), 1)
+        rows = max(1, min(len(order) - i, FORECAST_CALL_VALUES // (longest * model.config.hidden)))
+        group = order[i:i + rows]
+        x = np.stack([np.pad(np.asarray(series[k], dtype), ((0, longest - len(series[k])), (0, 0)), "edge")
+                      if len(series[k]) else np.zeros((longest, model.config.features), dtype)
+                      for k in group])
+        xt = torch.from_numpy(x).to(dev)
+        y, _ = model(xt, [s.to(dev) for s in model.initial_state(len(group), xt.dtype)])
+        y = y.cpu().numpy()
+        for j, k in enumerate(group):
+            out[k] = y[j, :len(series[k])]
+        i += rows
+    return out
 
 
 @torch.no_grad()
@@ -217,4 +250,4 @@ def rollout_stateful(model: StatefulForecaster, start: np.ndarray, steps: int, d
     return np.array(out)
 
 
-__all__ = ["StatefulForecaster", "StatefulOptions", "fit_stateful", "forecast_series"]
+__all__ = ["StatefulForecaster", "StatefulOptions", "fit_stateful", "forecast_all", "forecast_series"]

@@ -72,7 +72,57 @@ def test_an_epoch_draws_at_most_epoch_windows_and_below_it_trains_as_before() ->
     assert every[1] == capped_above[1] and torch.equal(every[2], capped_above[2])
     from seqinfer.trainer.config import DEFAULT_EPOCH_WINDOWS, TrainConfig
     assert TrainConfig().resolved("gru")["epoch_windows"] == DEFAULT_EPOCH_WINDOWS
-    assert "epoch_windows" not in TrainConfig(stateful="yes").resolved("gru")
+    assert TrainConfig(stateful="yes").resolved("gru")["epoch_windows"] == DEFAULT_EPOCH_WINDOWS
+
+
+def test_a_stateful_epoch_draws_stretches_up_to_epoch_steps_and_below_it_trains_as_before() -> None:
+    """A stateful epoch on a big file is a fresh draw of whole stretches holding at most `epoch_steps` steps
+    with a loss (--epoch-windows), counted in the steps the loss reads. At or above all of them, the same
+    weights and losses as no cap."""
+    from seqinfer.trainer.stateful import StatefulForecaster, StatefulOptions, fit_stateful
+
+    series = [np.sin(np.arange(n) / 3.0)[:, None] + k for k, n in enumerate((400, 250, 330))]
+
+    def run(cap: int) -> tuple[int, list[float], torch.Tensor]:
+        torch.manual_seed(0)
+        net = StatefulForecaster(ModelConfig(kind="gru", hidden=4, stateful=True))
+        net.norm_std.fill_(0.1)
+        net.out_std.fill_(0.1)
+        steps = []
+        net.head.register_forward_hook(                                # (B, T, hidden): steps run
+            lambda m, args, out: steps.append(args[0].shape[0] * args[0].shape[1]) if m.training else None)
+        opts = StatefulOptions(epochs=3, batch_size=2, lr=0.01, patience=50, clip=1.0, seed=0, stretch=40,
+                               tbptt=20, warmup=10, epoch_steps=cap)
+        hist = fit_stateful(net, series, lambda: 1.0, opts)
+        return sum(steps), hist.train_loss, net.head.weight.detach().clone()
+
+    every, above = run(0), run(980)
+    assert every[1] == above[1] and torch.equal(every[2], above[2])
+    capped = run(200)          # at most 5 stretches an epoch (40 loss steps, 10 of warm-up), 3 batches of 2
+    assert capped[0] <= 3 * 3 * 2 * (40 + 10) < every[0] / 3, (capped[0], every[0])
+
+
+@pytest.mark.parametrize("call_values", [1 << 24, 2_000])
+def test_forecast_all_gives_each_series_the_forecasts_of_its_own_call(monkeypatch: pytest.MonkeyPatch,
+                                                                      call_values: int) -> None:
+    """Validation runs every series side by side, padded at its end, in calls of FORECAST_CALL_VALUES
+    (2,000: several calls); each series' forecasts equal a call over it alone, in its own order."""
+    from seqinfer.trainer import stateful
+
+    monkeypatch.setattr(stateful, "FORECAST_CALL_VALUES", call_values)
+    rng = np.random.default_rng(0)
+    lengths = (5, 300, 1, 120, 0, 299)
+    series = [np.cumsum(rng.normal(size=(n, 1)), axis=0) + 10 * k for k, n in enumerate(lengths)]
+    for kind in ("lstm", "gru"):
+        torch.manual_seed(0)
+        net = stateful.StatefulForecaster(ModelConfig(kind=kind, hidden=8, horizon=2, stateful=True)).eval()
+        got = stateful.forecast_all(net, series)
+        assert [len(g) for g in got] == [len(v) for v in series]
+        for v, g in zip(series, got, strict=True):
+            if len(v):
+                with torch.no_grad():
+                    y, _ = net(torch.from_numpy(v.astype(np.float32))[None], net.initial_state(1))
+                np.testing.assert_allclose(g, y[0].numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_early_stopping_restores_the_best_weights() -> None:
