@@ -48,6 +48,13 @@ DEFAULT_FORM = "hybrid"
 # WIDE_MAX), the LSTM op is 1.1-1.8x eager at 32-80 and the Scan 0.6-0.8x, so the LSTM op gets up to 96.
 # The verify grid's batches {1, 2, 7, 64, 1000} reach both branches for every kind.
 OPS_MAX_BATCH = {"rnn": 4, "lstm": 96, "gru": 24}
+# A stateful model's step graph (export/step_graph.py): the largest batch it sends to the ONNX op, above which
+# a Scan runs the cell; None: the op at every batch. predict calls it with 65,536 rows at a time, B series x
+# 65,536 / B steps. `python -m bench.step_forms` (2-core CPU, 2 onnxruntime threads; ops / Scan ms): RNN
+# hidden 32 ops ahead to batch 8 (37.6 / 58.5), the Scan from 16 (37.5 / 33.4) and 2.5x at 10,000 series
+# (40.3 / 16.3); GRU hidden 64 ops ahead to 16 (116.6 / 126.5), level at 32, the Scan 1.7x at 10,000 (84.9 /
+# 49.0); the LSTM op ahead at every batch (10,000: 19.5 / 31.4). The verify grid's 1, 2, 7 and 64 reach both.
+STEP_OPS_MAX_BATCH: dict[str, int | None] = {"rnn": 12, "lstm": None, "gru": 24}
 # The torch form traces one example input. Its sizes must not occur anywhere in the verify grid or in the
 # model's own dimensions, so that a size baked into the graph is caught (graph check) rather than hidden.
 EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5
@@ -55,8 +62,9 @@ EXAMPLE_BATCH, EXAMPLE_SEQ = 3, 5
 
 def exporter_name(form: str, kind: str, stateful: bool = False) -> str:
     if stateful:
-        return (f"seqinfer.export.step_graph (step graph: ONNX {kind.upper()} ops with seq_lens), "
-                f"onnx {onnx.__version__}")
+        top = STEP_OPS_MAX_BATCH[kind]
+        how = f"ONNX {kind.upper()} ops" + ("" if top is None else f" for batch <= {top}, else Scan")
+        return f"seqinfer.export.step_graph (step graph: {how}, with seq_lens), onnx {onnx.__version__}"
     if form == "torch":
         return f"torch.onnx.export(dynamo=False), torch {torch.__version__}"
     extra = f", ops for batch <= {OPS_MAX_BATCH[kind]}" if form == "hybrid" else ""
@@ -80,9 +88,11 @@ def build_onnx(model: Forecaster, *, form: str, example: tuple[int, int] = (EXAM
         from .step_graph import build_step_graph
 
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        top = STEP_OPS_MAX_BATCH[cfg.kind]
         return build_step_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,
                                 horizon=cfg.horizon, scaling=cfg.scaling, io_dtype=io_dtype,
-                                nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"))
+                                nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"),
+                                form="ops" if top is None else "hybrid", ops_max_batch=top or 0)
     if form != "torch":
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
         return build_graph(cfg.kind, state, features=cfg.features, hidden=cfg.hidden, layers=cfg.layers,

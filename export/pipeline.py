@@ -43,7 +43,14 @@ from .graph_checks import (
     no_example_sizes,
     only_model_sizes,
 )
-from .onnx_export import OPS_MAX_BATCH, attach_meta, build_onnx, complete_meta, write_bytes
+from .onnx_export import (
+    OPS_MAX_BATCH,
+    STEP_OPS_MAX_BATCH,
+    attach_meta,
+    build_onnx,
+    complete_meta,
+    write_bytes,
+)
 from .parity import ParityFailed, ParityReport, verify_files
 
 TS_META_FILE = "seqinfer.json"   # TorchScript extra file holding the same metadata as the ONNX props
@@ -109,7 +116,8 @@ def probe_model(model: Forecaster) -> Forecaster:
     """The same kind and layers at hidden, horizon and features sizes unrelated to the model's own and to
     OPS_MAX_BATCH, for export_checks. Its weights are random: only its graph's integer constants matter."""
     cfg = model.config
-    taken = {*STRUCTURAL, 2, cfg.features, cfg.hidden, cfg.horizon, OPS_MAX_BATCH[cfg.kind]}
+    taken = {*STRUCTURAL, 2, cfg.features, cfg.hidden, cfg.horizon, OPS_MAX_BATCH[cfg.kind],
+             STEP_OPS_MAX_BATCH[cfg.kind]}
     hidden, horizon, features = [p for p in _PRIMES if p not in taken][:3]
     with torch.random.fork_rng(devices=[]):        # leave the caller's random stream as it was
         return type(model)(replace(cfg, hidden=hidden, horizon=horizon, features=features)).eval()
@@ -120,7 +128,8 @@ def model_sizes(model: Forecaster, form: str) -> dict[str, int]:
     cfg = model.config
     sizes = {"hidden": cfg.hidden, "horizon": cfg.horizon, "features": cfg.features}
     if cfg.stateful:                     # the step graph slices the carried state layer by layer
-        return sizes | {"layers": cfg.layers}
+        top = STEP_OPS_MAX_BATCH[cfg.kind]
+        return sizes | {"layers": cfg.layers} | ({} if top is None else {"ops_max_batch": top})
     return sizes | ({"ops_max_batch": OPS_MAX_BATCH[cfg.kind]} if form == "hybrid" else {})
 
 
@@ -142,7 +151,8 @@ def export_checks(model: Forecaster, form: str, examples: tuple[Example, Example
                       f"traced: {na} nodes at seq {examples[0][1]}, {nb} at seq {examples[1][1]}")]
     builds = [(build_onnx(m, form=form, io_dtype=io_dtype), model_sizes(m, form))
               for m in (model, probe_model(model))]
-    branches = 2 if form == "hybrid" and not cfg.stateful else 1   # the hybrid's If: ops and Scan branches
+    hybrid = STEP_OPS_MAX_BATCH[cfg.kind] is not None if cfg.stateful else form == "hybrid"
+    branches = 2 if hybrid else 1                  # the hybrid's If: ops and Scan branches
     return [only_model_sizes(builds), loops_not_unrolled(builds[0][0], cfg.layers * branches)]
 
 

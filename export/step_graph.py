@@ -7,10 +7,13 @@ state out (infer/contract.py: STATE_*, state_spec, SEQ_LENS_NAME).
     outputs: y [batch, seq, horizon], h_next, c_next, prev_next: the state after each row's last valid step
 
 The core is ONNX's own RNN/LSTM/GRU op per layer (its sequence_lens does the per-row stopping), measured in
-issue 12 at 2.2-3.9 million steps per second on one thread. The transform matches trainer/stateful.py:
-"diff" reads x_t - x_{t-1}, with prev giving x_0 (NaN: a new series, first change 0) and forecasts added to
-x_t; "global" standardizes. As in the windowed graph, the standardization is folded into layer 0's input
-weights and the head, and float64 models keep x, prev and y in float64 around a float32 core.
+issue 12 at 2.2-3.9 million steps per second on one thread; for the RNN and GRU, above a batch of a few
+dozen series, an If hands the batch to a Scan running the cell op by op instead (form "hybrid"), which
+onnxruntime runs 1.7-2.5x faster there (export/onnx_export.py, STEP_OPS_MAX_BATCH). The transform matches
+trainer/stateful.py: "diff" reads x_t - x_{t-1}, with prev giving x_0 (NaN: a new series, first change 0)
+and forecasts added to x_t; "global" standardizes. As in the windowed graph, the standardization is folded
+into layer 0's input weights and the head, and float64 models keep x, prev and y in float64 around a
+float32 core.
 """
 from __future__ import annotations
 
@@ -34,16 +37,30 @@ from seqinfer.infer.contract import (
     STATE_PREV,
 )
 
-from .onnx_graph import DTYPES, IR_VERSION, _i64, _init, _layer_weights, _onnx_gate_order, _out_stats
+from .onnx_graph import (
+    DTYPES,
+    FORMS,
+    IR_VERSION,
+    _i64,
+    _init,
+    _layer_weights,
+    _onnx_gate_order,
+    _out_stats,
+    _step,
+    _vi,
+)
 
 OPS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: int, hidden: int, layers: int,
                      horizon: int, scaling: str = "diff", io_dtype: str = "float32",
-                     nonlinearity: str = "tanh") -> onnx.ModelProto:
-    """`state`: the StatefulForecaster's state_dict as numpy arrays (rnn.*, head.*, norm_*, out_*)."""
-    assert scaling in ("global", "diff") and io_dtype in DTYPES, (scaling, io_dtype)
+                     nonlinearity: str = "tanh", form: str = "ops", ops_max_batch: int = 0
+                     ) -> onnx.ModelProto:
+    """`state`: the StatefulForecaster's state_dict as numpy arrays (rnn.*, head.*, norm_*, out_*).
+    form: "ops" (ONNX's RNN/LSTM/GRU ops), "scan" (the cell op by op in a Scan), or "hybrid": the ops for
+    batch <= ops_max_batch, else the Scan."""
+    assert scaling in ("global", "diff") and io_dtype in DTYPES and form in FORMS, (scaling, io_dtype, form)
     H, mk = hidden, helper.make_node
     onnx_type = DTYPES[io_dtype][0]
     diff = scaling == "diff"
@@ -75,42 +92,40 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
     if io_dtype == "float64":
         nodes.append(mk("Cast", [u], ["core_x"], to=TensorProto.FLOAT, name="core_float32"))
         core = "core_x"
-    # 2. The recurrent layers, ONNX ops, time-major, each starting from its slice of the carried state.
-    op = OPS[kind]
-    attrs: dict[str, Any] = {"hidden_size": H}
-    if kind == "gru":
-        attrs["linear_before_reset"] = 1
-    if kind == "rnn":
-        attrs["activations"] = [{"tanh": "Tanh", "relu": "Relu"}[nonlinearity]]
+    # 2. The recurrent layers, time-major, each starting from its slice of the carried state: ONNX's ops, or
+    # a Scan (the cell op by op), or an If between the two on the run-time batch (STEP_FORMS).
     nodes += [mk("Transpose", [core], ["x_tbf"], perm=[1, 0, 2], name="time_major"),  # (T, B, F)
               mk("Transpose", [STATE_H], ["h_lbh"], perm=[1, 0, 2], name="h_layers_first")]  # (L, B, H)
     if kind == "lstm":
         nodes.append(mk("Transpose", [STATE_C], ["c_lbh"], perm=[1, 0, 2], name="c_layers_first"))
-    seq_in, h_outs, c_outs = "x_tbf", [], []
-    for layer in range(layers):
-        p = f"l{layer}_"
-        w_ih, w_hh, b_ih, b_hh = _layer_weights(kind, state, layer, H)
-        gates = lambda a: _onnx_gate_order(kind, a, H)  # noqa: E731
-        inits += [_init(p + "W", gates(w_ih)[None]), _init(p + "R", gates(w_hh)[None]),
-                  _init(p + "B", np.concatenate([gates(b_ih), gates(b_hh)])[None]),
-                  _init(p + "at", _i64(layer)), _init(p + "to", _i64(layer + 1))]
-        nodes.append(mk("Slice", ["h_lbh", p + "at", p + "to", "zero"], [p + "h0"], name=p + "h0"))
-        ins = [seq_in, p + "W", p + "R", p + "B", SEQ_LENS_NAME, p + "h0"]
-        outs = [p + "Y", p + "Y_h"]
-        if kind == "lstm":
-            nodes.append(mk("Slice", ["c_lbh", p + "at", p + "to", "zero"], [p + "c0"], name=p + "c0"))
-            ins.append(p + "c0")
-            outs.append(p + "Y_c")
-            c_outs.append(p + "Y_c")
-        nodes.append(mk(op, ins, outs, name=p + op.lower(), **attrs))                 # Y (T, 1, B, H)
-        nodes.append(mk("Squeeze", [p + "Y", "one"], [p + "seq"], name=p + "sequence"))     # (T, B, H)
-        h_outs.append(p + "Y_h")
-        seq_in = p + "seq"
-    for name, parts in ((STATE_H, h_outs), (STATE_C, c_outs)):
-        if parts:
-            nodes += [mk("Concat", parts, [name + "_lbh_next"], axis=0, name=name + "_all_layers"),
-                      mk("Transpose", [name + "_lbh_next"], [name + NEXT_SUFFIX], perm=[1, 0, 2],
-                         name=name + "_batch_first")]                                          # (B, L, H)
+    states = [STATE_H] + ([STATE_C] if kind == "lstm" else [])
+    core_out = ["hidden_seq"] + [n + "_lbh_next" for n in states]            # (T, B, H), (L, B, H) each
+    act = {"tanh": "Tanh", "relu": "Relu"}[nonlinearity]
+    if form == "ops":
+        nodes += _op_core(kind, state, H, layers, act, inits, core_out)
+    elif form == "scan":
+        nodes += _scan_core(kind, state, features, H, layers, act, inits, core_out)
+    else:
+        ops_inits: list[TensorProto] = []
+        scan_inits: list[TensorProto] = []
+        dims = [[SEQ_AXIS, BATCH_AXIS, H]] + [[layers, BATCH_AXIS, H]] * len(states)
+
+        def branch(name: str, build: Any, branch_inits: list[TensorProto]) -> onnx.GraphProto:
+            outs = [f"{name}_{n}" for n in core_out]
+            return helper.make_graph(build(outs), f"{name}_branch", [],
+                                     [_vi(o, d) for o, d in zip(outs, dims, strict=True)], branch_inits)
+
+        then_g = branch("ops", lambda o: _op_core(kind, state, H, layers, act, ops_inits, o), ops_inits)
+        else_g = branch("scan", lambda o: _scan_core(kind, state, features, H, layers, act, scan_inits, o),
+                        scan_inits)
+        inits.append(_init("ops_max_batch", _i64(ops_max_batch)))
+        nodes += [mk("Shape", [INPUT_NAME], ["batch_dim"], start=0, end=1, name="batch_dim"),
+                  mk("LessOrEqual", ["batch_dim", "ops_max_batch"], ["use_ops"], name="small_batch"),
+                  mk("If", ["use_ops"], core_out, name="pick_kernel", then_branch=then_g, else_branch=else_g)]
+    for name in states:
+        nodes.append(mk("Transpose", [name + "_lbh_next"], [name + NEXT_SUFFIX], perm=[1, 0, 2],
+                        name=name + "_batch_first"))                                          # (B, L, H)
+    seq_in = "hidden_seq"
     # 3. The head on every step, the target's standardization folded in; then back to the raw scale.
     m_out, s_out = _out_stats(state, horizon)
     head_w = (np.asarray(state["head.weight"], np.float64) * s_out[:, None]).astype(np.float32)   # (Hz, H)
@@ -160,3 +175,95 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
 def _shape(inits: list[TensorProto], name: str, dims: tuple[int, ...]) -> str:
     inits.append(_init(name, _i64(*dims)))
     return name
+
+
+def _op_core(kind: str, state: Mapping[str, np.ndarray], H: int, layers: int, act: str,
+             inits: list[TensorProto], out: list[str]) -> list[onnx.NodeProto]:
+    """x_tbf (T, B, F) and the carried h_lbh (, c_lbh) -> out: the last layer's hidden state at every step
+    (T, B, H; zeros past a row's seq_lens, as the op writes them) and each state at its row's last valid
+    step (L, B, H), with ONNX's RNN/LSTM/GRU op per layer (its sequence_lens does the per-row stopping)."""
+    mk = helper.make_node
+    attrs: dict[str, Any] = {"hidden_size": H}
+    if kind == "gru":
+        attrs["linear_before_reset"] = 1
+    if kind == "rnn":
+        attrs["activations"] = [act]
+    nodes: list[onnx.NodeProto] = []
+    seq_in, h_outs, c_outs = "x_tbf", [], []
+    for layer in range(layers):
+        p = f"l{layer}_"
+        w_ih, w_hh, b_ih, b_hh = _layer_weights(kind, state, layer, H)
+        gates = lambda a: _onnx_gate_order(kind, a, H)  # noqa: E731
+        inits += [_init(p + "W", gates(w_ih)[None]), _init(p + "R", gates(w_hh)[None]),
+                  _init(p + "B", np.concatenate([gates(b_ih), gates(b_hh)])[None]),
+                  _init(p + "at", _i64(layer)), _init(p + "to", _i64(layer + 1))]
+        nodes.append(mk("Slice", ["h_lbh", p + "at", p + "to", "zero"], [p + "h0"], name=p + "h0"))
+        ins = [seq_in, p + "W", p + "R", p + "B", SEQ_LENS_NAME, p + "h0"]
+        outs = [p + "Y", p + "Y_h"]
+        if kind == "lstm":
+            nodes.append(mk("Slice", ["c_lbh", p + "at", p + "to", "zero"], [p + "c0"], name=p + "c0"))
+            ins.append(p + "c0")
+            outs.append(p + "Y_c")
+            c_outs.append(p + "Y_c")
+        nodes.append(mk(OPS[kind], ins, outs, name=p + OPS[kind].lower(), **attrs))       # Y (T, 1, B, H)
+        last = layer == layers - 1
+        nodes.append(mk("Squeeze", [p + "Y", "one"], [out[0] if last else p + "seq"], name=p + "sequence"))
+        h_outs.append(p + "Y_h")
+        seq_in = p + "seq"
+    for name, parts in zip(out[1:], (h_outs, c_outs), strict=False):
+        nodes.append(mk("Concat", parts, [name], axis=0, name=name + "_all_layers"))
+    return nodes
+
+
+def _scan_core(kind: str, state: Mapping[str, np.ndarray], features: int, H: int, layers: int, act: str,
+               inits: list[TensorProto], out: list[str]) -> list[onnx.NodeProto]:
+    """_op_core's function with a Scan per layer over the time axis, its body the windowed graph's cell
+    (onnx_graph._step: a Gemm per gate, fused with its activation) plus the stopping: a row past its
+    seq_lens keeps its state (Where) and emits zeros, as the op does."""
+    mk = helper.make_node
+    names = ["h"] + (["c"] if kind == "lstm" else [])
+    nodes = [mk("Shape", ["x_tbf"], ["scan_steps"], start=0, end=1, name="scan_steps"),
+             mk("Squeeze", ["scan_steps"], ["scan_t"], name="scan_t"),
+             mk("Range", ["zero_0d", "scan_t", "one_0d"], ["step_index"], name="step_index"),         # (T,)
+             mk("Unsqueeze", ["step_index", "one"], ["step_t1"], name="step_column"),              # (T, 1)
+             mk("Cast", [SEQ_LENS_NAME], ["scan_lens"], to=TensorProto.INT64, name="scan_lens"),
+             mk("Less", ["step_t1", "scan_lens"], ["valid_tb"], name="valid_steps"),                  # (T, B)
+             mk("Unsqueeze", ["valid_tb", "minus1"], ["valid_tb1"], name="valid_steps_3d")]     # (T, B, 1)
+    inits += [numpy_helper.from_array(np.array(0, np.int64), "zero_0d"),
+              numpy_helper.from_array(np.array(1, np.int64), "one_0d")]
+    seq_in, inputs = "x_tbf", features
+    finals: dict[str, list[str]] = {n: [] for n in names}
+    for layer in range(layers):
+        p, last = f"scan_l{layer}_", layer == layers - 1
+        w_ih, w_hh, b_ih, b_hh = _layer_weights(kind, state, layer, H)
+        body = _step(kind, layer, H, inputs, w_ih, w_hh, b_ih, b_hh, False, act)
+        renamed = {f"{n}_next": f"{n}_new" for n in names}     # the outer graph's outputs are h_next, c_next
+        for node in body.node:
+            node.output[:] = [renamed.get(o, o) for o in node.output]
+            node.input[:] = [renamed.get(i, i) for i in node.input]
+        for n in names:                               # past a row's length: the state stays, zeros go out
+            for o in body.output:
+                if o.name == f"{n}_next":
+                    o.name = f"{n}_kept"
+            body.node.append(mk("Where", ["valid_t", f"{n}_new", n], [f"{n}_kept"], name=f"keep_{n}"))
+        body.initializer.append(_init("zero_f", np.zeros(1, np.float32)))
+        body.node.append(mk("Where", ["valid_t", "h_new", "zero_f"], ["h_seq"], name="emit"))
+        body.output.append(_vi("h_seq", [BATCH_AXIS, H]))
+        body.input.append(helper.make_tensor_value_info("valid_t", TensorProto.BOOL, [BATCH_AXIS, 1]))
+        init_states = []
+        for n, outer in zip(names, ("h_lbh", "c_lbh"), strict=False):
+            inits += [_init(p + "at", _i64(layer)), _init(p + "to", _i64(layer + 1))] if n == "h" else []
+            nodes += [mk("Slice", [outer, p + "at", p + "to", "zero"], [p + n + "0_1"], name=p + n + "0_1"),
+                      mk("Squeeze", [p + n + "0_1", "zero"], [p + n + "0"], name=p + n + "0")]   # (B, H)
+            init_states.append(p + n + "0")
+        seq_out = out[0] if last else p + "seq"
+        lasts = [p + n + "_last" for n in names]
+        nodes.append(mk("Scan", [*init_states, seq_in, "valid_tb1"], [*lasts, seq_out], name=p + "scan",
+                        body=body, num_scan_inputs=2))                              # time-major: axis 0
+        for n in names:
+            nodes.append(mk("Unsqueeze", [p + n + "_last", "zero"], [p + n + "_l1"], name=p + n + "_l1"))
+            finals[n].append(p + n + "_l1")
+        seq_in, inputs = seq_out, H
+    for name, n in zip(out[1:], names, strict=False):
+        nodes.append(mk("Concat", finals[n], [name], axis=0, name=name + "_all_layers"))
+    return nodes

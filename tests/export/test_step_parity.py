@@ -115,3 +115,35 @@ def test_export_passes_and_a_graph_with_moved_weights_fails(tmp_path: Path, gain
 
     wrong = verify(tmp_path / "model" / "model.onnx", GRID, checkpoint=_moved(net, tmp_path / "moved", rel))
     assert not wrong.passed and all(not r.passed for r in wrong.rows), wrong.table()
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru"])
+def test_both_kernels_of_the_hybrid_step_graph_are_verified(tmp_path: Path, kind: str) -> None:
+    """RNN and GRU step graphs run the ONNX op up to STEP_OPS_MAX_BATCH series and a Scan above it; the
+    export's grid reaches both, so a Scan branch whose recurrent weights are off by 1e-3 fails its batches
+    (and only those) while the op's pass."""
+    import onnx
+    from onnx import numpy_helper
+
+    from seqinfer.export.onnx_export import STEP_OPS_MAX_BATCH
+
+    top = STEP_OPS_MAX_BATCH[kind]
+    assert top is not None
+    grid = VerifyConfig(batches=(1, top + 1), providers=("cpu",), inputs=("random",))
+    _stateful(tmp_path / "model", kind, 0.9)
+    report = export_model(tmp_path / "model", ExportConfig(verify=grid)).report
+    assert report.passed and {r.batch for r in report.rows if r.runtime == "onnxruntime"} == {1, top + 1}
+
+    path = tmp_path / "model" / "model.onnx"
+    proto = onnx.load(str(path))
+    pick = next(n for n in proto.graph.node if n.op_type == "If")
+    scan_branch = next(a.g for a in pick.attribute if a.name == "else_branch")
+    scan = next(n for n in scan_branch.node if n.op_type == "Scan")
+    body = next(a.g for a in scan.attribute if a.name == "body")
+    for t in body.initializer:
+        if t.name.startswith("l0_W_"):          # every gate's [W_hh | W_ih]: the recurrence, moved
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t) * np.float32(1 + 1e-3), t.name))
+    onnx.save(proto, str(path))
+    wrong = verify(path, grid, checkpoint=tmp_path / "model")
+    rows = [r for r in wrong.rows if r.runtime == "onnxruntime"]
+    assert all(r.passed == (r.batch <= top) for r in rows) and not wrong.passed, wrong.table()
