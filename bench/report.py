@@ -314,6 +314,13 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
               f"{many['windowed_forecasts']:,} of the {st['rows']:,} rows, so its rows/s there counts rows "
               f"it only buffers. The stateful model forecasts every row: per forecast written it is "
               f"{many['ratio_per_forecast']:.1f}x the windowed path (the target above is per row read).", ""]
+    cells = st.get("cells", {})
+    if cells:
+        L += ["The other cells, untrained stand-ins at their stateful default size, end to end (rows/s):", "",
+              "| model | one series | 10,000 series |", "|---|---:|---:|"]
+        L += [f"| {kind}, hidden {c['hidden']} | {_fmt(c['one series'].get('rows_per_s'))} | "
+              f"{_fmt(c['10,000 series'].get('rows_per_s'))} |" for kind, c in cells.items()]
+        L.append("")
     srss = st.get("rss", {})
     if srss.get("rss_big_mb"):
         big = srss["big"]

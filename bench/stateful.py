@@ -220,6 +220,17 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
         s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
         sec["ratio"] = s / w if s and w else None
         res[TIMED] = sec
+        # The other two cells at their stateful default size, end to end: their step graphs run a Scan on
+        # the batches of many series (export/onnx_export.py STEP_OPS_MAX_BATCH), the LSTM its op.
+        from seqinfer.trainer.config import STATEFUL_DEFAULTS
+
+        res["cells"] = {}
+        for kind in ("rnn", "gru"):
+            hidden = STATEFUL_DEFAULTS[kind]["hidden"]
+            cell = stand_in(Path(td), kind, hidden)
+            res["cells"][kind] = {"hidden": hidden, **{
+                name: e2e.predict(cell, path, rows, ["--warmup", "0", "--provider", "cpu"], timeout)
+                for name, path in files(rows, data_dir)}}
         one = res["one series"]["stateful"]
         if big_rows and "rows_per_s" in one:
             est = big_rows / one["rows_per_s"]
