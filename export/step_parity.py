@@ -124,8 +124,13 @@ def trace(model: StatefulForecaster, x: np.ndarray, init: list[np.ndarray], cuts
 def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: np.ndarray,
                     init: list[np.ndarray], cuts: list[int], ref: Trace, seed: int) -> Trace:
     """How far rounding alone moves the reference, as a Trace of per-row maxima: y (B, n) the running maximum
-    over the steps of |sample - ref|, states {cut: [(B,) per state tensor]}; over eager in the model's own
-    dtype and ROUNDING_SAMPLES float64 runs with every weight moved by up to ROUNDING_REL of itself."""
+    over the steps of |sample - ref|, states {cut: [(B,) per state tensor]} the running maximum over the cuts
+    up to each; over eager in the model's own dtype and ROUNDING_SAMPLES float64 runs with every weight moved
+    by up to ROUNDING_REL of itself. Running maxima, because a trajectory that amplified rounding once may be
+    anywhere in that envelope from then on, even where the samples happen to land close again: a stateful
+    GRU trained on 50 store-item series (Poisson sales), fed its test part in one padded call of 64 rows,
+    had a row whose state onnxruntime left 2.0e-3 from float64 at its last step (2,531), where the samples
+    had landed within 8.7e-5 (8x: 7e-4, a failed export) after spreading to 1.2e-2 on the way."""
     rng = np.random.default_rng([seed, *x.shape])
     x64 = x.astype(np.float64)
     samples = [trace(model, x, init, cuts)]
@@ -139,6 +144,8 @@ def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: n
     states = {k: [np.maximum.reduce([np.abs(s.states[k][j] - st).reshape(len(st), -1).max(axis=1)
                                      for s in samples]) for j, st in enumerate(ref.states[k])]
               for k in cuts}
+    for before, k in zip(cuts, cuts[1:], strict=False):     # a running maximum over the cuts, as for y
+        states[k] = [np.maximum(a, b) for a, b in zip(states[before], states[k], strict=True)]
     return Trace(np.maximum.accumulate(y, axis=1), states)
 
 

@@ -147,3 +147,24 @@ def test_both_kernels_of_the_hybrid_step_graph_are_verified(tmp_path: Path, kind
     wrong = verify(path, grid, checkpoint=tmp_path / "model")
     rows = [r for r in wrong.rows if r.runtime == "onnxruntime"]
     assert all(r.passed == (r.batch <= top) for r in rows) and not wrong.passed, wrong.table()
+
+
+def test_the_state_spread_is_a_running_maximum_over_the_cuts() -> None:
+    """Like the forecasts' spread, the state's never shrinks along a series: once rounding has been amplified,
+    samples that land close together again at a later cut do not tighten the allowance there. A chaotic RNN's
+    raw spread rises to 1.9 by step 350 and falls back to 1.5 at 400."""
+    from seqinfer.export.step_parity import _as64, rounding_spread
+
+    torch.manual_seed(0)
+    net = StatefulForecaster(ModelConfig(kind="rnn", hidden=32, horizon=1, scaling="diff", stateful=True)).eval()
+    with torch.no_grad():
+        w = net.rnn.weight_hh_l0
+        w.copy_(1.5 * torch.linalg.qr(torch.randn(w.shape[0], w.shape[1]))[0])
+    x = np.cumsum(0.1 * np.random.default_rng(0).standard_normal((8, 600, 1)), axis=1).astype(np.float32)
+    init = [np.zeros((8, 1, 32), np.float32), np.full((8, 1), np.nan, np.float32)]
+    cuts = list(range(50, 601, 50))
+    net64 = copy.deepcopy(net).double()
+    ref = trace(net64, x.astype(np.float64), _as64(init), cuts)
+    spread = rounding_spread(net, net64, x, init, cuts, ref, 0)
+    h = np.stack([spread.states[k][0] for k in cuts])                         # (cuts, B)
+    assert h[-1].max() > 1.0 and np.all(np.diff(h, axis=0) >= 0), h[:, 0]
