@@ -156,7 +156,8 @@ def test_the_state_spread_is_a_running_maximum_over_the_cuts() -> None:
     from seqinfer.export.step_parity import _as64, rounding_spread
 
     torch.manual_seed(0)
-    net = StatefulForecaster(ModelConfig(kind="rnn", hidden=32, horizon=1, scaling="diff", stateful=True)).eval()
+    net = StatefulForecaster(ModelConfig(kind="rnn", hidden=32, horizon=1, scaling="diff", stateful=True))
+    net.eval()
     with torch.no_grad():
         w = net.rnn.weight_hh_l0
         w.copy_(1.5 * torch.linalg.qr(torch.randn(w.shape[0], w.shape[1]))[0])
