@@ -119,7 +119,26 @@ class ParityReport:
                     f"max rel {max_rel:.2e}, worst case used {worst:.1%} of the tolerance{where}); "
                     f"{len(self.skipped)} skipped")
         bad = self.failures()
-        return f"FAILED: {len(bad)} failure(s), first: {bad[0]}"
+        return f"FAILED: {len(bad)} failure(s), first: {bad[0]}{self._amplified_hint()}"
+
+    def _amplified_hint(self) -> str:
+        """When every failure is a forecast on a row where the model amplifies rounding, and the rows it
+        does not amplify passed the strict rule: say so, and which --atol would take the export as it is.
+        A stateful GRU trained on 50 store-item series (Poisson sales) failed so at batch 64 on its test
+        part repeated to 3,000 steps: after step ~1,830 onnxruntime (its GRU op and the Scan alike) went
+        one way at a row where float64, eager float32 and the weight-moved runs went another, 4.3 apart on
+        values near 40."""
+        failed = [r for r in self.rows if not r.passed]
+        strict = [r for r in self.rows if not r.note.startswith(ROUNDING_NOTE)]
+        doubt = any(not c.passed for c in self.checks) or not strict or not all(r.passed for r in strict)
+        if not failed or doubt or any(not r.note.startswith(ROUNDING_NOTE) or "state differs" in r.note
+                                      for r in failed):
+            return ""
+        need = float(f"{max(r.max_rel for r in failed) * 1.05:.2g}")
+        return (f". Every failure is a forecast where the model itself amplifies rounding (its own float32 "
+                f"run is off float64 there), and the {len(strict)} rows where it does not passed the strict "
+                f"rule: on this data the model's long-run forecasts depend on rounding. --atol {need:g} (of "
+                f"the series' scale) accepts the graph as it is")
 
     def raise_if_failed(self) -> None:
         if not self.passed:

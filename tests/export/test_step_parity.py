@@ -4,6 +4,7 @@ graph fails either way."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,23 @@ def test_the_state_spread_is_a_running_maximum_over_the_cuts() -> None:
     spread = rounding_spread(net, net64, x, init, cuts, ref, 0)
     h = np.stack([spread.states[k][0] for k in cuts])                         # (cuts, B)
     assert h[-1].max() > 1.0 and np.all(np.diff(h, axis=0) >= 0), h[:, 0]
+
+
+def test_a_failure_only_where_rounding_is_amplified_names_the_atol_that_takes_it() -> None:
+    """A chaotic model whose well-conditioned rows pass strictly, failing only on amplified rows (forecasts),
+    gets told so, and which --atol (of the scale S) takes them: their largest |y - ref| / S. A strict row
+    failing, or a state that differs, gets no such hint: there the graph itself is in doubt."""
+    from seqinfer.export.parity import ParityReport, Row
+
+    amp = f"{ROUNDING_NOTE}: spread 2.24e+01 (float32 eager, weights moved 8 ulp); allowed 8x"
+
+    def report(*rows: Row) -> str:
+        return ParityReport("m.onnx", "ckpt", VerifyConfig(), rows=list(rows)).verdict()
+
+    strict_ok = Row("onnxruntime", "cpu", "random chunks", 64, 3000, 9e-5, 7e-6, 0.07, True)
+    amp_bad = Row("onnxruntime", "cpu", "test chunks", 64, 3000, 20.6, 0.935, 7.9, False, amp)
+    hint = report(strict_ok, amp_bad)
+    assert hint.startswith("FAILED") and "--atol 0.98 " in hint, hint
+    assert "--atol" not in report(replace(strict_ok, passed=False, tol_used=2.0), amp_bad)
+    assert "--atol" not in report(strict_ok, replace(amp_bad, note=amp + "; state differs by 1.4e+00"))
+    assert "--atol" not in report(strict_ok, replace(amp_bad, note=""))
