@@ -93,7 +93,7 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
         nodes.append(mk("Cast", [u], ["core_x"], to=TensorProto.FLOAT, name="core_float32"))
         core = "core_x"
     # 2. The recurrent layers, time-major, each starting from its slice of the carried state: ONNX's ops, or
-    # a Scan (the cell op by op), or an If between the two on the run-time batch (STEP_FORMS).
+    # a Scan (the cell op by op), or an If between the two on the run-time batch (STEP_OPS_MAX_BATCH).
     nodes += [mk("Transpose", [core], ["x_tbf"], perm=[1, 0, 2], name="time_major"),  # (T, B, F)
               mk("Transpose", [STATE_H], ["h_lbh"], perm=[1, 0, 2], name="h_layers_first")]  # (L, B, H)
     if kind == "lstm":

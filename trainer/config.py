@@ -82,8 +82,8 @@ DEFAULT_PATIENCE = 20
 # 24.5 s an epoch for the GRU on this 2-core machine, 40 epochs 16 min. A stateful model's epoch draws whole
 # stretches up to this many steps with a loss: on that file its 300 epochs (64,000 such steps each) took the
 # GRU about 5 s each (2.2 s of it validation, since run side by side: stateful.forecast_all), 25 min a
-# start; capped, 1.1 s. Every series of the bench (at most 1,320 windows, 1,400 training
-# steps, on the sine) stays below it: the same epochs, bit for bit. 0: all of them, every epoch.
+# start; capped, 1.1 s. Every series of the bench (at most 1,320 windows and 1,400 training steps, on the
+# sine) stays below it: the same epochs, bit for bit. 0: all of them, every epoch.
 DEFAULT_EPOCH_WINDOWS = 16_384
 STATEFUL_SUFFIX = "-stateful"        # a stateful model's name and folder: gru-stateful
 
