@@ -214,7 +214,7 @@ def forecast_all(model: StatefulForecaster, series: list[np.ndarray], dtype: typ
     """Whole series ([n_k, F] raw each) -> forecasts [n_k, H] at every step of each: the series side by
     side in few calls, longest first, each padded at its end (a step's forecast reads only the steps before
     it, so the padding changes none that is kept). Validation runs this every epoch: 50 store-item series
-    of 1,826 days took a GRU (hidden 64) 2.2 s one by one, 0.1 s side by side."""
+    of 1,826 days took a GRU (hidden 64, one thread) 2.2 s one by one, 0.2 s side by side."""
     dev = model.head.weight.device
     order = sorted(range(len(series)), key=lambda k: -len(series[k]))
     out: list[np.ndarray] = [np.empty(0)] * len(series)
