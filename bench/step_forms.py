@@ -9,10 +9,11 @@ export/onnx_export.py STEP_OPS_MAX_BATCH takes its thresholds from this table.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+from functools import partial
 
 import numpy as np
+
+from .model_probe import _time
 
 ROWS = 65_536
 BATCHES = (1, 4, 8, 16, 32, 64, 128, 1024, 10_000, 65_536)
@@ -54,17 +55,6 @@ def feed(sess: object, batch: int, steps: int, hidden: int) -> dict[str, np.ndar
     return f
 
 
-def median_ms(sess: object, f: dict[str, np.ndarray], budget_s: float) -> float:
-    sess.run(None, f)  # type: ignore[attr-defined]
-    times: list[float] = []
-    end = time.perf_counter() + budget_s
-    while len(times) < 3 or (time.perf_counter() < end and len(times) < 50):
-        t0 = time.perf_counter()
-        sess.run(None, f)  # type: ignore[attr-defined]
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kinds", nargs="+", default=["rnn", "lstm", "gru"])
@@ -78,8 +68,8 @@ def main() -> None:
         s = sessions(kind, hidden)
         for b in args.batches:
             steps = max(1, ROWS // b)
-            ms = {form: median_ms(sess, feed(sess, b, steps, hidden), args.budget)
-                  for form, sess in s.items()}
+            ms = {form: 1e3 * _time(partial(sess.run, None, feed(sess, b, steps, hidden)),  # type: ignore
+                                    args.budget) for form, sess in s.items()}
             print(f"| {kind} | {hidden} | {b:,} x {steps:,} | {ms['ops']:.1f} | {ms['scan']:.1f} | "
                   f"{ms['ops'] / ms['scan']:.2f} |", flush=True)
 
