@@ -40,6 +40,7 @@ from .config import VerifyConfig
 from .parity import (
     ROUNDING_NOTE,
     SHIFT_SCALES,
+    STATE_NOTE,
     ParityReport,
     Row,
     Tolerance,
@@ -188,7 +189,7 @@ def judge(runtime: str, provider: str, inputs: str, batch: int, y: np.ndarray, s
     max_abs = float(d.max(initial=0.0))
     passed = used <= 1.0
     if any(np.any(e > b) for e, b in zip(sd, sbound, strict=True)):
-        note = (note + "; " if note else "") + f"state differs by {max(float(e.max()) for e in sd):.2e}"
+        note = (note + "; " if note else "") + f"{STATE_NOTE} {max(float(e.max()) for e in sd):.2e}"
     return Row(runtime, provider, inputs, batch, seq, max_abs, max_abs / tol.scale, used, passed, note)
 
 
