@@ -3,7 +3,7 @@
     python -m bench.run --only gpu,model --out bench/results/gpu        # on a CUDA machine
 
 - training: `seqinfer train --model all` (make train's command) with --device cuda, then --device cpu, in
-  this run: wall time and test MSE per kind; and a short stateful LSTM run on CUDA (the carried-state path).
+  this run: wall time and test MSE per kind; and a short stateful run of all three kinds on CUDA.
 - parity: `seqinfer export` of the CUDA-trained models, whose verify compares TorchScript on CUDA and
   onnxruntime's CUDA provider with PyTorch on the CPU over the whole grid (windowed and step models).
 - predict: `seqinfer predict --provider cuda`, then `--provider cpu`, on the same files: rows/s, and the
@@ -46,15 +46,17 @@ def gpu_section(data_dir: Path, rows: int, timeout: float, train_extra: list[str
         td = Path(tmp)
         out["training"] = {dev: _train(td / dev, ["--model", "all", "--device", dev, *extra], timeout)
                            for dev in ("cuda", "cpu")}
-        stateful = ["--model", "lstm", "--stateful", "yes", "--device", "cuda",
+        stateful = ["--model", "all", "--stateful", "yes", "--device", "cuda",
                     "--epochs", str(STATEFUL_EPOCHS)]
         out["stateful_training"] = _train(td / "st", [*stateful, *extra], timeout)
-        models = {k: td / "cuda" / k for k in KINDS} | {"lstm-stateful": td / "st" / "lstm-stateful"}
+        models = {k: td / "cuda" / k for k in KINDS} | {f"{k}-stateful": td / "st" / f"{k}-stateful"
+                                                        for k in KINDS}
         out["parity"] = {k: _export(d, timeout) for k, d in models.items() if (d / "checkpoint.pt").is_file()}
         files = {"one series": D.series_file(rows, data_dir),
                  "10,000 series": D.interleaved_file(rows, 10_000, data_dir)}
         out["predict"] = {}
-        for k, extra_args in (("lstm", []), ("lstm-stateful", ["--warmup", "0"])):   # as section 9
+        runs = (("lstm", []), *((f"{k}-stateful", ["--warmup", "0"]) for k in KINDS))     # as section 9
+        for k, extra_args in runs:
             if out["parity"].get(k, {}).get("passed"):
                 out["predict"][k] = {name: _predict_both(models[k], f, rows, td, timeout, extra_args)
                                      for name, f in files.items()}
@@ -223,8 +225,8 @@ def gpu_lines(res: dict[str, Any]) -> list[str]:
         kinds = t.get("kinds", {})
         mse = [f"{kinds[k]['test_mse']:.3g}" if k in kinds else "-" for k in KINDS]
         if t["command"].count("--stateful"):
-            mse = [f"lstm-stateful {kinds['lstm-stateful']['test_mse']:.3g}" if "lstm-stateful" in kinds
-                   else t.get("skipped", "-"), "", ""]
+            mse = [f"{k}-stateful {kinds[k + '-stateful']['test_mse']:.3g}" if k + "-stateful" in kinds
+                   else t.get("skipped", "-") for k in KINDS]
         L.append(f"| `{t['command']}` | {t['wall_s']:.1f} | " + " | ".join(mse) + " |")
     L += ["", "**Parity** (`seqinfer export` of the CUDA-trained models; worst row per runtime, as a share "
               "of the tolerance):", "", "| model | runtime | rows passed | max \\|d\\|/S | tol used |",

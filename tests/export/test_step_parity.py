@@ -190,3 +190,31 @@ def test_a_failure_only_where_rounding_is_amplified_names_the_atol_that_takes_it
     assert "--atol" not in report(replace(strict_ok, passed=False, tol_used=2.0), amp_bad)
     assert "--atol" not in report(strict_ok, replace(amp_bad, note=amp + "; state differs by 1.4e+00"))
     assert "--atol" not in report(strict_ok, replace(amp_bad, note=""))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_the_step_graph_on_cuda_runs_every_batch_and_input_or_says_why_not(tmp_path: Path, kind: str) -> None:
+    """Where onnxruntime's CUDA provider loads, the step graph runs there on every batch (the RNN's and GRU's
+    both kernels: the op up to STEP_OPS_MAX_BATCH, the Scan above) and every input, chunked and padded, and
+    passes; TorchScript on CUDA likewise where torch sees a GPU. Where either is missing (CI), the skip says
+    why."""
+    from seqinfer.export.config import CPU, CUDA
+    from seqinfer.export.onnx_export import STEP_OPS_MAX_BATCH
+
+    top = STEP_OPS_MAX_BATCH[kind]
+    batches = (1, 2) if top is None else (1, top + 1)
+    grid = VerifyConfig(batches=batches, providers=("cpu", "cuda"), inputs=("random",))
+    _stateful(tmp_path / "model", kind, 0.9)
+    report = export_model(tmp_path / "model", ExportConfig(verify=grid)).report
+    assert report.passed, report.table()
+    cpu = sorted((r.inputs, r.batch) for r in report.rows if r.runtime == "onnxruntime" and r.provider == CPU)
+    assert {b for _, b in cpu} == set(batches) and {i for i, _ in cpu} == {"random chunks", "random padded"}
+    for runtime, provider, skipped in (("onnxruntime", CUDA, f"onnxruntime {CUDA}: "),
+                                       ("torchscript", "cuda", "torchscript cuda: ")):
+        rows = sorted((r.inputs, r.batch) for r in report.rows
+                      if (r.runtime, r.provider) == (runtime, provider))
+        if not rows:
+            assert any(s.startswith(skipped) for s in report.skipped), report.skipped
+            continue
+        want = cpu if runtime == "onnxruntime" else [(i, b) for i, b in cpu if i.endswith("chunks")]
+        assert rows == want, (runtime, rows)
