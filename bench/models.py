@@ -157,14 +157,14 @@ def runners(m: Loaded, tmp: Path) -> dict[str, Callable[[np.ndarray], Callable[[
     else:
         out["torch_cuda"] = "skipped: no CUDA"
     # onnxruntime's CUDA provider with seqinfer's options (ORT_CUDA_OPTIONS), only where it really runs
+    from seqinfer.infer.errors import ProviderError
     from seqinfer.infer.session import load_model as open_onnx
 
-    on_gpu = open_onnx(m.onnx_path, "auto")
-    if on_gpu.provider == "cuda":
-        cs = on_gpu.session
+    try:
+        cs = open_onnx(m.onnx_path, "cuda").session
         out["ort_cuda"] = lambda x: (lambda: cs.run(None, {name: x}))
-    else:
-        out["ort_cuda"] = f"skipped: {on_gpu.provider_note or 'no CUDA'}"
+    except ProviderError as e:
+        out["ort_cuda"] = f"skipped: {str(e).removeprefix('--provider cuda: ')}"
     return out
 
 

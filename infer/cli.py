@@ -286,7 +286,8 @@ def predict(
         help="stop: exit 2 at the first bad line (after writing every earlier forecast); "
              "skip: report bad lines on stderr and go on.")] = "stop",
     provider: Annotated[Literal["auto", "cuda", "cpu"], typer.Option(
-        help="auto: CUDA when it really loads, else CPU (stderr says which); cuda: fail if not.")] = "auto",
+        help="auto: the CPU, which ran seqinfer's models faster than onnxruntime's CUDA provider (README, On "
+             "a GPU); cuda: the GPU, an error where CUDA cannot run.")] = "auto",
     threads: Annotated[int | None, typer.Option(
         help="onnxruntime intra-op threads (0: onnxruntime decides) [default: 1; a stateful model on "
              "CPU: one per core, at most 4]")] = None,

@@ -32,6 +32,12 @@ CUDA = "CUDAExecutionProvider"
 # along time, the state carried from one part to the next.
 CUDA_MAX_STEPS = 2048
 
+# What --provider auto runs: the CPU. onnxruntime's CUDA provider ran every model seqinfer trains slower than
+# its CPU provider, on an H100 beside 16 cores (bench/results/gpu, `python -m bench.run --only gpu`): predict
+# on 1M rows at 0.07-0.13x the CPU's rows/s for a stateful model on one series (a kernel launch per step),
+# 0.51-0.91x on 10,000 series, 0.56-0.77x for the windowed LSTM. --provider cuda runs it there when asked.
+AUTO_PROVIDER = "cpu"
+
 # One intra-op thread by default: measured on the 2-core target (LSTM hidden 32, window 80), a second
 # onnxruntime thread made each batch slower, not faster; the other core parses and formats meanwhile.
 DEFAULT_THREADS = 1
@@ -109,18 +115,17 @@ def create_session(
     create: Callable[[list[str]], Session],
     available: list[str],
     preload: Callable[[], object] | None = None,
-) -> tuple[Session, str, str]:
-    """Pick the provider by what the created session reports, not by what onnxruntime lists.
+) -> tuple[Session, str]:
+    """The session for `requested` (PROVIDER_CHOICES) -> (session, "cuda" | "cpu").
 
-    Returns (session, "cuda" | "cpu", note): the note says why CUDA is not running when it was considered.
-    onnxruntime-gpu lists CUDAExecutionProvider even where the CUDA libraries are missing and then quietly
-    runs on the CPU, so an explicit "cuda" is checked against `session.get_providers()`.
+    auto is the CPU (AUTO_PROVIDER). cuda is checked against what the created session reports, not what
+    onnxruntime lists: onnxruntime-gpu lists CUDAExecutionProvider even where the CUDA libraries are missing
+    and then quietly runs on the CPU; there "cuda" is a ProviderError that says why.
     """
     if requested not in PROVIDER_CHOICES:
         raise ConfigError(f"provider: {requested!r} is not one of {', '.join(PROVIDER_CHOICES)}")
-    if requested == "cpu":
-        return create([CPU]), "cpu", ""
-    session: Session | None = None
+    if (AUTO_PROVIDER if requested == "auto" else requested) == "cpu":
+        return create([CPU]), "cpu"
     if CUDA not in available:
         reason = f"this onnxruntime build has no {CUDA} (it has: {', '.join(available)})"
     else:
@@ -132,11 +137,9 @@ def create_session(
                     print(f"preload_dlls: {e}")
             session = create([CUDA, CPU])
         if session.get_providers()[:1] == [CUDA]:
-            return session, "cuda", ""
+            return session, "cuda"
         reason = _cuda_reason(log)
-    if requested == "cuda":
-        raise ProviderError(f"--provider cuda: CUDA cannot run here: {reason}")
-    return (session if session is not None else create([CPU])), "cpu", reason
+    raise ProviderError(f"--provider cuda: CUDA cannot run here: {reason}")
 
 
 def default_workers(provider: str) -> int:
@@ -158,7 +161,6 @@ class Model:
     meta: ModelMeta
     session: Session
     provider: str           # "cuda" | "cpu": what actually runs
-    provider_note: str      # why CUDA is not running, when it was considered
     max_steps: int = 0      # a stateful call's longest run of steps; 0: no limit (CUDA_MAX_STEPS on CUDA)
 
     def __post_init__(self) -> None:
@@ -283,9 +285,8 @@ def load_model(model: str | Path, provider: str = "auto", threads: int | None = 
             raise ModelError(f"{path}: not a loadable ONNX model ({text[:200]})") from None
 
     preload = getattr(ort, "preload_dlls", None)
-    session, used, note = create_session(provider, create, ort.get_available_providers(), preload)
-    meta = read_meta(session, str(path))
-    return Model(path=path, meta=meta, session=session, provider=used, provider_note=note)
+    session, used = create_session(provider, create, ort.get_available_providers(), preload)
+    return Model(path=path, meta=read_meta(session, str(path)), session=session, provider=used)
 
 
 def probe_providers(model: str | Path) -> dict[str, str]:

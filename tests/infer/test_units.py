@@ -1,6 +1,7 @@
 """Unit tests of infer/'s parts: provider choice (fake sessions), reader, parser, series state, CSV writer."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -47,26 +48,36 @@ def factory(cuda_loads: bool, log: str = ""):  # noqa: ANN201
 
 def test_cpu_is_cpu() -> None:
     create, calls = factory(cuda_loads=True)
-    _, used, note = create_session("cpu", create, [CUDA, CPU])
-    assert (used, note, calls) == ("cpu", "", [[CPU]])
+    _, used = create_session("cpu", create, [CUDA, CPU])
+    assert (used, calls) == ("cpu", [[CPU]])
 
 
-def test_auto_uses_cuda_when_it_really_loads() -> None:
+def test_auto_is_the_cpu_even_where_cuda_loads() -> None:
+    """AUTO_PROVIDER: onnxruntime's CUDA provider ran seqinfer's models slower than its CPU provider."""
+    create, calls = factory(cuda_loads=True)
+    preloaded: list[int] = []
+    session, used = create_session("auto", create, [CUDA, CPU], preload=lambda: preloaded.append(1))
+    assert (used, session.get_providers(), calls, preloaded) == ("cpu", [CPU], [[CPU]], [])
+
+
+def test_cuda_runs_cuda_when_it_really_loads() -> None:
     create, _ = factory(cuda_loads=True)
     preloaded = []
-    session, used, note = create_session("auto", create, [CUDA, CPU], preload=lambda: preloaded.append(1))
-    assert used == "cuda" and session.get_providers()[0] == CUDA and note == "" and preloaded == [1]
+    session, used = create_session("cuda", create, [CUDA, CPU], preload=lambda: preloaded.append(1))
+    assert used == "cuda" and session.get_providers()[0] == CUDA and preloaded == [1]
 
 
-def test_auto_falls_back_to_cpu_and_says_why(capfd: pytest.CaptureFixture[str]) -> None:
+def test_cuda_that_quietly_falls_back_is_an_error_that_says_why(capfd: pytest.CaptureFixture[str]) -> None:
+    """onnxruntime-gpu without the CUDA libraries lists CUDA, prints its failure and runs on the CPU: the
+    error gives that failure, without the terminal's colour codes, and nothing leaks onto stdout (forecasts)
+    or stderr."""
     log = "\x1b[1;31m2026-01-01 [E:onnxruntime:Default, x.cc:1] Failed to load libcublasLt.so.12\x1b[m\n"
-    create, calls = factory(cuda_loads=False, log=log)
-    session, used, note = create_session("auto", create, [CUDA, CPU], preload=lambda: print("preload noise"))
-    assert used == "cpu" and session.get_providers() == [CPU]
-    assert "libcublasLt" in note and "\x1b" not in note
-    assert len(calls) == 1                        # the fallen-back session is reused
+    create, _ = factory(cuda_loads=False, log=log)
+    with pytest.raises(ProviderError, match="--provider cuda: CUDA cannot run here: ") as e:
+        create_session("cuda", create, [CUDA, CPU], preload=lambda: print("preload noise"))
+    assert "libcublasLt" in str(e.value) and "\x1b" not in str(e.value)
     out, err = capfd.readouterr()
-    assert out == "" and err == ""               # nothing leaks onto stdout (forecasts) or stderr
+    assert out == "" and err == ""
 
 
 def test_explicit_cuda_that_cannot_load_is_an_error() -> None:
@@ -79,8 +90,7 @@ def test_cuda_missing_from_the_build() -> None:
     create, calls = factory(cuda_loads=True)
     with pytest.raises(ProviderError, match="has no CUDAExecutionProvider"):
         create_session("cuda", create, [CPU])
-    _, used, note = create_session("auto", create, [CPU])
-    assert used == "cpu" and "has no CUDAExecutionProvider" in note and calls == [[CPU]]
+    assert calls == []
 
 
 def test_unknown_provider() -> None:
@@ -90,7 +100,7 @@ def test_unknown_provider() -> None:
 
 def test_real_session_on_this_machine(lstm: Fixture) -> None:
     m = load_model(lstm.dir, "auto")
-    assert m.provider in ("cpu", "cuda") and m.session.get_providers()[0] in (CPU, CUDA)
+    assert m.provider == "cpu" and m.session.get_providers()[0] == CPU
 
 
 @pytest.mark.skipif(CUDA not in ort.get_available_providers(), reason="onnxruntime without CUDA support")
@@ -109,7 +119,8 @@ def test_predict_and_verify_ask_cuda_for_the_same_float32(lstm: Fixture, monkeyp
         return real(path, options, providers=[CPU])                 # the session itself runs on the CPU
 
     monkeypatch.setattr(ort, "InferenceSession", spy)
-    load_model(lstm.dir, "auto")                                    # tries CUDA first: it is listed
+    with contextlib.suppress(ProviderError):                       # the spy's session runs on the CPU
+        load_model(lstm.dir, "cuda")
     ort_session(lstm.dir / "model.onnx", CUDA)
     cuda = [p for ps in asked for p in ps if isinstance(p, tuple) and p[0] == CUDA]
     assert len(cuda) == 2 and all(opts == ORT_CUDA_OPTIONS == {"use_tf32": "0"} for _, opts in cuda), asked
