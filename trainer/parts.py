@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .baselines import origins, scores
+from .baselines import Origins, origins, scores
 from .config import DataConfig, TrainConfig, split_name
 from .data import Dataset, Windows, io_dtype
 from .evaluate import Scores, evaluate
@@ -66,23 +66,25 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
                   dtype: type, base: dict[str, Any], on_epoch: Callable[[Epoch], None] | None,
                   start: dict[str, torch.Tensor] | None = None
                   ) -> tuple[History, Scores, dict[str, np.ndarray], dict[str, Any] | None]:
-    """Train a stateful model (from `start`, a warm start, when given: see _start_or_better); score it on
-    the windowed models' very forecast origins (each series run from its start, the state carried), so the
-    comparison table compares like with like."""
+    """Train a stateful model (from `start`, a warm start, when given: see _start_or_better), chosen on
+    `selection` (every step of the validation part); score it on the windowed models' very forecast origins
+    (each series run from its start, the state carried), so the comparison table compares like with like.
+    preds: the forecasts by split, and on the selection origins ("select")."""
     where = origins(ds, data)
+    split, chosen, truth = selection(ds, data.horizon)
     whole = [v.reshape(len(v), -1) for v in ds.series.values]
 
     starts = np.cumsum([0] + [len(v) for v in whole])[:-1]              # each series' first row, flat
 
-    def predictions(splits: Sequence[str] = tuple(where)) -> dict[str, np.ndarray]:
+    def predictions(at: dict[str, Origins]) -> dict[str, np.ndarray]:
         every = np.concatenate(forecast_all(model, whole, dtype)).reshape(-1, data.horizon)   # (rows, H)
-        return {s: every[starts[where[s].series] + where[s].t] for s in splits}
+        return {s: every[starts[o.series] + o.t] for s, o in at.items()}
 
-    split = _val_split(ds)
+    def select_pred() -> np.ndarray:
+        return predictions({split: chosen})[split]
 
     def val_loss() -> float:
-        p, w = predictions([split])[split], ds.windows[split]
-        return float(np.mean((p - w.y) ** 2) / ds.std[0] ** 2)
+        return float(np.mean((select_pred() - truth) ** 2) / ds.std[0] ** 2)
 
     opts = StatefulOptions(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"], patience=r["patience"],
                            clip=r["clip"], seed=seed, stretch=r["stretch"], tbptt=r["tbptt"],
@@ -90,17 +92,37 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     hist = fit_stateful(model, [p for p in ds.segments["train"]], val_loss, opts, on_epoch, start)
     check = None
     if start is not None and hist.best_epoch > 0:
-        check = _start_or_better(model, start, lambda: predictions([split])[split], ds.windows[split].y,
-                                 r["prefer"]) | {"split": split}
+        check = _start_or_better(model, start, select_pred, truth, r["prefer"]) | {"split": split}
         hist.best_epoch = hist.best_epoch if check["fine_tuned"] else 0
-    preds = predictions()
+    preds = predictions(where)
     ours = {s: scores(preds[s], ds.windows[s].y, base["mase_scale"]) for s in preds}
-    return hist, ours, preds, check
+    return hist, ours, preds | {"select": select_pred()}, check
 
 
-def _val_split(ds: Dataset) -> str:
-    """The split a stateful model is chosen on: validation, or without one the training part, as fit."""
-    return "val" if len(ds.windows["val"]) else "train"
+def selection(ds: Dataset, horizon: int) -> tuple[str, Origins, np.ndarray]:
+    """Where a stateful model is chosen (its best epoch, its start): (split, origins, truth [N, horizon]).
+
+    Every step of the validation part whose next `horizon` values lie in it, from the training part's last
+    value on: a stateful model carries each series from its start, so it needs no window of history inside
+    the part, and the windowed origins left it few to choose by (sunspots, 31 validation years: 9 windowed
+    origins against 31 here; 3 sensors of 500 hourly rows with window 48: 6 against 150). Without a
+    validation part: the training windows' origins, as the windowed models stop on."""
+    train = [len(p) for p in ds.segments["train"]]
+    if not len(ds.windows["val"]):
+        first = ds.windows["train"].x.shape[1] - 1                       # a window's last value
+        ends = [(first, max(0, a - first - horizon)) for a in train]
+        split, truth = "train", ds.windows["train"].y
+    else:
+        ends = [(a - 1, max(0, len(p) - horizon + 1)) for a, p in zip(train, ds.segments["val"], strict=True)]
+        split, truth = "val", None
+    o = Origins(np.concatenate([np.full(n, k, np.int64) for k, (_, n) in enumerate(ends)]),
+                np.concatenate([np.arange(t0, t0 + n, dtype=np.int64) for t0, n in ends]))
+    if truth is not None:
+        return split, o, truth
+    values = [v.reshape(len(v), -1)[:, 0] for v in ds.series.values]
+    truth = np.stack([values[k][i + 1:i + 1 + horizon] for k, i in zip(o.series, o.t, strict=True)]) \
+        if len(o.t) else np.zeros((0, horizon))
+    return "val", o, truth.astype(np.float64)
 
 
 @dataclass
@@ -199,13 +221,13 @@ def combine(parts: Sequence[Fitted], ds: Dataset, start: str) -> Fitted:
     by = {p.part: p for p in parts}
     if "" in by:
         return by[""]
-    split = _val_split(ds)
+    split, _, truth = selection(ds, parts[0].config.horizon)
     check: dict[str, Any] = {"start": start, "split": split}
     if "warm" in by:
         check |= by["warm"].check or {}
     kept = by.get("warm") or by["scratch"]
     if "warm" in by and "scratch" in by:
-        dm = diebold_mariano(by["scratch"].preds[split], by["warm"].preds[split], ds.windows[split].y)
+        dm = diebold_mariano(by["scratch"].preds["select"], by["warm"].preds["select"], truth)
         check["scratch"] = dm | {"kept": verdict(dm) == "better"}
         kept = by["scratch"] if check["scratch"]["kept"] else by["warm"]
     hist = replace(kept.hist, seconds=sum(p.hist.seconds for p in parts),

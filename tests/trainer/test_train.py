@@ -15,7 +15,7 @@ import torch
 from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.checkpoint import load_checkpoint
 from seqinfer.trainer.config import DataConfig, TrainConfig
-from seqinfer.trainer.data import build, test_windows
+from seqinfer.trainer.data import Series, build, test_windows
 from seqinfer.trainer.fit import FitOptions, fit, resolve_device
 from seqinfer.trainer.model import Forecaster, ModelConfig
 from seqinfer.trainer.progress import Epoch, Progress
@@ -462,20 +462,13 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
     def fit(model, ds, data, r, seed, dtype, base, on_epoch, start=None):  # type: ignore[no-untyped-def]
         calls.append((r["lr"], start is not None))
         e = e_warm if start is not None else e_scratch
-        preds = {"val": truth + e, "test": truth + e}
+        preds = {"val": truth + e, "test": truth + e, "select": truth + e}
         return parts.History(), {}, preds, None
 
     monkeypatch.setattr(parts, "_fit_stateful", fit)
+    monkeypatch.setattr(parts, "selection", lambda ds, horizon: ("val", None, truth))
     monkeypatch.setattr(parts, "_windowed_start", lambda *a: {})
-
-    class Val:                                                          # the validation windows' targets
-        y = truth
-
-        def __len__(self) -> int:
-            return len(truth)
-
     ds = build(TINY)
-    ds.windows["val"] = Val()  # type: ignore[assignment]
     fitted = [parts.fit_part("lstm-stateful", p, ds, TINY, FAST, {})
               for p in parts.parts_of("lstm-stateful", FAST, TINY.window)]
     got = parts.combine(fitted, ds, "best")
@@ -494,11 +487,12 @@ def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_
     check = m["start_check"]
     assert m["train_config"]["start"] == "best" and check["start"] == "best" and check["split"] == "val"
     from seqinfer.trainer.baselines import origins
+    from seqinfer.trainer.parts import selection
     from seqinfer.trainer.stateful import forecast_series
 
     ds = build(TINY)
     assert {"stat", "p", "n", "kept"} <= set(check["scratch"])
-    assert check["scratch"]["n"] == len(ds.windows["val"])
+    assert check["scratch"]["n"] == len(selection(ds, TINY.horizon)[1].t) > len(ds.windows["val"])
     assert m["train_config"]["tune"] == 0.1 and m["train_config"]["prefer"] == "tuned"
     assert check["fine_tune"] is None or check["fine_tune"]["prefer"] == "tuned"
     net, _ = load_checkpoint(tmp_path / "lstm-stateful")                 # the model saved is the one scored
@@ -596,3 +590,38 @@ def test_killing_train_ends_the_worker_processes_training_its_kinds(tmp_path: Pa
     finally:
         if p.poll() is None:
             p.kill()
+
+
+@pytest.mark.parametrize("val_frac", [0.1, 0.0])
+def test_a_stateful_model_is_chosen_on_every_step_of_its_validation_part(val_frac: float) -> None:
+    """parts.selection: each series' every origin from the last training value to the last whose next
+    horizon values are all in the validation part, with those values as truth (a window of history inside
+    the part is not needed: the windowed origins are a subset). Without a validation part, the training
+    windows' origins, as a windowed model's."""
+    from seqinfer.trainer.baselines import origins
+    from seqinfer.trainer.parts import selection
+
+    values = [np.arange(n, dtype=np.float64)[:, None] * (k + 1) for k, n in enumerate((300, 420))]
+    series = Series(values=values, ids=["a", "b"], source="two.csv", column="value")
+    data = replace(TINY, window=20, horizon=3, val_frac=val_frac)
+    ds = build(data, series)
+    split, o, truth = selection(ds, data.horizon)
+    windowed = origins(ds, data)[split]
+    if val_frac == 0:
+        assert split == "train" and np.array_equal(o.t, windowed.t)
+        assert np.array_equal(o.series, windowed.series)
+        assert np.array_equal(truth, ds.windows["train"].y)
+        return
+    train = [len(p) for p in ds.segments["train"]]
+    val = [len(p) for p in ds.segments["val"]]
+    assert split == "val" and len(o.t) == sum(n - data.horizon + 1 for n in val) > len(windowed.t)
+    for k in (0, 1):
+        t = o.t[o.series == k]
+        assert (t[0], t[-1]) == (train[k] - 1, train[k] + val[k] - data.horizon - 1)
+        assert np.array_equal(t, np.arange(t[0], t[-1] + 1))
+    v = [x.reshape(-1) for x in series.values]
+    want = [v[k][t + 1:t + 1 + data.horizon] for k, t in zip(o.series, o.t, strict=True)]
+    assert np.array_equal(truth, np.stack(want))
+    at = {(k, t): i for i, (k, t) in enumerate(zip(o.series, o.t, strict=True))}
+    at_windowed = [at[(k, t)] for k, t in zip(windowed.series, windowed.t, strict=True)]
+    assert np.array_equal(truth[at_windowed], ds.windows["val"].y)
