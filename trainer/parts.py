@@ -94,9 +94,9 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     if start is not None and hist.best_epoch > 0:
         check = _start_or_better(model, start, select_pred, truth, r["prefer"]) | {"split": split}
         hist.best_epoch = hist.best_epoch if check["fine_tuned"] else 0
-    preds = predictions(where)
-    ours = {s: scores(preds[s], ds.windows[s].y, base["mase_scale"]) for s in preds}
-    return hist, ours, preds | {"select": select_pred()}, check
+    preds = predictions(where | {"select": chosen})
+    ours = {s: scores(preds[s], ds.windows[s].y, base["mase_scale"]) for s in where}
+    return hist, ours, preds, check
 
 
 def selection(ds: Dataset, horizon: int) -> tuple[str, Origins, np.ndarray]:
@@ -108,21 +108,18 @@ def selection(ds: Dataset, horizon: int) -> tuple[str, Origins, np.ndarray]:
     origins against 31 here; 3 sensors of 500 hourly rows with window 48: 6 against 150). Without a
     validation part: the training windows' origins, as the windowed models stop on."""
     train = [len(p) for p in ds.segments["train"]]
-    if not len(ds.windows["val"]):
-        first = ds.windows["train"].x.shape[1] - 1                       # a window's last value
-        ends = [(first, max(0, a - first - horizon)) for a in train]
-        split, truth = "train", ds.windows["train"].y
+    if len(ds.windows["val"]):                     # (first origin, count) per series
+        split, ends = "val", [(a - 1, max(0, len(p) - horizon + 1))
+                              for a, p in zip(train, ds.segments["val"], strict=True)]
     else:
-        ends = [(a - 1, max(0, len(p) - horizon + 1)) for a, p in zip(train, ds.segments["val"], strict=True)]
-        split, truth = "val", None
+        first = ds.windows["train"].x.shape[1] - 1                       # a window's last value
+        split, ends = "train", [(first, max(0, a - first - horizon)) for a in train]
     o = Origins(np.concatenate([np.full(n, k, np.int64) for k, (_, n) in enumerate(ends)]),
                 np.concatenate([np.arange(t0, t0 + n, dtype=np.int64) for t0, n in ends]))
-    if truth is not None:
-        return split, o, truth
-    values = [v.reshape(len(v), -1)[:, 0] for v in ds.series.values]
-    truth = np.stack([values[k][i + 1:i + 1 + horizon] for k, i in zip(o.series, o.t, strict=True)]) \
+    target = [v.reshape(len(v), -1)[:, 0].astype(np.float64) for v in ds.series.values]
+    truth = np.stack([target[k][t + 1:t + 1 + horizon] for k, t in zip(o.series, o.t, strict=True)]) \
         if len(o.t) else np.zeros((0, horizon))
-    return "val", o, truth.astype(np.float64)
+    return split, o, truth
 
 
 @dataclass
