@@ -4,7 +4,7 @@ then `combine`d into the model run.py writes.
 
     from seqinfer.trainer.parts import combine, fit_part, parts_of, start_of
     fitted = [fit_part("gru-stateful", p, ds, data, train, base) for p in parts_of("gru-stateful", train, 80)]
-    model = combine(fitted, ds, start_of("gru-stateful", train, 80))       # the Fitted model kept
+    model = combine(fitted, ds, data, start_of("gru-stateful", train, 80))       # the Fitted model kept
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     (each series run from its start, the state carried), so the comparison table compares like with like.
     preds: the forecasts by split, and on the selection origins ("select")."""
     where = origins(ds, data)
-    split, chosen, truth = selection(ds, data.horizon)
+    split, chosen, truth = selection(ds, data)
     whole = [v.reshape(len(v), -1) for v in ds.series.values]
 
     starts = np.cumsum([0] + [len(v) for v in whole])[:-1]              # each series' first row, flat
@@ -99,7 +99,7 @@ def _fit_stateful(model: StatefulForecaster, ds: Dataset, data: DataConfig, r: d
     return hist, ours, preds, check
 
 
-def selection(ds: Dataset, horizon: int) -> tuple[str, Origins, np.ndarray]:
+def selection(ds: Dataset, data: DataConfig) -> tuple[str, Origins, np.ndarray]:
     """Where a stateful model is chosen (its best epoch, its start): (split, origins, truth [N, horizon]).
 
     Every step of the validation part whose next `horizon` values lie in it, from the training part's last
@@ -107,19 +107,17 @@ def selection(ds: Dataset, horizon: int) -> tuple[str, Origins, np.ndarray]:
     the part, and the windowed origins left it few to choose by (sunspots, 31 validation years: 9 windowed
     origins against 31 here; 3 sensors of 500 hourly rows with window 48: 6 against 150). Without a
     validation part: the training windows' origins, as the windowed models stop on."""
-    train = [len(p) for p in ds.segments["train"]]
-    if len(ds.windows["val"]):                     # (first origin, count) per series
-        split, ends = "val", [(a - 1, max(0, len(p) - horizon + 1))
-                              for a, p in zip(train, ds.segments["val"], strict=True)]
-    else:
-        first = ds.windows["train"].x.shape[1] - 1                       # a window's last value
-        split, ends = "train", [(first, max(0, a - first - horizon)) for a in train]
+    horizon = data.horizon
+    if not len(ds.windows["val"]):
+        return "train", origins(ds, data)["train"], ds.windows["train"].y
+    ends = [(len(a) - 1, max(0, len(p) - horizon + 1))                   # (first origin, count) per series
+            for a, p in zip(ds.segments["train"], ds.segments["val"], strict=True)]
     o = Origins(np.concatenate([np.full(n, k, np.int64) for k, (_, n) in enumerate(ends)]),
                 np.concatenate([np.arange(t0, t0 + n, dtype=np.int64) for t0, n in ends]))
     target = [v.reshape(len(v), -1)[:, 0].astype(np.float64) for v in ds.series.values]
     truth = np.stack([target[k][t + 1:t + 1 + horizon] for k, t in zip(o.series, o.t, strict=True)]) \
         if len(o.t) else np.zeros((0, horizon))
-    return split, o, truth
+    return "val", o, truth
 
 
 @dataclass
@@ -209,7 +207,7 @@ def fit_part(name: str, part: str, ds: Dataset, data: DataConfig, train: TrainCo
                   hist, ours, preds, check, device_label(device), torch.get_num_threads())
 
 
-def combine(parts: Sequence[Fitted], ds: Dataset, start: str) -> Fitted:
+def combine(parts: Sequence[Fitted], ds: Dataset, data: DataConfig, start: str) -> Fitted:
     """A model from its parts: a windowed model's one; a stateful model's start check, and for best the
     scratch model kept only if its validation errors are lower than the warm one's beyond noise
     (Diebold-Mariano, as _start_or_better): a plain lower validation MSE picked the model trained from
@@ -218,7 +216,7 @@ def combine(parts: Sequence[Fitted], ds: Dataset, start: str) -> Fitted:
     by = {p.part: p for p in parts}
     if "" in by:
         return by[""]
-    split, _, truth = selection(ds, parts[0].config.horizon)
+    split, _, truth = selection(ds, data)
     check: dict[str, Any] = {"start": start, "split": split}
     if "warm" in by:
         check |= by["warm"].check or {}

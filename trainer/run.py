@@ -140,7 +140,7 @@ def train_one(name: str, ds: Dataset, data: DataConfig, train: TrainConfig, out:
     base = base if base is not None else baselines(ds, data, data.season)
     parts = [fit_part(name, p, ds, data, train, base, on_epoch, twin)
              for p in parts_of(name, train, data.window)]
-    f = combine(parts, ds, start_of(name, train, data.window))
+    f = combine(parts, ds, data, start_of(name, train, data.window))
     return write_model(f, ds, data, train, out, base), f
 
 
@@ -256,7 +256,7 @@ def _train_parallel(kinds: Sequence[str], ds: Dataset, data: DataConfig, train: 
                     continue
                 while not events.empty():
                     progress.update(events.get())
-                fitted = combine(parts[name], ds, start_of(name, train, data.window))
+                fitted = combine(parts[name], ds, data, start_of(name, train, data.window))
                 done[name] = write_model(fitted, ds, data, train, out, base), fitted
                 progress.finish(name, _summary(done[name][0]))
     return done

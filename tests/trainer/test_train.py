@@ -466,12 +466,12 @@ def test_best_start_keeps_the_scratch_model_only_when_better_beyond_validation_n
         return parts.History(), {}, preds, None
 
     monkeypatch.setattr(parts, "_fit_stateful", fit)
-    monkeypatch.setattr(parts, "selection", lambda ds, horizon: ("val", None, truth))
+    monkeypatch.setattr(parts, "selection", lambda ds, data: ("val", None, truth))
     monkeypatch.setattr(parts, "_windowed_start", lambda *a: {})
     ds = build(TINY)
     fitted = [parts.fit_part("lstm-stateful", p, ds, TINY, FAST, {})
               for p in parts.parts_of("lstm-stateful", FAST, TINY.window)]
-    got = parts.combine(fitted, ds, "best")
+    got = parts.combine(fitted, ds, TINY, "best")
     assert calls == [(0.001, True), (0.01, False)]                       # fine-tuned at r["tune"] x lr
     assert got.part == kept and got.check is not None and got.check["scratch"]["kept"] is (kept == "scratch")
     assert np.array_equal(got.preds["test"], truth + (e_warm if kept == "warm" else e_scratch))
@@ -492,7 +492,7 @@ def test_a_stateful_lstm_trains_both_ways_by_default_and_says_which_it_kept(tmp_
 
     ds = build(TINY)
     assert {"stat", "p", "n", "kept"} <= set(check["scratch"])
-    assert check["scratch"]["n"] == len(selection(ds, TINY.horizon)[1].t) > len(ds.windows["val"])
+    assert check["scratch"]["n"] == len(selection(ds, TINY)[1].t) > len(ds.windows["val"])
     assert m["train_config"]["tune"] == 0.1 and m["train_config"]["prefer"] == "tuned"
     assert check["fine_tune"] is None or check["fine_tune"]["prefer"] == "tuned"
     net, _ = load_checkpoint(tmp_path / "lstm-stateful")                 # the model saved is the one scored
@@ -605,7 +605,7 @@ def test_a_stateful_model_is_chosen_on_every_step_of_its_validation_part(val_fra
     series = Series(values=values, ids=["a", "b"], source="two.csv", column="value")
     data = replace(TINY, window=20, horizon=3, val_frac=val_frac)
     ds = build(data, series)
-    split, o, truth = selection(ds, data.horizon)
+    split, o, truth = selection(ds, data)
     windowed = origins(ds, data)[split]
     if val_frac == 0:
         assert split == "train" and np.array_equal(o.t, windowed.t)
