@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from infer_support import one_error, run_cli
 
 from seqinfer.export.onnx_export import export_onnx
+from seqinfer.infer.backtest import detect_season
 from seqinfer.infer.contract import ModelMeta
 from seqinfer.trainer.model import Forecaster, ModelConfig
 
@@ -106,3 +108,46 @@ def test_evaluate_keep_accepts_an_extra_column(constant_step: Path, tmp_path: Pa
     r = run_cli([*args, "--keep", "unit"])
     assert r.returncode == 0 and "kept=unit" in r.stderr.decode(), r.stderr.decode()
     assert "| 1 | 2.25 | 1.5 | 0.750 | 4 | 2 | 1.000 |" in r.stdout.decode()
+
+
+def _daily(days: int, weekly: float = 1.5, seed: int = 0) -> np.ndarray:
+    """Daily values: a yearly cycle (amplitude 10), a weekly one, a slow trend and noise (sigma 1)."""
+    t = np.arange(days)
+    noise = np.random.default_rng(seed).normal(0.0, 1.0, days)
+    return 100 + 0.01 * t + 10 * np.sin(2 * np.pi * t / 365.25) + weekly * np.sin(2 * np.pi * t / 7) + noise
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_season_of_calendar_shaped_series(seed: int) -> None:
+    """detect_season: the week under the year in daily data (before: none from 2 and 3 years, 330-337 from
+    4: a weekly ripple on the yearly slope made local peaks, the first one high enough won); the year itself
+    where there is no week, or a faint one; the day under the week in hourly data; monthly data with a
+    wandering level (before: none in 27 of 40 such series); and no season in noise or a random walk."""
+    rng = np.random.default_rng(seed)
+    for days in (730, 1095, 1460):
+        assert detect_season(_daily(days, seed=seed)[:int(0.8 * days)]) == 7, days
+    for weekly in (0.0, 0.5):              # no week, or one too faint to tell from the noise: the year
+        assert abs(detect_season(_daily(1460, weekly, seed)[:1168]) - 365) <= 3  # type: ignore[operator]
+    hours = np.arange(24 * 7 * 8)
+    hourly = 5 * np.sin(2 * np.pi * hours / 24) + 5 * np.sin(2 * np.pi * hours / 168) \
+        + rng.normal(size=len(hours))
+    assert detect_season(hourly) == 24
+    months = np.arange(3000)
+    assert detect_season(3 * np.sin(2 * np.pi * months / 12) + 0.5 * np.cumsum(rng.normal(size=3000))) == 12
+    assert detect_season(rng.normal(size=1000)) is None
+    assert detect_season(np.cumsum(rng.normal(size=2000))) is None
+    assert detect_season(rng.normal(size=1000), given=7) == 7
+
+
+def test_evaluate_says_the_week_of_a_daily_file(constant_step: Path, tmp_path: Path) -> None:
+    """A date,value file of three years of days through `seqinfer evaluate`: the seasonal naive forecast
+    looks one week back, and stderr says so."""
+    f = tmp_path / "daily.csv"
+    days = np.datetime64("2021-01-01") + np.arange(1095)
+    f.write_text("date,sales\n" + "".join(f"{d},{v:.3f}\n" for d, v in zip(days, _daily(1095), strict=True)))
+    out = tmp_path / "bt.json"
+    r = run_cli(["evaluate", str(constant_step), "--input", str(f), "--plot", "", "--json", str(out),
+                 "--provider", "cpu"])
+    assert r.returncode == 0, r.stderr.decode()
+    assert json.loads(out.read_text())["season"] == 7
+    assert "season 7 (detected)" in r.stderr.decode(), r.stderr.decode()
