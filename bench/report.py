@@ -296,6 +296,13 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
         L += ["", "Time column: the 10,000-series rows with an ISO time before each id "
               "(`2024-01-01T00:00:00Z,s17,0.001257`, every series once an hour), read, checked for gaps per "
               "series and passed through; end to end only."]
+    rounds = st.get("rounds", 1)
+    if rounds > 1:
+        inputs = [n for n in ("one series", "10,000 series", "10,000 series, time column") if n in st]
+        runs = [f"{name}, {m}: {_runs(st[name][m])}" for name in inputs for m in ("stateful", "windowed")]
+        L += ["", f"End to end: the median of {rounds} runs, the stateful and the windowed model taking "
+              "turns (the machine's speed drifts by tens of percent from minute to minute); every run, in "
+              "rows/s: " + "; ".join(runs) + "."]
     L += ["",
           "Stages: rows/s of each alone over the whole file (parse: reader and parser; state: the series "
           "bookkeeping; model: gathering the state, onnxruntime, scattering it back; format: the output "
@@ -330,6 +337,11 @@ def stateful_lines(res: dict[str, Any]) -> list[str]:
     elif srss.get("skipped"):
         L += [f"Memory over {srss['rows_big']:,} rows: {srss['skipped']}.", ""]
     return L
+
+
+def _runs(r: dict[str, Any]) -> str:
+    """Every run's rows/s, slowest first, in thousands."""
+    return ", ".join(f"{x / 1e3:,.0f}K" for x in r.get("runs_rows_per_s", [])) or "-"
 
 
 def _op_shapes(st: dict[str, Any]) -> str:

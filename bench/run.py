@@ -28,8 +28,8 @@ from .machine import flop_per_window, machine_info, matmul_gflops
 from .models import BATCHES, Loaded, bench_model, load_model
 from .report import chart, markdown, targets, update_readme
 from .scoring import scoring_section
+from .stateful import STATEFUL_RUNS, stateful_section
 from .stateful import bench_model as stateful_bench
-from .stateful import stateful_section
 from .training import KINDS, training_section
 
 
@@ -44,10 +44,11 @@ class Sizes:
     batches: tuple[int, ...] = BATCHES
     budget_s: float = 0.4
     predict_timeout_s: float = 300.0
+    stateful_runs: int = STATEFUL_RUNS     # section 9: each end-to-end figure the median of this many runs
 
 
 QUICK = Sizes(series_rows=2_000, windows_rows=300, big_rows=4_000, loop_prefix=100, trickle_s=1.0,
-              startup_reps=1, batches=(1, 16), budget_s=0.01, predict_timeout_s=60.0)
+              startup_reps=1, batches=(1, 16), budget_s=0.01, predict_timeout_s=60.0, stateful_runs=1)
 
 
 QUICK_TRAIN = ["--epochs", "2", "--length", "300", "--window", "20"]
@@ -142,7 +143,7 @@ def run(out_dir: Path, artifacts: Path, sz: Sizes, kinds: tuple[str, ...], data_
         if "stateful" in sections:
             log(f"stateful: predict on {sz.series_rows:,} rows, one series and {10_000:,} series")
             res["stateful"] = stateful_section(model_arg(m, artifacts), data_dir, sz.series_rows,
-                                               sz.predict_timeout_s, sz.big_rows)
+                                               sz.predict_timeout_s, sz.big_rows, sz.stateful_runs)
     if "quality" in sections:
         log("quality: seqinfer train on each series of bench/series.py")
         res["quality"] = quality_section(data_dir, quick=sz == QUICK)
@@ -199,7 +200,7 @@ def bench_one(model_dir: Path, quick: bool = False) -> dict[str, Any]:
             raise ModelError(f"{model_dir}: a stateful model is measured through predict: seqinfer export "
                              f"{model_dir} first")
         return {"stateful": stateful_bench(model_dir.resolve(), D.DATA_DIR, sz.series_rows,
-                                           sz.predict_timeout_s)}
+                                           sz.predict_timeout_s, sz.stateful_runs)}
     with tempfile.TemporaryDirectory() as td:
         m = load_model(model_dir.name, model_dir.parent, Path(td))
         return bench_model(m, sz.batches, sz.budget_s, with_window=not quick)

@@ -6,6 +6,7 @@ Files: 1M rows of one series, and 1M rows of 10,000 interleaved series (bench/da
 again with an ISO time column (end to end only). Models: an untrained
 stateful LSTM (hidden 32, diff scaling) stand-in, since speed does not depend on the weights, run with
 --warmup 0 so that every row is forecast and written; the windowed model is the one section 2 measures.
+End to end, each figure is the median of STATEFUL_RUNS runs, the two models taking turns on the same file.
 Stages, each timed alone in this process over the whole file: parse (infer's reader and parser), state (the
 per-series bookkeeping: codes, recency), model (gathering each series' state, onnxruntime, scattering it
 back; with the onnxruntime threads predict gives it, one per core), format (the output CSV). predict runs
@@ -27,6 +28,12 @@ from . import e2e
 
 SERIES = 10_000
 TIMED = f"{SERIES:,} series, time column"
+# Each end-to-end figure is the median of this many runs, the stateful and the windowed model taking turns:
+# the machine's speed drifts by tens of percent from minute to minute (the LSTM op alone, below, ran at 2.0
+# to 5.9 million steps/s within one hour of 2026-11-27), and one run caught wherever it was.
+STATEFUL_RUNS = 3
+STATEFUL_ARGS = ["--warmup", "0", "--provider", "cpu"]
+CPU_ARGS = ["--provider", "cpu"]
 
 
 def op_shapes() -> dict[str, tuple[int, int]]:
@@ -143,10 +150,31 @@ def files(rows: int, data_dir: Path) -> list[tuple[str, Path]]:
             (f"{SERIES:,} series", D.interleaved_file(rows, SERIES, data_dir))]
 
 
-def measure(model: Path, data: Path, rows: int, timeout: float) -> dict[str, Any]:
-    """A stateful model's predict on one file: end to end ("stateful"), each stage alone, and the limit."""
-    sec: dict[str, Any] = {"file": str(data)}
-    sec["stateful"] = e2e.predict(model, data, rows, ["--warmup", "0", "--provider", "cpu"], timeout)
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rows/s (a failed run when none finished), with every run's rows/s."""
+    ok = sorted((r for r in runs if "rows_per_s" in r), key=lambda r: r["rows_per_s"])
+    if not ok:
+        return runs[0]
+    return {**ok[(len(ok) - 1) // 2], "runs_rows_per_s": [r["rows_per_s"] for r in ok]}
+
+
+def side_by_side(models: dict[str, tuple[Path, list[str]]], data: Path, rows: int, timeout: float,
+                 rounds: int = STATEFUL_RUNS) -> dict[str, dict[str, Any]]:
+    """predict end to end with each model (name -> (model, extra options)) on `data`, `rounds` times, the
+    models taking turns: each one's median run (median_run)."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, (model, extra) in models.items():
+            runs[name].append(e2e.predict(model, data, rows, extra, timeout))
+    return {name: median_run(r) for name, r in runs.items()}
+
+
+def measure(model: Path, data: Path, rows: int, timeout: float, windowed: Path | None = None,
+            rounds: int = STATEFUL_RUNS) -> dict[str, Any]:
+    """A stateful model's predict on one file: end to end ("stateful"; beside the windowed model's,
+    "windowed", when given; side_by_side), each stage alone, and the limit."""
+    models = {"stateful": (model, STATEFUL_ARGS)} | ({"windowed": (windowed, CPU_ARGS)} if windowed else {})
+    sec: dict[str, Any] = {"file": str(data), **side_by_side(models, data, rows, timeout, rounds)}
     st = stages(model, data)
     sec["stages"] = {k: {**v, "rows_per_s": rows / v["s"]} for k, v in st.items()}
     # Two ceilings: the slowest stage alone (stages run on their own threads), and every stage's CPU spread
@@ -159,10 +187,11 @@ def measure(model: Path, data: Path, rows: int, timeout: float) -> dict[str, Any
     return sec
 
 
-def bench_model(model: Path, data_dir: Path, rows: int, timeout: float) -> dict[str, Any]:
+def bench_model(model: Path, data_dir: Path, rows: int, timeout: float, rounds: int = STATEFUL_RUNS
+                ) -> dict[str, Any]:
     """`seqinfer bench` on a stateful model: `measure` on both files."""
-    return {"model": str(model), "rows": rows, "files": {name: measure(model, path, rows, timeout)
-                                                         for name, path in files(rows, data_dir)}}
+    return {"model": str(model), "rows": rows, "files": {
+        name: measure(model, path, rows, timeout, None, rounds) for name, path in files(rows, data_dir)}}
 
 
 def table(res: dict[str, Any]) -> list[str]:
@@ -187,19 +216,18 @@ def windowed_forecasts(rows: int, series: int, window: int) -> int:
 
 
 def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
-                     big_rows: int | None = None) -> dict[str, Any]:
+                     big_rows: int | None = None, rounds: int = STATEFUL_RUNS) -> dict[str, Any]:
     """Stateful and windowed predict end to end on both files, and the stateful stages; with big_rows, the
     stateful peak RSS again on that many rows of one series (flat memory: it should not grow)."""
     from seqinfer.infer.session import load_model
 
-    res: dict[str, Any] = {"rows": rows, "series": SERIES, "windowed_model": str(windowed)}
+    res: dict[str, Any] = {"rows": rows, "series": SERIES, "windowed_model": str(windowed), "rounds": rounds}
     window = res["window"] = load_model(windowed, "cpu").meta.window
     with tempfile.TemporaryDirectory(prefix="seqinfer-bench-stateful-") as td:
         model = stand_in(Path(td))
         res["model"] = "untrained stateful LSTM stand-in, hidden 32, diff scaling (--warmup 0)"
         for name, path in files(rows, data_dir):
-            sec = measure(model, path, rows, timeout)
-            sec["windowed"] = e2e.predict(windowed, path, rows, ["--provider", "cpu"], timeout)
+            sec = measure(model, path, rows, timeout, windowed, rounds)
             s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
             sec["ratio"] = s / w if s and w else None
             # The windowed model forecasts a row only once its series has a full window: on 10,000 series
@@ -214,9 +242,8 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
         # The same rows as a database export writes them, with an ISO time per row: the time column is
         # read, checked for gaps per series and passed through. End to end only.
         timed = D.timed_file(rows, SERIES, data_dir)
-        sec = {"file": str(timed),
-               "stateful": e2e.predict(model, timed, rows, ["--warmup", "0", "--provider", "cpu"], timeout),
-               "windowed": e2e.predict(windowed, timed, rows, ["--provider", "cpu"], timeout)}
+        both = {"stateful": (model, STATEFUL_ARGS), "windowed": (windowed, CPU_ARGS)}
+        sec = {"file": str(timed), **side_by_side(both, timed, rows, timeout, rounds)}
         s, w = sec["stateful"].get("rows_per_s"), sec["windowed"].get("rows_per_s")
         sec["ratio"] = s / w if s and w else None
         res[TIMED] = sec
@@ -228,8 +255,9 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
         for kind in ("rnn", "gru"):
             hidden = STATEFUL_DEFAULTS[kind]["hidden"]
             cell = stand_in(Path(td), kind, hidden)
+            alone = {"stateful": (cell, STATEFUL_ARGS)}
             res["cells"][kind] = {"hidden": hidden, **{
-                name: e2e.predict(cell, path, rows, ["--warmup", "0", "--provider", "cpu"], timeout)
+                name: side_by_side(alone, path, rows, timeout, rounds)["stateful"]
                 for name, path in files(rows, data_dir)}}
         one = res["one series"]["stateful"]
         if big_rows and "rows_per_s" in one:
@@ -238,8 +266,7 @@ def stateful_section(windowed: Path, data_dir: Path, rows: int, timeout: float,
                 res["rss"] = {"rows_big": big_rows,
                               "skipped": f"{big_rows:,} rows would take ~{est:.0f} s at the measured rate"}
             else:
-                big = e2e.predict(model, D.series_file(big_rows, data_dir), big_rows,
-                                  ["--warmup", "0", "--provider", "cpu"], timeout)
+                big = e2e.predict(model, D.series_file(big_rows, data_dir), big_rows, STATEFUL_ARGS, timeout)
                 res["rss"] = {"rows_small": rows, "rows_big": big_rows, "rss_small_mb": one["peak_rss_mb"],
                               "rss_big_mb": big.get("peak_rss_mb"), "big": big}
     return res

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,11 +169,16 @@ def test_quality_and_seeds_sections_train_as_a_user_would(tmp_path: Path) -> Non
 
 
 def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -> None:
-    res = run(tmp_path / "out", tmp_path / "no-artifacts", QUICK, ("lstm",), tmp_path / "data",
-              sections=("stateful",))
+    """Section 9 on tiny files, each end-to-end figure the median of two runs (the full bench: three)."""
+    res = run(tmp_path / "out", tmp_path / "no-artifacts", replace(QUICK, stateful_runs=2), ("lstm",),
+              tmp_path / "data", sections=("stateful",))
     for name in ("one series", "10,000 series"):
         sec = res["stateful"][name]
         assert sec["stateful"]["rows_per_s"] > 0 and sec["windowed"]["rows_per_s"] > 0, sec
+        for m in ("stateful", "windowed"):                 # the models took turns, two runs each
+            runs = sec[m]["runs_rows_per_s"]
+            assert len(runs) == 2 and runs == sorted(runs) and sec[m]["rows_per_s"] == runs[0], sec[m]
+        assert sec["ratio"] == sec["stateful"]["rows_per_s"] / sec["windowed"]["rows_per_s"]
         assert set(sec["stages"]) == {"parse_s", "state_s", "model_s", "format_s"}
         assert sec["limit"] in ("parse", "state", "model", "format", f"all stages on {os.cpu_count()} cores")
         assert all(v["cpu_s"] > 0 and v["s"] > 0 for v in sec["stages"].values()), sec["stages"]
@@ -190,6 +196,19 @@ def test_stateful_section_measures_both_models_and_every_stage(tmp_path: Path) -
     assert rss["rows_big"] == QUICK.big_rows and rss["rss_big_mb"] > 0 and rss["rss_small_mb"] > 0, rss
     assert "Memory: stateful predict on one series peaks at" in md
     assert sum(t["target"].startswith("stateful predict") for t in res["targets"]) == 5
+    assert "End to end: the median of 2 runs, the stateful and the windowed model taking turns" in md
+    assert "; 10,000 series, time column, windowed: " in md
+
+
+def test_median_run_takes_the_middle_finished_run() -> None:
+    from bench.stateful import median_run
+
+    runs = [{"rows_per_s": 3.0, "run": "c"}, {"rc": 1, "skipped": "predict exited 1"},
+            {"rows_per_s": 1.0, "run": "a"}, {"rows_per_s": 2.0, "run": "b"}]
+    got = median_run(runs)
+    assert got["run"] == "b" and got["runs_rows_per_s"] == [1.0, 2.0, 3.0]
+    assert median_run(runs[:1] + runs[2:3])["run"] == "a"         # two finished: the slower one
+    assert median_run(runs[1:2]) == runs[1]                         # none finished: the failure, as it is
 
 
 def test_windowed_forecasts_counts_rows_with_a_full_window() -> None:
