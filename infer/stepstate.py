@@ -39,7 +39,7 @@ class Plan:
     """A micro-batch's rows grouped by series: each series' rows one sequence, padded to the longest."""
 
     n: int                       # rows
-    slots: np.ndarray            # int64 [S]: the series (codes) in the batch
+    slots: np.ndarray            # int64 [S]: the series (codes) in the batch, ascending
     lens: np.ndarray             # int64 [S]: rows of each
     x: np.ndarray                # [S, longest, F], C-contiguous
     row_of: np.ndarray           # int64 [n]: each input row's series (index into slots) ...
@@ -107,18 +107,27 @@ class StepStore:
 
     def state_of(self, p: Plan) -> list[np.ndarray]:
         """The state the plan's series start from (copies, in meta.state's order)."""
-        self._grow(int(p.slots.max()))
-        return [self.arrays[name][p.slots] for name in self.names]
+        at = self._at(p)
+        return [self.arrays[name][at].copy() if isinstance(at, slice) else self.arrays[name][at]
+                for name in self.names]
+
+    def _at(self, p: Plan) -> slice | np.ndarray:
+        """Where the plan's series are in the state arrays: a slice where they hold consecutive slots (series
+        get slots in order of arrival, so a batch of every series is one), gathered and scattered without
+        an index (at 10,000 series: 2.5 of 21 ms a call, the rest onnxruntime); else their slots."""
+        first, last = int(p.slots[0]), int(p.slots[-1])             # sorted (Plan.of)
+        self._grow(last)
+        return slice(first, last + 1) if last - first == len(p.slots) - 1 else p.slots
 
     def run_plan(self, p: Plan) -> tuple[np.ndarray, np.ndarray]:
         """run, for rows already grouped by series (predict groups a batch on its parsing thread while the
         model thread runs the one before: 3.5 ms of 65,536 rows over 10,000 series, off the slowest stage)."""
         if p.n == 0:
             return np.zeros((0, self.model.meta.horizon), self.model.dtype), np.zeros(0, np.int64)
-        state = self.state_of(p)
-        y, new = self.model.step(p.x, state, p.lens)
+        at = self._at(p)
+        y, new = self.model.step(p.x, [self.arrays[name][at] for name in self.names], p.lens)
         for name, s in zip(self.names, new, strict=True):
-            self.arrays[name][p.slots] = s
+            self.arrays[name][at] = s
         seen = self.seen[p.slots][p.row_of] + p.pos
         self.seen[p.slots] += p.lens
         return y[p.row_of, p.pos], seen

@@ -242,6 +242,29 @@ def test_python_api_step_equals_predict_and_refuses_misuse(gru: tuple) -> None:
         f.step(None, [float("nan")])
 
 
+def test_calls_over_any_subset_of_the_series_carry_each_ones_state(gru: tuple) -> None:
+    """StepStore gathers a call's series with a slice where their slots are consecutive (every series in
+    the call) and by index where not: calls over all three series, over the first and last only, over the
+    middle one, and all again, each forecast as the series run alone."""
+    net, root = gru
+    v = {k: [round(float(np.sin(i / 4 + k)) + 3 * k, 4) for i in range(9)] for k in range(3)}
+    calls = [[0, 1, 2, 0, 1, 2], [2, 0, 2, 0], [1, 1], [0, 1, 2]]
+    taken = {k: 0 for k in v}
+    f = Forecaster(root, provider="cpu")
+    got: dict[int, list[np.ndarray]] = {k: [] for k in v}
+    for ids in calls:
+        vals = []
+        for k in ids:
+            vals.append(v[k][taken[k]])
+            taken[k] += 1
+        y = f.step([f"s{k}" for k in ids], vals)
+        for k, row in zip(ids, y, strict=True):
+            got[k].append(row)
+    for k in v:
+        want = forecast_series(net, np.array(v[k][:taken[k]])[:, None])
+        np.testing.assert_allclose(np.array(got[k]), want, atol=1e-5)
+
+
 def test_a_long_call_cut_into_parts_gives_the_same_forecasts_and_state(gru: tuple) -> None:
     """On CUDA a step call runs at most CUDA_MAX_STEPS steps (cuDNN refused predict's 65,536 steps of one
     series): longer calls are cut along time, rows of other lengths dropping out as they end."""
