@@ -72,10 +72,11 @@ def test_a_state_that_differs_fails_even_when_the_forecasts_agree() -> None:
     assert not row.passed and "state differs by 2.00e-04" in row.note
 
 
-def _stateful(root: Path, kind: str, gain: float | None, seed: int = 0) -> StatefulForecaster:
+def _stateful(root: Path, kind: str, gain: float | None, seed: int = 0, layers: int = 1) -> StatefulForecaster:
     """A stateful checkpoint; with `gain`, recurrent weights gain x an orthogonal matrix (1.5: chaotic)."""
     torch.manual_seed(seed)
-    net = StatefulForecaster(ModelConfig(kind=kind, hidden=32, horizon=1, scaling="diff", stateful=True))
+    net = StatefulForecaster(ModelConfig(kind=kind, hidden=32, horizon=1, scaling="diff", stateful=True,
+                                         layers=layers))
     net.set_normalization(torch.zeros(1), torch.full((1,), 0.3), torch.zeros(1), torch.full((1,), 0.3))
     if gain is not None:
         with torch.no_grad():
@@ -116,6 +117,32 @@ def test_export_passes_and_a_graph_with_moved_weights_fails(tmp_path: Path, gain
 
     wrong = verify(tmp_path / "model" / "model.onnx", GRID, checkpoint=_moved(net, tmp_path / "moved", rel))
     assert not wrong.passed and all(not r.passed for r in wrong.rows), wrong.table()
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_the_step_graph_of_one_and_of_two_layers_passes(tmp_path: Path, kind: str, layers: int) -> None:
+    """Both state layouts of export/step_graph.py: one layer's state goes to the op as a view (Squeeze +
+    Unsqueeze), with no Transpose, Slice or Concat of it; two layers' is transposed and sliced per layer.
+    The grid reaches the op and, for the RNN and GRU, the Scan branch."""
+    import onnx
+
+    from seqinfer.export.onnx_export import STEP_OPS_MAX_BATCH
+
+    top = STEP_OPS_MAX_BATCH[kind]
+    grid = VerifyConfig(batches=(1, 7) if top is None else (1, top + 1), providers=("cpu",), inputs=("random",))
+    _stateful(tmp_path / "model", kind, 0.9, layers=layers)
+    report = export_model(tmp_path / "model", ExportConfig(verify=grid)).report
+    assert report.passed, report.table()
+    graph = onnx.load(str(tmp_path / "model" / "model.onnx")).graph
+    states = {"h", "c"} if kind == "lstm" else {"h"}
+    moved = {n.input[0] for n in graph.node if n.op_type == "Transpose"} & states
+    assert moved == (set() if layers == 1 else states), moved
+    ops = [n for n in graph.node if n.op_type in ("If", kind.upper())]
+    inner = [m for n in ops for a in n.attribute if a.type == onnx.AttributeProto.GRAPH for m in a.g.node]
+    sliced = [n.name for n in [*graph.node, *inner] if n.op_type in ("Slice", "Concat") and "_lbh" in
+              " ".join([*n.input, *n.output]) and not n.name.startswith("scan_")]
+    assert bool(sliced) == (layers > 1), sliced
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru"])
