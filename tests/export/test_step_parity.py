@@ -72,7 +72,8 @@ def test_a_state_that_differs_fails_even_when_the_forecasts_agree() -> None:
     assert not row.passed and "state differs by 2.00e-04" in row.note
 
 
-def _stateful(root: Path, kind: str, gain: float | None, seed: int = 0, layers: int = 1) -> StatefulForecaster:
+def _stateful(root: Path, kind: str, gain: float | None, seed: int = 0, layers: int = 1
+              ) -> StatefulForecaster:
     """A stateful checkpoint; with `gain`, recurrent weights gain x an orthogonal matrix (1.5: chaotic)."""
     torch.manual_seed(seed)
     net = StatefulForecaster(ModelConfig(kind=kind, hidden=32, horizon=1, scaling="diff", stateful=True,
@@ -130,7 +131,8 @@ def test_the_step_graph_of_one_and_of_two_layers_passes(tmp_path: Path, kind: st
     from seqinfer.export.onnx_export import STEP_OPS_MAX_BATCH
 
     top = STEP_OPS_MAX_BATCH[kind]
-    grid = VerifyConfig(batches=(1, 7) if top is None else (1, top + 1), providers=("cpu",), inputs=("random",))
+    grid = VerifyConfig(batches=(1, 7) if top is None else (1, top + 1), providers=("cpu",),
+                        inputs=("random",))
     _stateful(tmp_path / "model", kind, 0.9, layers=layers)
     report = export_model(tmp_path / "model", ExportConfig(verify=grid)).report
     assert report.passed, report.table()
