@@ -83,7 +83,9 @@ class Workers:
     Why not a ThreadPoolExecutor with a deque of futures: there the main thread writes each batch once it
     sees its future done, and the main thread spends a trickle blocked in reader.wait(); a forecast would go
     out at the next input line or timeout, not when it is ready (the trickle's p99 bound, bench section 4).
-    Here the thread that computed a batch writes it as soon as every earlier batch is out.
+    Here the thread that computed a batch writes it as soon as every earlier batch is out (done-callbacks
+    could write from the pool's threads too, but in input order they need this class's turn-taking all the
+    same).
     """
 
     def __init__(self, compute: Callable[[Batch | bytes], Done], write: Callable[[Done], None],
