@@ -33,21 +33,22 @@ from pathlib import Path
 import onnx
 import torch
 
+from seqinfer.infer.config import WIDE_MAX
 from seqinfer.infer.contract import INPUT_AXES, INPUT_NAME, OPSET, OUTPUT_AXES, OUTPUT_NAME, ModelMeta
 from seqinfer.infer.errors import ConfigError
 from seqinfer.trainer.model import Forecaster
 
+from .config import ONNX_FORMS
 from .onnx_graph import build_graph
 
-FORMS = ("hybrid", "scan", "ops", "torch")
 DEFAULT_FORM = "hybrid"
 # Largest batch the hybrid form sends to the ONNX RNN/LSTM/GRU op (`python -m bench.model_probe --runtimes
 # ort-scan ort-ops`, seq 80). RNN hidden 32: ops ahead only below batch 8. GRU hidden 64: ops ahead to batch
 # 16 on one thread, Scan from 32. LSTM hidden 32: on one thread the two are level from 32 to 64 and the Scan
-# ahead from 128; on two intra-op threads, which is how the Python API runs batches up to 96 (infer/api.py
-# WIDE_MAX), the LSTM op is 1.1-1.8x eager at 32-80 and the Scan 0.6-0.8x, so the LSTM op gets up to 96.
-# The verify grid's batches {1, 2, 7, 64, 1000} reach both branches for every kind.
-OPS_MAX_BATCH = {"rnn": 4, "lstm": 96, "gru": 24}
+# ahead from 128; on two intra-op threads, which is how the Python API runs batches up to WIDE_MAX (96,
+# infer/config.py), the LSTM op is 1.1-1.8x eager at 32-80 and the Scan 0.6-0.8x, so the LSTM op gets up to
+# WIDE_MAX. The verify grid's batches {1, 2, 7, 64, 1000} reach both branches for every kind.
+OPS_MAX_BATCH = {"rnn": 4, "lstm": WIDE_MAX, "gru": 24}
 # A stateful model's step graph (export/step_graph.py): the largest batch it sends to the ONNX op, above which
 # a Scan runs the cell; None: the op at every batch. predict calls it with 65,536 rows at a time, B series x
 # 65,536 / B steps. `python -m bench.step_forms` (2-core CPU, 2 onnxruntime threads; ops / Scan ms): RNN
@@ -73,8 +74,8 @@ def exporter_name(form: str, kind: str, stateful: bool = False) -> str:
 
 def resolve_form(form: str | None) -> str:
     form = form or DEFAULT_FORM
-    if form not in FORMS:
-        raise ConfigError(f"onnx_form: {form!r} is not one of {', '.join(FORMS)}")
+    if form not in ONNX_FORMS:
+        raise ConfigError(f"onnx_form: {form!r} is not one of {', '.join(ONNX_FORMS)}")
     return form
 
 

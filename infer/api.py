@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import compiled
+from .config import WIDE_MAX
 from .contract import ModelMeta
 from .errors import ConfigError, DataError
 from .session import Model, check_rollout, default_workers, load_model, probe_providers
@@ -29,12 +30,6 @@ from .state import SeriesState
 from .stepstate import StepStore
 
 PREDICT_BATCH = 1024      # most rows per onnxruntime call inside predict(); results do not depend on it
-# Largest batch run as one call on a session with one intra-op thread per worker (onnxruntime's own parallel
-# loops); larger batches are split, each worker running its slice on one intra-op thread. Measured on the
-# 2-core target (`python -m bench.model_probe --threads 2 --runtimes eager ort-ops seqinfer`, seq 80): the
-# ONNX LSTM op on two threads ran batch 32-80 at 1.1-1.8x PyTorch eager, where split single-thread slices
-# ran at 0.7-0.8x; from batch 256 up the split is ahead (1.1-1.3x eager at 384-1024, the wide call 0.6-0.8x).
-WIDE_MAX = 96
 MIN_SPLIT = 32            # fewest rows worth a worker of their own when a batch is split
 
 

@@ -24,11 +24,19 @@ ON_ERROR = ("stop", "skip")
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 
 # Measured on the 2-core target (LSTM hidden 32, window 80, one onnxruntime thread, windows per CPU-second):
-# the exporter's hybrid graph runs ONNX's LSTM op up to batch 512 (16: 39k, 64: 36k, 96: 32k) and its Scan
-# form above (768: 52k, 1024: 50k, 2048: 47k, 4096: 41k); 1024 sits in the Scan form's sweet spot for every
-# kind (the If's thresholds are 4/512/48 for rnn/lstm/gru). Small batches only ever happen when the input
-# stalls, where latency matters more than throughput.
+# ONNX's LSTM op 39k at batch 16, 36k at 64, 32k at 96; the Scan form 52k at 768, 50k at 1024, 47k at 2048,
+# 41k at 4096. 1024 sits in the Scan form's sweet spot for every kind, above each hybrid graph's switch to
+# it (export/onnx_export.py OPS_MAX_BATCH). Small batches only ever happen when the input stalls, where
+# latency matters more than throughput.
 DEFAULT_BATCH_SIZE = 1024
+# The Python API's largest batch run as one call on a session with one intra-op thread per worker
+# (onnxruntime's own parallel loops); larger batches are split, each worker running its slice on one
+# intra-op thread. Measured on the 2-core target (`python -m bench.model_probe --threads 2 --runtimes eager
+# ort-ops seqinfer`, seq 80): the ONNX LSTM op on two threads ran batch 32-80 at 1.1-1.8x PyTorch eager,
+# where split single-thread slices ran at 0.7-0.8x; from batch 256 up the split is ahead (1.1-1.3x eager at
+# 384-1024, the wide call 0.6-0.8x). The LSTM's hybrid graph runs its op up to the same batch, since that
+# is where the op on two threads wins (export/onnx_export.py OPS_MAX_BATCH).
+WIDE_MAX = 96
 # A stateful model's rows cost one recurrent step each, and a call over one series runs its rows in sequence:
 # measured on 1M rows of one series (LSTM hidden 32), 1024-row calls took 2.68 s end to end, 8192 2.31 s,
 # 65536 2.04 s (fewer calls, fewer hand-offs between threads). A trickle still goes out at --max-latency.

@@ -7,9 +7,9 @@ from typing import Any
 from seqinfer.infer.config import ColumnSpec
 from seqinfer.infer.contract import SCALINGS
 from seqinfer.infer.errors import ConfigError
+from seqinfer.infer.table import TABLE_FILLS as FILLS  # a file read whole: a gap can be interpolated
 
 KINDS = ("rnn", "lstm", "gru")
-FILLS = ("stop", "previous", "drop", "interpolate")     # infer/table.py TABLE_FILLS
 
 # Per-kind defaults, tuned on the built-in sine on a 2-core CPU (see README "Training"): each kind gets the
 # batch size that is cheapest per window for its kernel. PyTorch's CPU LSTM runs one fused oneDNN kernel, so

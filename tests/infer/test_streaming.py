@@ -110,6 +110,32 @@ def test_info_lists_inputs_dims_metadata_and_providers(lstm: Fixture) -> None:
 
 
 # --- CliRunner: the typer layer alone --------------------------------------------------------------------
+def test_every_choice_the_cli_offers_is_the_librarys_own() -> None:
+    """typer needs its choices written out as Literals; each list must be the constant the library checks
+    against, so that a choice added to one is not missing from the other."""
+    import typer.main
+
+    from seqinfer.export.config import ONNX_FORMS
+    from seqinfer.infer import config as ic
+    from seqinfer.infer.table import TABLE_FILLS
+    from seqinfer.trainer import config as tc
+
+    sep = [k for k in ic.SEPARATORS if k != "\t"]            # a raw tab is the API's alias of "tab"
+    common = {"--header": ic.HEADER_CHOICES, "--date-order": ic.DATE_ORDERS, "--sep": sep,
+              "--decimal": ic.DECIMALS}
+    want = {"train": {**common, "--fill": tc.FILLS, "--stateful": tc.STATEFUL_CHOICES, "--start": tc.STARTS},
+            "export": {"--form": ONNX_FORMS},
+            "predict": {**common, "--layout": ic.LAYOUTS, "--fill": ic.FILLS, "--on-error": ic.ON_ERROR,
+                        "--provider": ic.PROVIDER_CHOICES},
+            "evaluate": {**common, "--fill": TABLE_FILLS, "--provider": ic.PROVIDER_CHOICES},
+            "score": {**common, "--fill": ic.FILLS}}
+    group = typer.main.get_command(app)
+    got = {name: {p.opts[0]: list(p.type.choices) for p in cmd.params if getattr(p.type, "choices", None)}
+           for name, cmd in group.commands.items()}                      # type: ignore[attr-defined]
+    assert {k: v for k, v in got.items() if v} == \
+        {k: {o: list(c) for o, c in v.items()} for k, v in want.items()}
+
+
 def test_cli_runner_predict_and_errors(lstm: Fixture) -> None:
     runner = CliRunner()
     r = runner.invoke(app, ["predict", str(lstm.dir), "--provider", "cpu"], input=values_csv(sine(17)))
