@@ -160,7 +160,9 @@ def _summary(res: dict[str, Any]) -> str:
             why = f"fine-tuning was not better on {split} beyond noise (p {tune['p']:.2g})"
         stop += "; kept its warm start: " + why
     if scratch is not None and not scratch["kept"]:
-        stop += f"; training from scratch was not better on {split} beyond noise (p {scratch['p']:.2g})"
+        worse = scratch["p"] < LEVEL and scratch.get("stat", 0.0) > 0       # not just "not better": worse
+        how = f"did worse on {split}" if worse else f"was not better on {split} beyond noise"
+        stop += f"; training from scratch {how} (p {scratch['p']:.2g})"
     return (f"done: test MSE {m['mse']:.3e} (naive {res['baseline']['test']['mse']:.3e}), "
             f"{res['epochs']} epochs (best {res['best_epoch']}{stop}), {res['train_seconds']:.1f}s "
             f"on {res['device']}")

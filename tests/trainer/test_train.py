@@ -396,6 +396,8 @@ def test_the_summary_says_when_a_stateful_model_kept_its_warm_start() -> None:
     assert "best 0; kept its warm start: no epoch scored lower; training from scratch was not better on " \
         "val beyond noise (p 0.3))" in _summary(base | {"best_epoch": 0, "start_check": best | {
             "scratch": {"kept": False, "p": 0.3}}})
+    assert "; training from scratch did worse on val (p 0.002))" in _summary(base | {   # not "not better"
+        "best_epoch": 0, "start_check": best | {"scratch": {"kept": False, "p": 0.002, "stat": 3.1}}})
     line = _summary(base | {"best_epoch": 0, "start_check": best | {"scratch": {"kept": True, "p": 0.01}}})
     assert "best 0; trained from scratch: better on val than from its warm start beyond noise (p 0.01))" \
         in line and "kept its warm start" not in line
