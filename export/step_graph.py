@@ -97,7 +97,7 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
     nodes.append(mk("Transpose", [core], ["x_tbf"], perm=[1, 0, 2], name="time_major"))  # (T, B, F)
     states = [STATE_H] + ([STATE_C] if kind == "lstm" else [])
     for name in states:                                                                    # (L, B, H) each
-        nodes += _layers_first(name, f"{name}_lbh", layers)
+        nodes += _swap_first_axes(name, f"{name}_lbh", layers, "one")
     core_out = ["hidden_seq"] + [n + "_lbh_next" for n in states]            # (T, B, H), (L, B, H) each
     act = {"tanh": "Tanh", "relu": "Relu"}[nonlinearity]
     if form == "ops":
@@ -122,7 +122,7 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
                   mk("LessOrEqual", ["batch_dim", "ops_max_batch"], ["use_ops"], name="small_batch"),
                   mk("If", ["use_ops"], core_out, name="pick_kernel", then_branch=then_g, else_branch=else_g)]
     for name in states:                                                                    # (B, L, H) each
-        nodes += _batch_first(name + "_lbh_next", name + NEXT_SUFFIX, layers)
+        nodes += _swap_first_axes(name + "_lbh_next", name + NEXT_SUFFIX, layers, "zero")
     seq_in = "hidden_seq"
     # 3. The head on every step, the target's standardization folded in; then back to the raw scale.
     m_out, s_out = _out_stats(state, horizon)
@@ -175,22 +175,14 @@ def build_step_graph(kind: str, state: Mapping[str, np.ndarray], *, features: in
 # with no Slice or Concat. Measured (LSTM hidden 32, 10,000 series x 7 steps, 2 threads): those nodes took
 # 1.6 ms of an 18 ms call (enable_profiling); the call ran 4-5% faster without them, with the same
 # forecasts bit for bit. The RNN and GRU there run their Scan branch, which slices its layer: unchanged.
-def _layers_first(src: str, dst: str, layers: int) -> list[onnx.NodeProto]:
-    """The carried state (B, L, H) -> (L, B, H)."""
+def _swap_first_axes(src: str, dst: str, layers: int, src_layers_at: str) -> list[onnx.NodeProto]:
+    """A state (B, L, H) -> (L, B, H) or back; `src_layers_at`: "one" or "zero", the layers' axis in src."""
     mk = helper.make_node
     if layers > 1:
-        return [mk("Transpose", [src], [dst], perm=[1, 0, 2], name=dst + "_layers_first")]
-    return [mk("Squeeze", [src, "one"], [dst + "_bh"], name=dst + "_bh"),
-            mk("Unsqueeze", [dst + "_bh", "zero"], [dst], name=dst + "_layers_first")]
-
-
-def _batch_first(src: str, dst: str, layers: int) -> list[onnx.NodeProto]:
-    """The new state (L, B, H) -> (B, L, H)."""
-    mk = helper.make_node
-    if layers > 1:
-        return [mk("Transpose", [src], [dst], perm=[1, 0, 2], name=dst + "_batch_first")]
-    return [mk("Squeeze", [src, "zero"], [dst + "_bh"], name=dst + "_bh"),
-            mk("Unsqueeze", [dst + "_bh", "one"], [dst], name=dst + "_batch_first")]
+        return [mk("Transpose", [src], [dst], perm=[1, 0, 2], name=dst + "_swap")]
+    dst_layers_at = "zero" if src_layers_at == "one" else "one"
+    return [mk("Squeeze", [src, src_layers_at], [dst + "_bh"], name=dst + "_bh"),
+            mk("Unsqueeze", [dst + "_bh", dst_layers_at], [dst], name=dst + "_swap")]
 
 
 def _shape(inits: list[TensorProto], name: str, dims: tuple[int, ...]) -> str:
