@@ -373,14 +373,12 @@ def test_series_state_windows_across_blocks_and_series() -> None:
 
 @pytest.mark.parametrize("lookup", ["C", "Python"])
 def test_series_codes_and_recency_alike_in_c_and_python(lookup: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A block's series codes come from one C call (compiled.FAST.lookup) or a comprehension: the same
-    codes, new series numbered in order of first appearance, the same least recently seen evicted."""
-    from seqinfer.infer import state as state_module
-
-    if lookup == "C" and state_module.FAST is None:
+    """A block's series codes come from one C call (compiled.lookup: FAST.lookup) or a comprehension: the
+    same codes, new series numbered in order of first appearance, the same least recently seen evicted."""
+    if lookup == "C" and compiled.FAST is None:
         pytest.skip(f"the C helpers are not built here: {compiled.DESCRIPTION}")
     if lookup == "Python":
-        monkeypatch.setattr(state_module, "FAST", None)
+        monkeypatch.setattr(compiled, "FAST", None)
     rng = np.random.default_rng(5)
     s = SeriesState(window=1, features=1)
     seen: list[bytes] = []
