@@ -139,6 +139,17 @@ def test_the_season_of_calendar_shaped_series(seed: int) -> None:
     assert detect_season(rng.normal(size=1000), given=7) == 7
 
 
+def test_the_week_of_daily_counts_under_their_noise() -> None:
+    """Store-item sales (Kaggle's shape): Poisson counts around 30 with a weekday factor of 0.85-1.15 and a
+    yearly swing, 639 training days. Under that noise the week's autocorrelation is about 0.2, below the
+    long search's 0.3, yet 5 standard errors clear: before, 2 of these 8 series got their week and 6 none."""
+    t = np.arange(639)
+    weekday = np.array([0.85, 0.9, 0.95, 1.0, 1.05, 1.15, 1.1])[t % 7]
+    for seed in range(8):
+        sales = np.random.default_rng(seed).poisson(30 * weekday * (1 + 0.2 * np.sin(2 * np.pi * t / 365.25)))
+        assert detect_season(sales.astype(float)) == 7, seed
+
+
 def test_evaluate_says_the_week_of_a_daily_file(constant_step: Path, tmp_path: Path) -> None:
     """A date,value file of three years of days through `seqinfer evaluate`: the seasonal naive forecast
     looks one week back, and stderr says so."""
