@@ -32,8 +32,9 @@ class VerifyConfig:
     # random walks at the data's level, the checkpoint's test windows, and test windows moved 10,000 series
     # scales away from anything seen in training
     inputs: tuple[str, ...] = INPUT_KINDS
-    # onnxruntime providers to try; each one that really loads is compared. TensorRT is opt-in: it builds
-    # an engine per input shape (minutes over the grid).
+    # onnxruntime providers to try; each one that really loads is compared, and TorchScript runs on CUDA
+    # too where CUDA is among them. TensorRT is opt-in: it builds an engine per input shape (minutes over
+    # the grid).
     providers: tuple[str, ...] = (CPU, CUDA)
     torchscript: bool = True
     seed: int = 0

@@ -301,9 +301,12 @@ def ort_session(path: str | Path, provider: str) -> tuple[ort.InferenceSession |
     return sess, ""
 
 
-def torchscript_on_cuda(ts_path: str | Path, report: ParityReport) -> Any:
+def torchscript_on_cuda(ts_path: str | Path, report: ParityReport, config: VerifyConfig) -> Any:
     """model.ts loaded onto the GPU, with CUDA's float32 set as training and predict set it (cuda_precision);
-    None, and a skipped line saying why, where torch has no CUDA."""
+    None, and a skipped line saying why, where CUDA is not among the providers asked or torch has none."""
+    if CUDA not in config.providers:
+        report.skipped.append("torchscript cuda: CUDA is not among the providers asked")
+        return None
     if not torch.cuda.is_available():
         report.skipped.append(f"torchscript cuda: no CUDA GPU (torch {torch.__version__})")
         return None
@@ -355,7 +358,7 @@ def run_parity(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, t
             with torch.inference_mode():
                 return ts(torch.from_numpy(x)).numpy()
         runtimes.append(("torchscript", "cpu", run_ts))
-        ts_cuda = torchscript_on_cuda(ts_path, report)
+        ts_cuda = torchscript_on_cuda(ts_path, report, config)
         if ts_cuda is not None:
             def run_ts_cuda(x: np.ndarray) -> np.ndarray:
                 with torch.inference_mode():

@@ -36,7 +36,7 @@ import torch
 from seqinfer.infer.contract import INPUT_NAME, NEXT_SUFFIX, OUTPUT_NAME, SEQ_LENS_NAME, STATE_PREV
 from seqinfer.trainer.stateful import StatefulForecaster
 
-from .config import VerifyConfig
+from .config import CUDA, VerifyConfig
 from .parity import (
     ROUNDING_NOTE,
     SHIFT_SCALES,
@@ -109,21 +109,23 @@ class Trace:
 
 def trace(model: StatefulForecaster, x: np.ndarray, init: list[np.ndarray], cuts: list[int]) -> Trace:
     """`model` over x (B, n, F) in its own dtype, the state kept after each step in `cuts` (ascending, the
-    last n). Float64 output. The cuts do not change a float64 run beyond its own rounding (1e-16)."""
-    state = [torch.from_numpy(s) for s in init]
-    xt = torch.from_numpy(x)
+    last n), on the model's device. Float64 output. The cuts do not change a float64 run beyond its own
+    rounding (1e-16)."""
+    device = next(model.parameters()).device
+    state = [torch.from_numpy(s).to(device) for s in init]
+    xt = torch.from_numpy(x).to(device)
     ys, states, a = [], {}, 0
     with torch.inference_mode():
         for k in cuts:
             y, state = model(xt[:, a:k], state)
-            ys.append(y.double().numpy())
-            states[k] = [s.double().numpy() for s in state]
+            ys.append(y.double().cpu().numpy())
+            states[k] = [s.double().cpu().numpy() for s in state]
             a = k
     return Trace(np.concatenate(ys, 1), states)
 
 
 def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: np.ndarray,
-                    init: list[np.ndarray], cuts: list[int], ref: Trace, seed: int) -> Trace:
+                    init: list[np.ndarray], cuts: list[int], ref: Trace, seed: int, device: str) -> Trace:
     """How far rounding alone moves the reference, as a Trace of per-row maxima: y (B, n) the running maximum
     over the steps of |sample - ref|, states {cut: [(B,) per state tensor]} the running maximum over the cuts
     up to each; over eager in the model's own dtype and ROUNDING_SAMPLES float64 runs with every weight moved
@@ -131,10 +133,18 @@ def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: n
     anywhere in that envelope from then on, even where the samples happen to land close again: a stateful
     GRU trained on 50 store-item series (Poisson sales), fed its test part in one padded call of 64 rows,
     had a row whose state onnxruntime left 2.0e-3 from float64 at its last step (2,531), where the samples
-    had landed within 8.7e-5 (8x: 7e-4, a failed export) after spreading to 1.2e-2 on the way."""
+    had landed within 8.7e-5 (8x: 7e-4, a failed export) after spreading to 1.2e-2 on the way.
+    For a runtime on CUDA, eager on CUDA is one more sample: its kernels round otherwise than the CPU's, and a
+    chaotic random RNN (the test's) left the CPU samples' envelope early on CUDA (H200, TorchScript), 0.51
+    off the reference at step 3,000 where eager float32 on the CPU was."""
     rng = np.random.default_rng([seed, *x.shape])
     x64 = x.astype(np.float64)
     samples = [trace(model, x, init, cuts)]
+    if device == "cuda":
+        from seqinfer.trainer.fit import cuda_precision
+
+        cuda_precision()
+        samples.append(trace(copy.deepcopy(model).cuda(), x, init, cuts))
     for _ in range(ROUNDING_SAMPLES):
         m = copy.deepcopy(model64)
         with torch.no_grad():
@@ -213,7 +223,7 @@ def run_step_parity(model: StatefulForecaster, ckpt: dict[str, Any], onnx_path: 
                 y, new = ts(torch.from_numpy(x), [torch.from_numpy(s) for s in state])
             return y.numpy(), [s.numpy() for s in new]
         runners.append(("torchscript", "cpu", run_ts))
-        ts_cuda = torchscript_on_cuda(ts_path, report)
+        ts_cuda = torchscript_on_cuda(ts_path, report, config)
         if ts_cuda is not None:
             def run_ts_cuda(x: np.ndarray, state: list[np.ndarray], lens: np.ndarray) -> tuple:
                 with torch.inference_mode():
@@ -251,7 +261,8 @@ def run_step_parity(model: StatefulForecaster, ckpt: dict[str, Any], onnx_path: 
             cuts = sorted({*lens.tolist(), STEPS})
             ref = trace(model64, x.astype(np.float64), _as64(init), cuts)
             # measured once per input, on the first row that needs it (judge), with this iteration's arrays
-            spread = cache(partial(rounding_spread, model, model64, x, init, cuts, ref, config.seed))
+            spread = {d: cache(partial(rounding_spread, model, model64, x, init, cuts, ref, config.seed, d))
+                      for d in ("cpu", "cuda")}
             full = np.full(batch, STEPS)
             for runtime, provider, run in runners:
                 got, state, a = [], init, 0
@@ -260,11 +271,16 @@ def run_step_parity(model: StatefulForecaster, ckpt: dict[str, Any], onnx_path: 
                     got.append(y)
                     a += k
                 report.rows.append(judge(runtime, provider, f"{kind} chunks", batch, np.concatenate(got, 1),
-                                         state, full, ref, spread, tol, names))
+                                         state, full, ref, spread[_device(provider)], tol, names))
             for provider, sess in sessions:
                 y, state = padded_call(sess, x, lens, init, names)
                 report.rows.append(judge("onnxruntime", provider, f"{kind} padded", batch, y, state, lens,
-                                         ref, spread, tol, names))
+                                         ref, spread[_device(provider)], tol, names))
+
+
+def _device(provider: str) -> str:
+    """Where a runtime's row ran: "cuda" for TorchScript on CUDA and onnxruntime's CUDA provider."""
+    return "cuda" if provider in ("cuda", CUDA) else "cpu"
 
 
 def padded_call(sess: ort.InferenceSession, x: np.ndarray, lens: np.ndarray, init: list[np.ndarray],

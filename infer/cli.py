@@ -189,7 +189,8 @@ _ATOL_HELP = ("Tolerance in the series' own scale S, the training std of the tar
               "Pass: |y - ref| <= atol*S + rtol*|ref|.")
 _RTOL_HELP = "Relative tolerance [default: 4.8e-07 (4 float32 ulp) for a float32 model, 0 for float64]."
 _PROVIDER_HELP = ("onnxruntime provider to compare, repeatable: cpu, cuda, tensorrt or a full name "
-                  "(default: cpu and cuda; one that does not load is reported as skipped).")
+                  "(default: cpu and cuda; one that does not load is reported as skipped). TorchScript runs "
+                  "on CUDA only where cuda is among them.")
 
 
 @app.command()

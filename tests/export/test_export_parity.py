@@ -60,6 +60,15 @@ def test_cuda_runs_the_whole_grid_or_is_reported_skipped(exported: dict, kind: s
     assert not bad, bad
 
 
+def test_cpu_alone_asked_runs_no_runtime_on_cuda(tmp_path: Path) -> None:
+    """--provider cpu is a CPU-only verify, TorchScript included, also where a GPU is present: on an H200 it
+    ran TorchScript on CUDA regardless, a third of the rows; here the skip line says why it did not run."""
+    cfg = ExportConfig(verify=VerifyConfig(batches=(1, 7), inputs=("random",), providers=("cpu",)))
+    r = export_model(make_checkpoint(tmp_path, "gru"), cfg).report
+    assert r.passed and {row.provider for row in r.rows} == {"cpu", CPU}, r.table()
+    assert "torchscript cuda: CUDA is not among the providers asked" in r.skipped, r.skipped
+
+
 @pytest.mark.parametrize("form", [f for f in ONNX_FORMS if f != "hybrid"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_form_passes(tmp_path: Path, kind: str, form: str) -> None:
