@@ -212,7 +212,11 @@ def write(res: dict[str, Any], out_dir: Path) -> None:
     tmp.write_text(json.dumps(res, indent=1, default=str) + "\n")
     tmp.rename(out_dir / "latest.json")
     (out_dir / "latest.md").write_text(markdown(res))
-    chart(res, out_dir / "latest.png")
+    png = out_dir / "latest.png"
+    if res.get("model") or res.get("e2e"):       # the chart's sections; a run without them has no chart
+        chart(res, png)
+    else:
+        png.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
