@@ -119,13 +119,13 @@ class Forecaster:
     def save_state(self, path: str | Path) -> None:
         """Every series' state to `path`, as `seqinfer predict --state` writes it (the same file format)."""
         state, store = self._step_state()
-        store.save(path, dict(state.ids), state.last)
+        store.save(path, dict(state.ids), state.last, state.clocks)
 
     def load_state(self, path: str | Path) -> None:
         """The series' state from `path` (written by save_state or predict --state); other series stay."""
         state, store = self._step_state()
-        keys, last, arrays = store.load(path)
-        store.put(state.restore(keys, last), arrays)
+        keys, last, arrays, clocks = store.load(path)
+        store.put(state.restore(keys, last, clocks), arrays)
 
     def predict(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Raw windows [B, window] (one feature) or [B, window, features] -> float32 [B, horizon].

@@ -304,6 +304,10 @@ def predict(
     warmup: Annotated[int | None, typer.Option(
         help="Stateful models: rows a series needs before its forecasts show [default: the model's].")
     ] = None,
+    overlap: Annotated[Literal["stop", "skip", "keep"], typer.Option(
+        help="Stateful models with --state: rows at or before their series' last time in the state file (an "
+             "input overlapping the last run's) are an error (stop), left out (skip), or run again (keep).")
+    ] = "stop",
 ) -> None:
     """Stream forecasts for a CSV on stdin (or --input) to stdout (or --output).
 
@@ -318,7 +322,7 @@ def predict(
         max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
-        verify=verify, state=None if state is None else str(state), warmup=warmup)
+        verify=verify, state=None if state is None else str(state), warmup=warmup, overlap=overlap)
     inp = input if input is not None else sys.stdin.buffer
     out = output if output is not None else sys.stdout.buffer
     try:

@@ -71,6 +71,20 @@ class Clocks:
         self.steps[codes] = np.nan
         self.nsteps[codes], self.weekend[codes] = 0, False
 
+    # --- across runs (predict --state): the fields above, per series, by these names --------------------
+    FIELDS = ("last", "last_back", "steps", "nsteps", "weekend")
+
+    def of(self, codes: np.ndarray) -> dict[str, np.ndarray]:
+        """The time state of `codes` (a state file's series), by FIELDS."""
+        self.grow(int(codes.max()) + 1 if len(codes) else 0)
+        return {f: getattr(self, f)[codes] for f in self.FIELDS}
+
+    def place(self, codes: np.ndarray, fields: dict[str, np.ndarray]) -> None:
+        """Put back what `of` gave: the gap check goes on across runs as within one."""
+        self.grow(int(codes.max()) + 1 if len(codes) else 0)
+        for f in self.FIELDS:
+            getattr(self, f)[codes] = fields[f]
+
     def update(self, codes: np.ndarray, times: np.ndarray, lines: np.ndarray, tally: Tally,
                name_of: Callable[[int], str]) -> None:
         """Count the gaps and steps back of a block's rows (codes, times in seconds with NaN where a time

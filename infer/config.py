@@ -21,6 +21,10 @@ ASCII_PROBE = "\n\r\t ,;|\".-+0123456789eE"
 FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
 DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
+# A stateful model's rows at or before their series' last time in the --state file (an input overlapping
+# the run that wrote it): stop with an error (running them again would carry the state on twice), skip
+# them, or keep them (run them as new rows).
+OVERLAPS = ("stop", "skip", "keep")
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
 
 # Measured on the 2-core target (LSTM hidden 32, window 80, one onnxruntime thread, windows per CPU-second):
@@ -158,13 +162,15 @@ class PredictConfig:
     verify: bool = False                  # compare with TorchScript (imports torch)
     state: str | None = None              # stateful models: load the per-series state here, write it back
     warmup: int | None = None             # stateful models: rows per series before forecasts show
+    overlap: str = "stop"                 # stateful models with --state: OVERLAPS
 
     def __post_init__(self) -> None:
         self.columns()                    # the column options' own checks
         if self.fill == "interpolate":
             raise ConfigError("fill: interpolate needs the values after a gap, which a stream has not seen "
                               "yet; predict takes stop, previous or drop")
-        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES, "fill": FILLS}
+        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES, "fill": FILLS,
+                   "overlap": OVERLAPS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")

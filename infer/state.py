@@ -153,6 +153,10 @@ class SeriesState:
         self.tally = Tally()
         self.row_codes = np.zeros(0, np.int64)   # the last ready() call: each row's series code
         self.fresh: list[int] = []               # ... and the codes it gave to series new to it
+        # per code: the last time a --state file held for it (restore), until the series has a row past it
+        # (NaN: none, or passed); and how many are left, so `overlap` costs nothing once all have passed
+        self.resumed = np.zeros(0)
+        self.resumed_left = 0
 
     def _new(self, key: Hashable) -> int:
         return self._new_many([key])[0]
@@ -167,6 +171,7 @@ class SeriesState:
         for code, key in zip(reused, keys, strict=False):
             self.keys[code], self.tails[code] = key, empty
         self.clocks.reset(reused)
+        self._unresume(np.array([c for c in reused if c < len(self.resumed)], np.int64))
         rest = keys[len(reused):]
         top = len(self.tails)
         self.keys.extend(rest)
@@ -386,11 +391,46 @@ class SeriesState:
         k = int(codes[np.argmin(n)])
         return int(few.sum()), len(codes), series_name(self.keys[k]), int(self.counts[k])
 
-    def restore(self, keys: list[Hashable], last: np.ndarray) -> np.ndarray:
-        """Series read back from a --state file (keys, last values [S, F], NaN where none): their codes.
-        A series already here keeps its code; the others are new (not `fresh`: their state is loaded)."""
+    def restore(self, keys: list[Hashable], last: np.ndarray, clocks: dict[str, np.ndarray] | None = None
+                ) -> np.ndarray:
+        """Series read back from a --state file (keys, last values [S, F], NaN where none; clocks: their
+        time state, Clocks.FIELDS, where the file has it): their codes. A series already here keeps its
+        code; the others are new (not `fresh`: their state is loaded)."""
         codes = np.array([self.ids[k] if k in self.ids else self._new(k) for k in keys], np.int64)
         self.fresh = []
         if len(codes):
             self.last[codes] = last
+            if clocks is not None:
+                self.clocks.place(codes, clocks)
+                self.resumed = np.full(len(self.counts), np.nan)
+                self.resumed[codes] = clocks["last"]
+                self.resumed_left = int(np.count_nonzero(~np.isnan(clocks["last"])))
         return codes
+
+    def overlap(self, series: Sequence[Hashable] | None, times: np.ndarray) -> np.ndarray:
+        """Rows (series ids, None: the one series; times in seconds, NaN where unread) at or before their
+        series' last time in the --state file restored: an input that overlaps the run that wrote the
+        state, such as a daily export of the last seven days. A series' rows after its first row past that
+        time are not (a clock set back later on is the gap check's, as within one run)."""
+        n = len(times)
+        codes = np.full(n, self.ids.get(None, -1), np.int64) if series is None else self._lookup(series)[0]
+        known = (codes >= 0) & (codes < len(self.resumed))
+        until = np.full(n, np.nan)
+        until[known] = self.resumed[codes[known]]
+        with np.errstate(invalid="ignore"):             # NaN (no time, or none held) compares False
+            old, past = times <= until, times > until
+        if not past.any():
+            return old
+        order = np.argsort(codes, kind="stable")        # by series, input order kept
+        c, p = codes[order], past[order].astype(np.int64)
+        first = np.r_[True, c[1:] != c[:-1]]
+        before = np.cumsum(p) - p                       # rows past the time up to here, not counting this
+        after_past = before - before[first][np.cumsum(first) - 1] > 0
+        old[order[after_past]] = False
+        self._unresume(np.unique(codes[past]))
+        return old
+
+    def _unresume(self, codes: np.ndarray) -> None:
+        if len(codes):
+            self.resumed_left -= int(np.count_nonzero(~np.isnan(self.resumed[codes])))
+            self.resumed[codes] = np.nan

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .clocks import Clocks
 from .errors import ModelError
 from .session import Model
 
 STATE_FORMAT = "seqinfer-state/1"
+TIME_PREFIX = "time_"      # a state file's time-column state (Clocks.FIELDS); files without it load too
 
 
 def model_id(model: Model) -> str:
@@ -133,9 +135,11 @@ class StepStore:
         return y[p.row_of, p.pos], seen
 
     # --- across runs ------------------------------------------------------------------------------------
-    def save(self, path: str | Path, keys: dict[Hashable, int], last: np.ndarray) -> None:
+    def save(self, path: str | Path, keys: dict[Hashable, int], last: np.ndarray,
+             clocks: Clocks | None = None) -> None:
         """Write the live series' state (keys: series id -> code; last: per code, the last value for
-        --fill previous, NaN where none) atomically: a temporary file, fsync, rename."""
+        --fill previous, NaN where none; clocks: their time column's state, the last time read and what the
+        gap check keeps) atomically: a temporary file, fsync, rename."""
         path = Path(path)
         items = sorted(keys.items(), key=lambda kv: kv[1])
         codes = np.array([c for _, c in items], np.int64)
@@ -149,15 +153,18 @@ class StepStore:
             arrays: dict[str, np.ndarray] = {
                 "format": np.array(STATE_FORMAT), "model": np.array(model_id(self.model)), "ids": ids,
                 "unnamed": none, "seen": self.seen[codes], "last": last_arr,
-                **{f"state_{n}": self.arrays[n][codes] for n in self.names}}
+                **{f"state_{n}": self.arrays[n][codes] for n in self.names},
+                **({} if clocks is None else {f"{TIME_PREFIX}{f}": a for f, a in clocks.of(codes).items()})}
             np.savez(out, **arrays)  # type: ignore[arg-type]
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
 
-    def load(self, path: str | Path) -> tuple[list[Hashable], np.ndarray, dict[str, np.ndarray]]:
-        """-> (series ids, their last values [S, F], their state arrays by name); the caller assigns codes
-        and calls `put`. ModelError when the file is not a state file of this model."""
+    def load(self, path: str | Path) -> tuple[list[Hashable], np.ndarray, dict[str, np.ndarray],
+                                              dict[str, np.ndarray] | None]:
+        """-> (series ids, their last values [S, F], their state arrays by name, their time state by
+        Clocks.FIELDS or None where the file has none); the caller assigns codes and calls `put`.
+        ModelError when the file is not a state file of this model."""
         try:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
@@ -173,7 +180,9 @@ class StepStore:
                                 for k, u in zip(data["ids"], data["unnamed"], strict=True)]
         states = {n: data[f"state_{n}"] for n in self.names}
         states["__seen__"] = data["seen"]
-        return keys, data["last"], states
+        timed = f"{TIME_PREFIX}last" in data
+        clocks = {f: data[f"{TIME_PREFIX}{f}"] for f in Clocks.FIELDS} if timed else None
+        return keys, data["last"], states, clocks
 
     def put(self, codes: np.ndarray, states: dict[str, np.ndarray]) -> None:
         """Place loaded state arrays at `codes`."""

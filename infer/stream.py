@@ -31,7 +31,7 @@ from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
 from .reader import Block, Dialect, LineReader, open_input
 from .session import Model, check_rollout, default_workers, load_model
-from .state import Piece, SeriesState
+from .state import Piece, SeriesState, series_name
 from .stepstate import Plan, StepStore
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Summary:
     forecasts: int = 0
     skipped: int = 0
     held_back: int = 0           # a stateful model's forecasts inside a series' warm-up
+    overlapped: int = 0          # rows left out by --overlap skip
     notes: list[str] = field(default_factory=list)
 
 
@@ -283,9 +284,11 @@ class Engine:
     def _load_state(self, path: str) -> None:
         """--state PATH at start: every series' state as the last run left it."""
         assert self.store is not None
-        keys, last, states = self.store.load(path)
-        self.store.put(self.state.restore(keys, last), states)
-        self.report(f"state: {len(keys)} series from {path}")
+        keys, last, states, clocks = self.store.load(path)
+        self.store.put(self.state.restore(keys, last, clocks), states)
+        why = "" if clocks is not None else \
+            " (no times in it, from an older seqinfer: an overlap with its run is not found)"
+        self.report(f"state: {len(keys)} series from {path}{why}")
 
     def save_state(self) -> None:
         """--state PATH: the state of every series, written atomically (after the forecasts are out)."""
@@ -295,7 +298,7 @@ class Engine:
             self.report(f"state: not written to {self.cfg.state}: --verify stopped the run inside a batch "
                         f"whose state was already carried on; the file is left as the last run wrote it")
             return
-        self.store.save(self.cfg.state, dict(self.state.ids), self.state.last)
+        self.store.save(self.cfg.state, dict(self.state.ids), self.state.last, self.state.clocks)
         self.report(f"state: {len(self.state.ids)} series written to {self.cfg.state}")
 
     # --- main thread ----------------------------------------------------------------------------------
@@ -314,13 +317,39 @@ class Engine:
             if self.starts is not None and rows.times is not None and len(rows) else None
         if back is not None:                      # the rows before it go out; the state holds just them
             rows = rows.take(np.flatnonzero(rows.lines < back))
+        again = None
+        if self.state.resumed_left and rows.times is not None and len(rows) and self.cfg.overlap != "keep":
+            rows, again = self._overlap(rows)
         self.summary.rows += len(rows)
         if len(rows):
             self._add(rows, read_at)
         if back is not None:
             raise self._restart_error(back)
+        if again is not None:
+            raise again
         for e in errors:
             self.skip(e)
+
+    def _overlap(self, rows: Rows) -> tuple[Rows, DataError | None]:
+        """A stateful model resumed from --state: rows at or before their series' last time in the file
+        (SeriesState.overlap) are left out (--overlap skip), or the rows before the first go out and it is
+        an error (stop)."""
+        assert rows.times is not None and self.cols is not None
+        old = self.state.overlap(rows.series, rows.times)
+        if not old.any():
+            return rows, None
+        if self.cfg.overlap == "skip":
+            self.summary.overlapped += int(old.sum())
+            return rows.take(np.flatnonzero(~old)), None
+        i = int(np.argmax(old))
+        name = series_name(None if rows.series is None else rows.series[i])
+        who = f"series {name}: its" if name else "its"
+        col = None if self.cols.gap_col is None else self.cols.name(self.cols.gap_col)
+        return rows.take(np.arange(i)), DataError(
+            f"{who} time is at or before the last time --state {self.cfg.state} holds for it: this input "
+            f"overlaps the run that wrote the state, and running such rows again would carry the state on "
+            f"twice; --overlap skip leaves them out (--overlap keep runs them)",
+            source=self.source, line=int(rows.lines[i]), column=col)
 
     def _restart_error(self, line: int) -> DataError:
         """A time back at its series' start, with columns left unread that could name the series."""
@@ -455,6 +484,9 @@ class Engine:
         if s.held_back:
             s.notes.append(f"warm-up: {s.held_back} forecast(s) held back, the first {self.warmup} row(s) of "
                            f"each series (--warmup 0 shows them)")
+        if s.overlapped:
+            s.notes.append(f"--overlap skip: {s.overlapped} row(s) at or before their series' last time in "
+                           f"{self.cfg.state} left out")
         if s.skipped:
             s.notes.append(f"skipped {s.skipped} bad line(s)")
         if self.check is not None:

@@ -127,6 +127,64 @@ def test_a_file_split_in_two_with_the_state_carried_gives_one_run(gru: tuple, tm
     assert not list(tmp_path.glob(".*tmp"))                            # written atomically, nothing left over
 
 
+def daily_stores(days: range) -> str:
+    """`date,store,units`: three stores' daily rows, interleaved by date, as a database export writes them."""
+    lines = ["date,store,units"]
+    for d in days:
+        day = np.datetime64("2024-03-01") + d
+        lines += [f"{day},{s},{round(20 + k * 5 + 3 * np.sin(d / 2 + k), 3)}" for k, s in enumerate("ABC")]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_input_overlapping_the_last_run_is_an_error_skipped_or_kept_as_asked(gru: tuple,
+                                                                               tmp_path: Path) -> None:
+    """A daily export of the last days overlaps the run before it: its rows at or before each series' last
+    time in the --state file would carry the state on a second time. Stopped by default (the state file
+    left as it was), left out with --overlap skip (then the forecasts of one run over the whole), run again
+    with --overlap keep. A gap between the two runs is named like one inside a run."""
+    _, root = gru
+    opts = ["predict", str(root), "--provider", "cpu", "--series-col", "store", "--warmup", "0"]
+    whole = parse_csv(run_cli(opts, daily_stores(range(40))).stdout)
+    state = tmp_path / "state.npz"
+    first = run_cli([*opts, "--state", str(state)], daily_stores(range(25)))
+    assert first.returncode == 0, first.stderr.decode()
+    kept = state.read_bytes()
+    again = daily_stores(range(20, 40))                          # days 20-24 were in the first run
+    r = run_cli([*opts, "--state", str(state)], again)
+    assert r.returncode == 2 and parse_csv(r.stdout)[1] == [], r.stdout
+    assert one_error(r.stderr).startswith("seqinfer: error: <stdin>:2:column 1 ('date'): series A: its "
+                                          "time is at or before the last time --state"), r.stderr.decode()
+    assert "--overlap skip leaves them out" in r.stderr.decode() and state.read_bytes() == kept
+
+    r = run_cli([*opts, "--state", str(state), "--overlap", "skip"], again)
+    assert r.returncode == 0 and "--overlap skip: 15 row(s)" in r.stderr.decode(), r.stderr.decode()
+    got = parse_csv(r.stdout)
+    assert [k[:2] for k in got[1]] == [k[:2] for k in whole[1][75:]]          # series, date (not the line)
+    assert np.array_equal(got[2], whole[2][75:])
+
+    state.write_bytes(kept)
+    r = run_cli([*opts, "--state", str(state), "--overlap", "keep"], again)
+    assert r.returncode == 0 and len(parse_csv(r.stdout)[2]) == 60, r.stderr.decode()
+    assert "time: 3 step(s) where time does not increase within a series" in r.stderr.decode()
+
+    state.write_bytes(kept)
+    r = run_cli([*opts, "--state", str(state)], daily_stores(range(28, 40)))    # days 25-27 missing
+    assert r.returncode == 0 and "time: 3 gap(s) longer than 1.5x the series' usual step" in r.stderr.decode()
+    alone = run_cli(opts, daily_stores(range(28, 40)))
+    assert "gap" not in alone.stderr.decode()
+
+
+def test_overlap_ends_for_a_series_at_its_first_row_past_the_state_files_time() -> None:
+    from seqinfer.infer.state import SeriesState
+
+    st = SeriesState(1, 1)
+    fields = {"last": np.array([10.0, np.nan]), "last_back": np.full(2, np.nan),
+              "steps": np.full((2, 8), np.nan), "nsteps": np.zeros(2, np.int64), "weekend": np.zeros(2, bool)}
+    st.restore([b"a", b"b"], np.zeros((2, 1)), fields)
+    old = st.overlap([b"a", b"b", b"a", b"c", b"a", b"a"], np.array([5.0, 1.0, 10.0, 3.0, 11.0, 9.0]))
+    assert old.tolist() == [True, False, True, False, False, False] and st.resumed_left == 0
+
+
 def test_verify_runs_torchscript_beside_each_call_and_prints_the_same_forecasts(gru: tuple) -> None:
     _, root = gru
     text, _ = interleaved(n=700, seed=2)                  # more rows than one --verify call takes (256)

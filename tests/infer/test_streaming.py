@@ -126,6 +126,7 @@ def test_every_choice_the_cli_offers_is_the_librarys_own() -> None:
     want = {"train": {**common, "--fill": tc.FILLS, "--stateful": tc.STATEFUL_CHOICES, "--start": tc.STARTS},
             "export": {"--form": ONNX_FORMS},
             "predict": {**common, "--layout": ic.LAYOUTS, "--fill": ic.FILLS, "--on-error": ic.ON_ERROR,
+                        "--overlap": ic.OVERLAPS,
                         "--provider": ic.PROVIDER_CHOICES},
             "evaluate": {**common, "--fill": TABLE_FILLS, "--provider": ic.PROVIDER_CHOICES},
             "score": {**common, "--fill": ic.FILLS}}
