@@ -14,7 +14,8 @@ trainer/baselines.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,29 @@ SHORT_SHARE = 0.25
 # peaks, one within 2 standard errors of the highest counts as high as it (a week at 0.19 beside a
 # fortnight at 0.24 is the week).
 SHORT_SIGMAS = 4.0
+# A file of many series gets the season most of them show, not its first series': detect_season on each of
+# the VOTERS longest, and the most common season found wins where at least VOTE_SHARE of them found it
+# (two at least, where more than one voted). The store-item file's first series shows no week; 18 of its 50
+# do (36%). White noise, random walks and trends put their rare spurious lags all over.
+VOTERS = 50
+VOTE_SHARE = 0.2
+
+
+def season_of(series: Sequence[np.ndarray], given: int | None = None) -> tuple[int | None, str]:
+    """The season of a file of one or more series (each's target [n]): --season N, else detect_season's
+    vote over the VOTERS longest series. -> (season or None, how: "given", "detected", or "detected in k of
+    n series")."""
+    if given is not None:
+        return detect_season(series[0], given), "given"
+    voters = sorted(series, key=len, reverse=True)[:VOTERS]
+    found = [m for m in (detect_season(v) for v in voters) if m is not None]
+    if not found:
+        return None, "detected"
+    counts = Counter(found)
+    m, k = max(counts.items(), key=lambda mk: (mk[1], -mk[0]))   # the most common; the shorter on a tie
+    if k < VOTE_SHARE * len(voters) or (len(voters) > 1 and k < 2):
+        return None, "detected"
+    return m, "detected" if len(voters) == 1 else f"detected in {k} of {len(voters)} series"
 
 
 def detect_season(values: np.ndarray, given: int | None = None) -> int | None:
@@ -131,7 +155,7 @@ class Backtest:
     window: int
     horizon: int
     season: int | None
-    season_given: bool
+    season_how: str                                # "given", "detected" or "detected in k of n series"
     origins: int                                   # forecasts scored
     mase_scale: float
     steps: list[dict[str, dict[str, float]]]       # per step: {"model"|"naive"|"seasonal_naive": scores}
@@ -182,8 +206,7 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
             say(note)
         if season is not None and season < 1:
             raise ConfigError(f"--season: must be >= 1, got {season}")
-        longest = max(table.values, key=len)
-        m = detect_season(longest[:, 0], season)
+        m, how = season_of([v[:, 0] for v in table.values], season)
         # Every method needs its history at an origin: a windowed model its window, a stateful one the rows
         # of its warm-up (predict holds their forecasts back), the seasonal naive one season.
         history = meta.warmup if meta.stateful else window - 1
@@ -207,7 +230,8 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
                 snaive.append(v[t[:, None] + seasonal_lag(horizon, m), 0])
             where.append((k, t))
         if not where:
-            raise DataError(f"no forecast origin: the longest series has {len(longest)} values, a backtest "
+            longest = max(map(len, table.values))
+            raise DataError(f"no forecast origin: the longest series has {longest} values, a backtest "
                             f"needs {first + horizon + 1} ({needs})", source=str(inp))
         if short:
             k = min(short, key=lambda k: len(table.values[k]))
@@ -234,7 +258,7 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
     n0 = len(t0)
     example = {"series": table.ids[k0], "truth": truth[:n0, 0], "model": y[:n0, 0],
                "naive": preds["naive"][:n0, 0]}
-    return Backtest(str(model), str(inp), window, horizon, m, season is not None, len(truth), scale, steps,
+    return Backtest(str(model), str(inp), window, horizon, m, how, len(truth), scale, steps,
                     overall, example=example)
 
 

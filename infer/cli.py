@@ -387,7 +387,7 @@ def evaluate(
                       decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
-    season_said = f"season {bt.season} ({'given' if bt.season_given else 'detected'})" if bt.season else \
+    season_said = f"season {bt.season} ({bt.season_how})" if bt.season else \
         "no season found"
     err(f"seqinfer: evaluate: {bt.origins} forecasts of {bt.horizon} step(s), window {bt.window}, "
         f"{season_said}; MASE scale (the file's one-step naive MAE) {bt.mase_scale:.4g}")

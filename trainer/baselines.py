@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from seqinfer.infer.backtest import detect_season, naive_mae, scores, seasonal_lag
+from seqinfer.infer.backtest import naive_mae, scores, season_of, seasonal_lag
 
 from .config import DataConfig
 from .data import SPLITS, Dataset, split_points
@@ -99,12 +99,13 @@ def mase_scale(ds: Dataset) -> float:
 def baselines(ds: Dataset, cfg: DataConfig, season: int | None = None) -> dict[str, Any]:
     """Scores of naive, seasonal naive and ETS per split, on the models' windows; the season used; notes."""
     t0 = time.perf_counter()
-    m = detect_season(ds.segments["train"][0][:, 0], season)
+    m, how = season_of([v[:, 0] for v in ds.segments["train"]], season)
     scale = mase_scale(ds)
     where = origins(ds, cfg)
     fits = [(_ets(v.reshape(len(v), -1), split_points(len(v), cfg)[0], m) if k < ETS_MAX_SERIES else None)
             for k, v in enumerate(ds.series.values)]
-    out: dict[str, Any] = {"season": m, "mase_scale": scale, "naive": {}, "seasonal_naive": {}, "ets": {}}
+    out: dict[str, Any] = {"season": m, "season_how": how, "mase_scale": scale, "naive": {},
+                           "seasonal_naive": {}, "ets": {}}
     for name in SPLITS:
         o, truth = where[name], ds.windows[name].y
         values = [v.reshape(len(v), -1) for v in ds.series.values]

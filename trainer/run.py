@@ -303,7 +303,7 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
         if "ets" in b and b["ets"]["test"]["mse"] < t:
             ets = b["ets"]["test"]["mse"]
             lines.append(f"- ETS beats {r['name']} on test: MSE {ets:.3e} against {t:.3e}.")
-    season = "detected" if d["config"].get("season") is None else "given"
+    season = b.get("season_how") or ("detected" if d["config"].get("season") is None else "given")
     lines += [f"- Season: {b['season'] or 'none'} ({season}); MASE = MAE / the training part's one-step "
               f"naive MAE ({b['mase_scale']:.4g})."]
     if tests:

@@ -15,7 +15,7 @@ import torch
 from infer_support import one_error, run_cli
 
 from seqinfer.export.onnx_export import export_onnx
-from seqinfer.infer.backtest import detect_season
+from seqinfer.infer.backtest import detect_season, season_of
 from seqinfer.infer.contract import ModelMeta
 from seqinfer.trainer.model import Forecaster, ModelConfig
 
@@ -148,6 +148,23 @@ def test_the_week_of_daily_counts_under_their_noise() -> None:
     for seed in range(8):
         sales = np.random.default_rng(seed).poisson(30 * weekday * (1 + 0.2 * np.sin(2 * np.pi * t / 365.25)))
         assert detect_season(sales.astype(float)) == 7, seed
+
+
+def test_a_file_of_many_series_gets_the_season_most_of_them_show() -> None:
+    """season_of votes: a store-item file whose first series shows no week (here pure noise) still gets the
+    week that most of its series show, and says how many; series without a common season get none."""
+    t = np.arange(639)
+    weekday = np.array([0.85, 0.9, 0.95, 1.0, 1.05, 1.15, 1.1])[t % 7]
+    rng = np.random.default_rng(0)
+    noise = [rng.poisson(30, size=639).astype(float) for _ in range(2)]
+    weekly = [rng.poisson(30 * weekday).astype(float) for _ in range(6)]
+    assert detect_season(noise[0]) is None
+    m, how = season_of(noise + weekly)
+    assert m == 7 and how in ("detected in 5 of 8 series", "detected in 6 of 8 series"), how
+    assert season_of(weekly[:1]) == (7, "detected")
+    assert season_of(noise + weekly, given=12) == (12, "given")
+    walks = [np.cumsum(rng.normal(size=800)) for _ in range(30)] + [rng.normal(size=800) for _ in range(30)]
+    assert season_of(walks) == (None, "detected")
 
 
 def test_evaluate_says_the_week_of_a_daily_file(constant_step: Path, tmp_path: Path) -> None:
