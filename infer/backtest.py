@@ -47,8 +47,10 @@ SHORT_SHARE = 0.25
 SHORT_SIGMAS = 4.0
 # A file of many series gets the season most of them show, not its first series': detect_season on each of
 # the VOTERS longest, and the most common season found wins where at least VOTE_SHARE of them found it
-# (two at least, where more than one voted). The store-item file's first series shows no week; 18 of its 50
-# do (36%). White noise, random walks and trends put their rare spurious lags all over.
+# (two at least, where more than one voted). The store-item file: 18 of its 50 series show the week (36%),
+# 28 none; its first series happens to show it, its fourth does not. White noise and random walks put their
+# rare spurious lags all over (tests/infer/test_evaluate.py). Costs 49 ms on 50 series of 913 values, 1.4 s
+# on 50 of 20,000.
 VOTERS = 50
 VOTE_SHARE = 0.2
 
