@@ -124,33 +124,39 @@ def trace(model: StatefulForecaster, x: np.ndarray, init: list[np.ndarray], cuts
     return Trace(np.concatenate(ys, 1), states)
 
 
-def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: np.ndarray,
-                    init: list[np.ndarray], cuts: list[int], ref: Trace, seed: int, device: str) -> Trace:
-    """How far rounding alone moves the reference, as a Trace of per-row maxima: y (B, n) the running maximum
-    over the steps of |sample - ref|, states {cut: [(B,) per state tensor]} the running maximum over the cuts
-    up to each; over eager in the model's own dtype and ROUNDING_SAMPLES float64 runs with every weight moved
-    by up to ROUNDING_REL of itself. Running maxima, because a trajectory that amplified rounding once may be
-    anywhere in that envelope from then on, even where the samples happen to land close again: a stateful
-    GRU trained on 50 store-item series (Poisson sales), fed its test part in one padded call of 64 rows,
-    had a row whose state onnxruntime left 2.0e-3 from float64 at its last step (2,531), where the samples
-    had landed within 8.7e-5 (8x: 7e-4, a failed export) after spreading to 1.2e-2 on the way.
-    For a runtime on CUDA, eager on CUDA is one more sample: its kernels round otherwise than the CPU's, and a
-    chaotic random RNN (the test's) left the CPU samples' envelope early on CUDA (H200, TorchScript), 0.51
-    off the reference at step 3,000 where eager float32 on the CPU was."""
-    rng = np.random.default_rng([seed, *x.shape])
-    x64 = x.astype(np.float64)
-    samples = [trace(model, x, init, cuts)]
+def rounding_samples(model: StatefulForecaster, model64: StatefulForecaster, x: np.ndarray,
+                     init: list[np.ndarray], cuts: list[int], seed: int, device: str) -> list[Trace]:
+    """Runs that differ from the reference by rounding alone. On "cpu": eager in the model's own dtype and
+    ROUNDING_SAMPLES float64 runs with every weight moved by up to ROUNDING_REL of itself. On "cuda": eager
+    on CUDA, one more sample for a runtime there (added to the CPU's): its kernels round otherwise than the
+    CPU's, and a chaotic random RNN (the test's) left the CPU samples' envelope early on CUDA (H200,
+    TorchScript), 0.51 off the reference at step 3,000 where eager float32 on the CPU was."""
     if device == "cuda":
         from seqinfer.trainer.fit import cuda_precision
 
         cuda_precision()
-        samples.append(trace(copy.deepcopy(model).cuda(), x, init, cuts))
+        return [trace(copy.deepcopy(model).cuda(), x, init, cuts)]
+    rng = np.random.default_rng([seed, *x.shape])
+    x64 = x.astype(np.float64)
+    samples = [trace(model, x, init, cuts)]
     for _ in range(ROUNDING_SAMPLES):
         m = copy.deepcopy(model64)
         with torch.no_grad():
             for p in m.parameters():
                 p.mul_(1 + torch.from_numpy(rng.uniform(-1, 1, tuple(p.shape))) * ROUNDING_REL)
         samples.append(trace(m, x64, _as64(init), cuts))
+    return samples
+
+
+def rounding_spread(samples: list[Trace], ref: Trace, cuts: list[int]) -> Trace:
+    """How far rounding alone moves the reference (`samples`: rounding_samples), as a Trace of per-row
+    maxima: y (B, n) the running maximum over the steps of |sample - ref|, states {cut: [(B,) per state
+    tensor]} the running maximum over the cuts up to each. Running maxima, because a trajectory that
+    amplified rounding once may be anywhere in that envelope from then on, even where the samples happen to
+    land close again: a stateful GRU trained on 50 store-item series (Poisson sales), fed its test part in
+    one padded call of 64 rows, had a row whose state onnxruntime left 2.0e-3 from float64 at its last step
+    (2,531), where the samples had landed within 8.7e-5 (8x: 7e-4, a failed export) after spreading to
+    1.2e-2 on the way."""
     y = np.maximum.reduce([np.abs(s.y - ref.y).max(axis=2) for s in samples])
     states = {k: [np.maximum.reduce([np.abs(s.states[k][j] - st).reshape(len(st), -1).max(axis=1)
                                      for s in samples]) for j, st in enumerate(ref.states[k])]
@@ -158,6 +164,10 @@ def rounding_spread(model: StatefulForecaster, model64: StatefulForecaster, x: n
     for before, k in zip(cuts, cuts[1:], strict=False):     # a running maximum over the cuts, as for y
         states[k] = [np.maximum(a, b) for a, b in zip(states[before], states[k], strict=True)]
     return Trace(np.maximum.accumulate(y, axis=1), states)
+
+
+def _spread_of(parts: tuple[Callable[[], list[Trace]], ...], ref: Trace, cuts: list[int]) -> Trace:
+    return rounding_spread([s for part in parts for s in part()], ref, cuts)
 
 
 def _as64(init: list[np.ndarray]) -> list[np.ndarray]:
@@ -261,8 +271,11 @@ def run_step_parity(model: StatefulForecaster, ckpt: dict[str, Any], onnx_path: 
             cuts = sorted({*lens.tolist(), STEPS})
             ref = trace(model64, x.astype(np.float64), _as64(init), cuts)
             # measured once per input, on the first row that needs it (judge), with this iteration's arrays
-            spread = {d: cache(partial(rounding_spread, model, model64, x, init, cuts, ref, config.seed, d))
-                      for d in ("cpu", "cuda")}
+            # (a CUDA row's adds eager on CUDA to the CPU's samples, which run once for both)
+            on = {d: cache(partial(rounding_samples, model, model64, x, init, cuts, config.seed, d))
+                  for d in ("cpu", "cuda")}
+            spread = {"cpu": cache(partial(_spread_of, (on["cpu"],), ref, cuts)),
+                      "cuda": cache(partial(_spread_of, (on["cpu"], on["cuda"]), ref, cuts))}
             full = np.full(batch, STEPS)
             for runtime, provider, run in runners:
                 got, state, a = [], init, 0

@@ -185,7 +185,7 @@ def test_the_state_spread_is_a_running_maximum_over_the_cuts() -> None:
     """Like the forecasts' spread, the state's never shrinks along a series: once rounding has been amplified,
     samples that land close together again at a later cut do not tighten the allowance there. A chaotic RNN's
     raw spread rises to 1.9 by step 350 and falls back to 1.5 at 400."""
-    from seqinfer.export.step_parity import _as64, rounding_spread
+    from seqinfer.export.step_parity import _as64, rounding_samples, rounding_spread
 
     torch.manual_seed(0)
     net = StatefulForecaster(ModelConfig(kind="rnn", hidden=32, horizon=1, scaling="diff", stateful=True))
@@ -198,7 +198,7 @@ def test_the_state_spread_is_a_running_maximum_over_the_cuts() -> None:
     cuts = list(range(50, 601, 50))
     net64 = copy.deepcopy(net).double()
     ref = trace(net64, x.astype(np.float64), _as64(init), cuts)
-    spread = rounding_spread(net, net64, x, init, cuts, ref, 0, "cpu")
+    spread = rounding_spread(rounding_samples(net, net64, x, init, cuts, 0, "cpu"), ref, cuts)
     h = np.stack([spread.states[k][0] for k in cuts])                         # (cuts, B)
     assert h[-1].max() > 1.0 and np.all(np.diff(h, axis=0) >= 0), h[:, 0]
 
