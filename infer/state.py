@@ -154,9 +154,8 @@ class SeriesState:
         self.row_codes = np.zeros(0, np.int64)   # the last ready() call: each row's series code
         self.fresh: list[int] = []               # ... and the codes it gave to series new to it
         # per code: the last time a --state file held for it (restore), until the series has a row past it
-        # (NaN: none, or passed); and how many are left, so `overlap` costs nothing once all have passed
+        # (NaN: none, or passed); empty once none is left, so that `overlap` is not called
         self.resumed = np.zeros(0)
-        self.resumed_left = 0
 
     def _new(self, key: Hashable) -> int:
         return self._new_many([key])[0]
@@ -171,7 +170,8 @@ class SeriesState:
         for code, key in zip(reused, keys, strict=False):
             self.keys[code], self.tails[code] = key, empty
         self.clocks.reset(reused)
-        self._unresume(np.array([c for c in reused if c < len(self.resumed)], np.int64))
+        if len(self.resumed) and reused:
+            self._unresume(np.array([c for c in reused if c < len(self.resumed)], np.int64))
         rest = keys[len(reused):]
         top = len(self.tails)
         self.keys.extend(rest)
@@ -404,7 +404,7 @@ class SeriesState:
                 self.clocks.place(codes, clocks)
                 self.resumed = np.full(len(self.counts), np.nan)
                 self.resumed[codes] = clocks["last"]
-                self.resumed_left = int(np.count_nonzero(~np.isnan(clocks["last"])))
+                self._unresume(codes[:0])                  # none held (the Python API's files): empty
         return codes
 
     def overlap(self, series: Sequence[Hashable] | None, times: np.ndarray) -> np.ndarray:
@@ -431,6 +431,8 @@ class SeriesState:
         return old
 
     def _unresume(self, codes: np.ndarray) -> None:
+        """Series past their --state time, or whose code went to a new series."""
         if len(codes):
-            self.resumed_left -= int(np.count_nonzero(~np.isnan(self.resumed[codes])))
             self.resumed[codes] = np.nan
+        if len(self.resumed) and np.isnan(self.resumed).all():
+            self.resumed = np.zeros(0)

@@ -318,7 +318,7 @@ class Engine:
         if back is not None:                      # the rows before it go out; the state holds just them
             rows = rows.take(np.flatnonzero(rows.lines < back))
         again = None
-        if self.state.resumed_left and rows.times is not None and len(rows) and self.cfg.overlap != "keep":
+        if len(self.state.resumed) and rows.times is not None and len(rows) and self.cfg.overlap != "keep":
             rows, again = self._overlap(rows)
         self.summary.rows += len(rows)
         if len(rows):

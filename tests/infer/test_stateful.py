@@ -182,7 +182,7 @@ def test_overlap_ends_for_a_series_at_its_first_row_past_the_state_files_time() 
               "steps": np.full((2, 8), np.nan), "nsteps": np.zeros(2, np.int64), "weekend": np.zeros(2, bool)}
     st.restore([b"a", b"b"], np.zeros((2, 1)), fields)
     old = st.overlap([b"a", b"b", b"a", b"c", b"a", b"a"], np.array([5.0, 1.0, 10.0, 3.0, 11.0, 9.0]))
-    assert old.tolist() == [True, False, True, False, False, False] and st.resumed_left == 0
+    assert old.tolist() == [True, False, True, False, False, False] and len(st.resumed) == 0
 
 
 def test_verify_runs_torchscript_beside_each_call_and_prints_the_same_forecasts(gru: tuple) -> None:
