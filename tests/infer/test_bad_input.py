@@ -287,3 +287,22 @@ def test_a_last_line_cut_short_says_so_after_the_forecasts(lstm: Fixture) -> Non
         assert r.returncode == 2 and one_error(r.stderr).endswith("goes on past it"), r.stderr.decode()
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], head + "20,0.5")
     assert r.returncode == 0, r.stderr.decode()
+
+
+def test_a_line_not_utf8_below_the_sample_stops_predict_and_train_at_it(lstm: Fixture, tmp_path: Path) -> None:
+    """A cp1252 export whose only non-ASCII bytes come late (a store `Köln` opening at line 202): the fast
+    split reads bytes as they are, so the line must still be refused at its number, not its bytes passed into
+    a series id and the output (it was: exit 0, `K\\xf6ln` written out)."""
+    rows = [f"2024-01-{d // 24 + 1:02d}T{d % 24:02d}:00,Bonn,{v:.6f}" for d, v in enumerate(sine(200))]
+    late = [f"2024-01-09T{h:02d}:00,K\xf6ln,{v:.6f}" for h, v in enumerate(sine(10, phase=1))]
+    data = ("time,store,value\n" + "\n".join(rows + late) + "\n").encode("latin-1")
+    (tmp_path / "sales.csv").write_bytes(data)
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], data)
+    assert r.returncode == 2 and "<stdin>:202: not valid UTF-8 (byte 19): --encoding cp1252" \
+        in one_error(r.stderr)
+    _, keys, _ = parse_csv(r.stdout)
+    assert [int(k[-1]) for k in keys] == list(range(17, 202)), "the forecasts before the bad line"
+    r = run_cli(["train", "--data", str(tmp_path / "sales.csv"), "--out", str(tmp_path / "out"),
+                 "--model", "rnn", "--epochs", "1", "--window", "16"])
+    last = r.stderr.decode().splitlines()[-1]
+    assert r.returncode == 2 and f"error: {tmp_path / 'sales.csv'}:202: not valid UTF-8" in last, last
