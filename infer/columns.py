@@ -376,11 +376,26 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
     strong_time = [j for j in free if (header and is_time_name(header[j])) or pandas_index(j)
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
+    def row_number(j: int) -> bool:
+        """A column named like an id (`id`, `row_id`) counting up row by row (1, 2, 3 ...): a database's row
+        key, where a time column has a new time on every row (series interleaved would repeat the times);
+        with no time column to tell, an ambiguity."""
+        if kinds[j][0] != "number" or len(cells[j]) < 3 or not _increasing_ints(cells[j], None):
+            return False
+        times = [t for t in strong_time if t != j]
+        if not times:
+            name = header[j].strip() if header else str(j + 1)
+            first = ", ".join(cells[j][:3])
+            raise ConfigError(f"{source}: column {shown([j])} counts up by one row by row ({first} "
+                              f"...): a row number, or the ids of series one row each so far? --keep {name} "
+                              f"reads past it (one series), --series-col {name} makes it the series id")
+        return all(len(set(cells[t])) == len(cells[t]) for t in times)
+
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
         def id_like(j: int) -> bool:
             if hname(j) in SERIES_NAMES or hname(j).endswith("_id"):
-                return True
+                return not row_number(j)
             return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None \
                 and all(c.strip() for c in cells[j])        # a blank id names no series: a note column
 

@@ -289,7 +289,7 @@ def test_a_last_line_cut_short_says_so_after_the_forecasts(lstm: Fixture) -> Non
     assert r.returncode == 0, r.stderr.decode()
 
 
-def test_a_line_not_utf8_below_the_sample_stops_predict_and_train_at_it(lstm: Fixture, tmp_path: Path) -> None:
+def test_a_line_not_utf8_below_the_sample_stops_predict_and_train(lstm: Fixture, tmp_path: Path) -> None:
     """A cp1252 export whose only non-ASCII bytes come late (a store `Köln` opening at line 202): the fast
     split reads bytes as they are, so the line must still be refused at its number, not its bytes passed into
     a series id and the output (it was: exit 0, `K\\xf6ln` written out)."""

@@ -588,6 +588,31 @@ def test_a_time_with_a_zone_numpy_does_not_read_is_counted_without_a_library_war
     assert "time: 1 time field(s) not in the column's format" in err, err
 
 
+def test_an_id_column_counting_rows_is_a_row_number_not_a_series_id(lstm: Fixture) -> None:
+    """A database's `id` key counting 1, 2, 3: each row was its own series, so predict wrote no forecast and
+    exit 0. Beside a time with a new time on every row it is a row number; beside times repeated (series
+    interleaved) it is the series id; with no time to tell, an error naming both readings."""
+    v = values()
+    hourly = [f"2024-01-02T{i // 4:02d}:{i % 4 * 15:02d}:00" for i in range(N)]
+    err, _, cols = predict(lstm, "id,time,reading\n" + "".join(
+        f"{i + 1},{t},{x}\n" for i, (t, x) in enumerate(zip(hourly, v, strict=True))))
+    assert "value=reading, time=id,time" in err and "series=none" in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    w = values(seed=1)
+    rows = [(f"{i + 1}", f"2024-01-02T{d // 4:02d}:{d % 4 * 15:02d}:00", x)
+            for d in range(N) for i, x in enumerate((v[d], w[d]))]
+    err, _, cols = predict(lstm, "id,time,reading\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
+    assert "series=id" in err, err
+    check(lstm, cols, {k: [(n + 2, x) for n, (s, _, x) in enumerate(rows) if s == k] for k in ("1", "2")})
+    text = "id,reading\n" + "".join(f"{i + 1},{x}\n" for i, x in enumerate(v))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and one_error(r.stderr).endswith(
+        "column 1 ('id') counts up by one row by row (1, 2, 3 ...): a row number, or the ids of series one "
+        "row each so far? --keep id reads past it (one series), --series-col id makes it the series id")
+    err, _, cols = predict(lstm, text, "--keep", "id")
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> None:
     """A spreadsheet's notes beside the value (`promo`, `"holiday, closed early"`, mostly blank): one series,
     the notes left out and said so; without the blanks the same column would be the series id."""
