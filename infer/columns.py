@@ -391,13 +391,35 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                               f"reads past it (one series), --series-col {name} makes it the series id")
         return all(len(set(cells[t])) == len(cells[t]) for t in times)
 
+    notices: list[str] = []
+
+    def status_column(j: int) -> bool:
+        """Text in runs (OK, OK, MAINT, OK) beside a time that rises row by row: a status or comment column,
+        not a series id (said). Series interleaved repeat the times, or change id on nearly every row (a
+        logger's sensors each at its own instant); series one after another go back in time."""
+        vals = [c.strip() for c in cells[j]]
+        changes = sum(a != b for a, b in zip(vals, vals[1:], strict=False))
+        if len(set(vals)) < 2 or 2 * changes >= len(vals) - 1:
+            return False
+        for t in strong_time:
+            fmt = kinds[t][1]
+            seconds = fmt.seconds(cells[t]) if t != j and fmt is not None else np.zeros(0)
+            if len(seconds) >= 3 and not np.isnan(seconds).any() and (np.diff(seconds) > 0).all():
+                name = header[j].strip() if header else str(j + 1)
+                notices.append(f"column {shown([j])} is text that changes in {changes} of {len(vals) - 1} "
+                               f"rows while the time rises row by row: notes, not series ids (--series-col "
+                               f"{name} splits the rows by it)")
+                return True
+        return False
+
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
         def id_like(j: int) -> bool:
             if hname(j) in SERIES_NAMES or hname(j).endswith("_id"):
                 return not row_number(j)
             return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None \
-                and all(c.strip() for c in cells[j])        # a blank id names no series: a note column
+                and all(c.strip() for c in cells[j]) \
+                and not status_column(j)        # a blank id names no series (a note column), nor one in runs
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
                  and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
@@ -510,7 +532,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
     if gap_col is not None and fmt is not None and not sorts:
         _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
-    notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
+    notes = tuple(notices) + \
+        tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
                    tuple(j for j in free if kinds[j][0] != "empty"), gap_also, spec.na_values)
 

@@ -613,6 +613,26 @@ def test_an_id_column_counting_rows_is_a_row_number_not_a_series_id(lstm: Fixtur
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_a_status_column_in_runs_beside_a_rising_time_is_not_a_series_id(lstm: Fixture) -> None:
+    """A logger's `status` (OK, then MAINT for a while): as the series id it cut one series into pieces, each
+    short of a window, and lost their forecasts; read as notes, said so. Sensors interleaved each at its own
+    instant (the time rises row by row too) change id on every row: still the series id."""
+    v = values()
+    status = ["MAINT" if 10 <= i < 14 else "OK" for i in range(N)]
+    text = "time,status,value\n" + "".join(f"2024-01-02T{i // 4:02d}:{i % 4 * 15:02d}:00,{s},{x}\n"
+                                           for i, (s, x) in enumerate(zip(status, v, strict=True)))
+    err, _, cols = predict(lstm, text)
+    assert "series=none, ignored=status" in err and "column 2 ('status') is text that changes in 2 of 39 " \
+        "rows while the time rises row by row: notes, not series ids (--series-col status splits" in err, err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    w = values(seed=1)
+    rows = [(f"2024-01-02T{d // 4:02d}:{d % 4 * 15:02d}:{k:02d}", s, x)
+            for d in range(N) for k, (s, x) in enumerate((("in", v[d]), ("out", w[d])))]
+    err, _, cols = predict(lstm, "time,sensor,value\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
+    assert "series=sensor" in err, err
+    check(lstm, cols, {k: [(n + 2, x) for n, (_, s, x) in enumerate(rows) if s == k] for k in ("in", "out")})
+
+
 def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> None:
     """A spreadsheet's notes beside the value (`promo`, `"holiday, closed early"`, mostly blank): one series,
     the notes left out and said so; without the blanks the same column would be the series id."""
