@@ -134,7 +134,7 @@ def after_header(blocks: list[Block], cols: Columns) -> list[Block]:
     if cols.header is None or not blocks:
         return blocks
     _, _, rest = blocks[0].data.partition(b"\n")
-    return [Block(rest, blocks[0].first_line + 1, blocks[0].nlines - 1), *blocks[1:]]
+    return [Block(rest, blocks[0].first_line + 1, blocks[0].nlines - 1, blocks[0].dots), *blocks[1:]]
 
 
 def parse_block(block: Block, cols: Columns, source: str, stop: bool,
@@ -146,7 +146,38 @@ def parse_block(block: Block, cols: Columns, source: str, stop: bool,
     """
     fast = _parse_bulk(block, cols)
     rows, errors = (fast, []) if fast is not None else _parse_careful(block, cols, source, stop, missing_ok)
+    rows, errors = _no_dots(rows, errors, block, cols, source, stop)
     return _no_totals(rows, errors, cols, source, stop)
+
+
+def _no_dots(rows: Rows, errors: list[DataError], block: Block, cols: Columns, source: str,
+             stop: bool) -> tuple[Rows, list[DataError]]:
+    """--decimal ',': a value written with a '.' and no comma (Block.dots) is an error at its line, not
+    read as a decimal point: in such a file 10.013 is ten thousand and thirteen (a thousands separator), or
+    the file mixes two decimal marks."""
+    if block.dots is None:
+        return rows, errors
+    at = block.dots[np.isin(block.dots[:, 1], cols.values)]
+    if not len(at):
+        return rows, errors
+    lines = block.data.split(b"\n")
+    found = []
+    for line, column in at.tolist():
+        text = lines[line - block.first_line].decode("utf-8", "replace").rstrip("\r")
+        fields = next(csv.reader([text]))
+        field = fields[column].strip() if column < len(fields) else ""
+        found.append(DataError(
+            f"{field!r} has a '.' in a file read with --decimal ',': a thousands separator "
+            f"({field.replace('.', '')}?) or a decimal point among decimal commas? export plain numbers (a "
+            f"spreadsheet: Number format, no 1000 separator)", source=source, line=line, column=column + 1))
+    bad = np.isin(rows.lines, at[:, 0])
+    keep = ~bad
+    if stop:
+        first = int(at[:, 0].min())
+        keep &= rows.lines < first
+        errors = [e for e in errors if (e.line or 0) < first]
+        found = found[:1] if not errors else []
+    return rows.take(np.flatnonzero(keep)), sorted(errors + found, key=lambda e: e.line or 0)
 
 
 def _no_totals(rows: Rows, errors: list[DataError], cols: Columns, source: str,

@@ -71,6 +71,9 @@ class Block:
     data: bytes
     first_line: int          # 1-based line number of the first line in `data`
     nlines: int
+    # --decimal ',': the fields that were numbers with a '.' and no comma (10.013: ten thousand and thirteen,
+    # or a decimal point among decimal commas), as (line, 0-based column) rows; parse.py refuses a value's
+    dots: np.ndarray | None = None
 
 
 _DIGITS = np.zeros(256, bool)
@@ -109,6 +112,7 @@ class Dialect:
     def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = (), encoding: str = "utf-8") -> None:
         self.sep, self.name = sep.encode(), {"\t": "tab"}.get(sep, repr(sep))
         self.decimal, self.na, self.encoding = decimal, na, encoding
+        self.dots: np.ndarray | None = None      # the last call's: see Block.dots
         s = re.escape(self.sep)
         codes = b"|".join(re.escape(c.encode()) for c in sorted(na, key=len, reverse=True))
         self.codes = re.compile(rb'(?m)(^|' + s + rb') *"?(?:' + codes + rb')"? *(?=' + s + rb'|\r?$)') \
@@ -120,6 +124,7 @@ class Dialect:
         if self.codes is not None:
             lines = self.codes.sub(rb"\1", lines)
         if self.decimal == ",":
+            self.dots = self._dots(lines)
             lines = self._points(lines)
         if self.sep == b"," or b'"' not in lines and b"," not in lines:
             return lines.replace(self.sep, b",")
@@ -144,6 +149,26 @@ class Dialect:
         out = a.copy()
         out[commas[ok]] = ord(".")
         return out.tobytes()
+
+    def _dots(self, lines: bytes) -> np.ndarray | None:
+        """(line index in `lines`, 0-based column) of each field made of a number's bytes with a '.' and no
+        comma; None when there is none."""
+        a = np.frombuffer(lines, np.uint8)
+        dot = a == ord(".")
+        if not dot.any():
+            return None
+        newline = a == ord("\n")
+        ends = np.flatnonzero((a == self.sep[0]) | newline)              # the block ends in a newline
+        starts = np.r_[0, ends[:-1] + 1]
+        cum = [np.r_[0, np.cumsum(m)] for m in (dot, a == ord(","), ~(_NUMBER_BYTES[a] | dot))]
+        dots, commas, odd = (c[ends] - c[starts] for c in cum)
+        lines_before = np.r_[0, np.cumsum(newline)][starts]
+        hit = np.flatnonzero((dots > 0) & (commas == 0) & (odd == 0))
+        if not len(hit):
+            return None
+        first_field = np.r_[0, np.flatnonzero(newline[ends[:-1]]) + 1]   # each line's first field
+        column = hit - first_field[lines_before[hit]]
+        return np.stack([lines_before[hit], column], axis=1)
 
     def _line(self, line: bytes) -> bytes:
         if line.count(b'"') % 2:
@@ -267,11 +292,15 @@ class LineReader:
         """Whole lines -> a Block, except blank lines (also `,,`) at its end: they wait for a line that is
         not blank (then a blank line is an error where it is), and at EOF they are dropped (an editor's or a
         spreadsheet's blank lines after the last row)."""
+        dots = None
         if self.dialect is not None and lines:
             if not self.header_seen:
                 self.dialect.check_header(lines[:lines.find(b"\n")], self.source)
                 self.header_seen = True
             lines = self.dialect(lines)
+            dots = self.dialect.dots
+            if dots is not None:          # to line numbers, past blank lines held back from the last block
+                dots = dots + np.array([self.line + self.blank.count(b"\n"), 0])
         lines, self.blank = self.blank + lines, b""
         if not self.eof:
             end = len(lines.rstrip(BLANK))
@@ -279,7 +308,7 @@ class LineReader:
             if len(lines) - cut <= self.max_line:        # memory stays bounded, as for one line
                 lines, self.blank = lines[:cut], lines[cut:]
         n = lines.count(b"\n")
-        block = Block(lines, self.line, n)
+        block = Block(lines, self.line, n, dots)
         self.line += n
         self.carry = rest
         return block

@@ -570,3 +570,27 @@ def test_the_missing_code_checks_read_extreme_values_without_a_warning() -> None
     far = SeriesState(1, 1)
     far.ready(np.array([[1.0], [1.5], [2.0], [1.2], [-9999.0]], np.float32), None, np.arange(2, 7))
     assert far.tally.codes == 1 and far.tally.code_first == (-9999.0, 6)
+
+
+def test_dots_keep_their_line_numbers_across_blocks() -> None:
+    """--decimal ',': a value with a '.' (Block.dots) is refused at its own line in any block, past blank
+    lines held back between blocks (`;;`: missing values there); a date's dots and a text field's are not
+    values."""
+    from seqinfer.infer.columns import resolve
+    from seqinfer.infer.config import ColumnSpec
+    from seqinfer.infer.parse import after_header, parse_block, sample
+    from seqinfer.infer.reader import Dialect, LineReader
+
+    rows = [f"{d % 28 + 1:02d}.01.2024;Nr. {d % 3};{d},5" for d in range(40)]
+    rows[21] = "22.01.2024;Nr. 1;1.234"          # line 25, in the block that starts with the held-back `;;`
+    text = ("Datum;Filiale;Umsatz\n" + "\n".join(rows[:20]) + "\n;;\n;;\n" + "\n".join(rows[20:]) + "\n")
+    spec = ColumnSpec(sep=";", decimal=",", series_col="Filiale")
+    reader = LineReader(io.BytesIO(text.encode()), "de.csv", chunk_bytes=67, dialect=Dialect.of(spec))
+    blocks = [b for b in iter(reader.read, None) if b.nlines]
+    assert len(blocks) > 5
+    cols = resolve(sample(blocks, "de.csv"), spec, features=1, window=1)
+    found = [(b.first_line, int(ln), int(col)) for b in blocks if b.dots is not None for ln, col in b.dots]
+    assert (22, 25, 2) in found and [(ln, col) for _, ln, col in found if col == 2] == [(25, 2)], found
+    errors = [e for b in after_header(blocks, cols) for e in parse_block(b, cols, "de.csv", stop=False)[1]]
+    assert [(e.line, e.column) for e in errors] == [(22, 3), (23, 3), (25, 3)], errors   # (;; lines: missing)
+    assert "'1.234' has a '.'" in str(errors[-1])
