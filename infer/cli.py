@@ -4,8 +4,10 @@ Each command parses, calls one library function, prints, and maps SeqinferError 
 exit status 2. torch is imported lazily inside the commands that need it, never for predict/info.
 """
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,7 +20,7 @@ from .config import (
     STEP_BATCH_SIZE,
     PredictConfig,
 )
-from .errors import EXIT_INTERRUPTED, SeqinferError
+from .errors import EXIT_INTERRUPTED, ConfigError, SeqinferError
 
 app = typer.Typer(
     name="seqinfer",
@@ -82,7 +84,24 @@ _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the 
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
 TableFill = Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
     help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))]
-StreamFill = Annotated[Literal["stop", "previous", "drop"], typer.Option(help=_FILL_HELP.format(""))]
+StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format(""), metavar="<stop|previous|drop>")]
+
+
+# The config fields that are not their option's name with dashes (train's DataConfig / TrainConfig).
+_FIELD_OPTIONS = {"path": "data", "na_values": "na-value"}
+
+
+@contextlib.contextmanager
+def _options_named() -> Iterator[None]:
+    """A config's ConfigError ("data.window: must be >= 1") as the option the user gave ("--window: ...")."""
+    try:
+        yield
+    except ConfigError as e:
+        field, sep, rest = str(e).partition(": ")
+        name = field.split(".", 1)[-1]
+        if not sep or field.split(".", 1)[0] not in ("data", "train") or " " in field:
+            raise
+        raise ConfigError(f"--{_FIELD_OPTIONS.get(name, name.replace('_', '-'))}: {rest}") from None
 
 
 # --- train (owner: trainer) ------------------------------------------------------------------------------
@@ -165,19 +184,17 @@ def train(
         value_col = str(int(column) + 1) if column.strip().isdigit() else column
         err(f"seqinfer: --column is deprecated and goes in the next release: use --value-col {value_col} "
             f"(column numbers count from 1 in every command)")
-    dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
-                      series_col=series_col, time_col=time_col, keep=_names(*(keep or [])), header=header,
-                      date_order=date_order, sep=sep, decimal=decimal, na_values=tuple(na_value or ()),
-                      encoding=encoding, fill=fill, length=length, period=period, step=step, noise=noise,
-                      noise_seed=noise_seed, season=season, window=window, horizon=horizon, val_frac=val_frac,
-                      test_frac=test_frac)
-    tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-                       epoch_windows=epoch_windows,
-                       device=device, threads=threads, jobs=jobs, hidden=hidden, scaling=scaling,
-                       stateful=stateful,
-                       stretch=stretch, tbptt=tbptt, warmup=warmup, start=start,
-                       layers=layers,
-                       dropout=dropout)
+    with _options_named():       # data.window: ... is --window: ... here
+        dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
+                          series_col=series_col, time_col=time_col, keep=_names(*(keep or [])),
+                          header=header, date_order=date_order, sep=sep, decimal=decimal,
+                          na_values=tuple(na_value or ()), encoding=encoding, fill=fill, length=length,
+                          period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
+                          window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
+        tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+                           epoch_windows=epoch_windows, device=device, threads=threads, jobs=jobs,
+                           hidden=hidden, scaling=scaling, stateful=stateful, stretch=stretch, tbptt=tbptt,
+                           warmup=warmup, start=start, layers=layers, dropout=dropout)
     report = train_all(parse_kinds(model), dcfg, tcfg, out)
     print(report.table, end="", flush=True)
     err(f"seqinfer train: done, wrote {out}/<kind>/ and {out}/comparison.{{md,json}} in "
@@ -495,7 +512,12 @@ def main() -> None:
     except typer.Abort:
         err("seqinfer: aborted")
         sys.exit(1)
-    except Exception as e:  # click usage errors carry their own exit code and message
+    except Exception as e:  # click's errors carry their own exit code and message
+        if any(c.__name__ == "UsageError" for c in type(e).__mro__):   # (typer vendors click: by name)
+            ctx = getattr(e, "ctx", None)            # a mistyped option or value: one line, as every error
+            where = ctx.command_path if ctx is not None else "seqinfer"
+            err(f"seqinfer: error: {e.format_message()} (see {where} --help)")  # type: ignore[attr-defined]
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
         show = getattr(e, "show", None)
         if show is not None and hasattr(e, "exit_code"):
             show()

@@ -19,6 +19,16 @@ DECIMALS = (".", ",")
 # byte. Each block is decoded from it and read as UTF-8. UTF-16 and UTF-32 are not: iconv converts them.
 ASCII_PROBE = "\n\r\t ,;|\".-+0123456789eE"
 FILLS = ("stop", "previous", "drop")          # missing values in a stream (train adds interpolate)
+
+
+def check_stream_fill(fill: str) -> None:
+    """--fill for a stream (predict, score): FILLS; interpolate is said to be the whole file's."""
+    if fill == "interpolate":
+        raise ConfigError("--fill interpolate needs the values after a gap, which a stream has not read yet: "
+                          "predict and score take stop, previous or drop (train and evaluate read the whole "
+                          "file, and interpolate)")
+    if fill not in FILLS:
+        raise ConfigError(f"--fill: {fill!r} is not one of {', '.join(FILLS)}")
 DEFAULT_MAX_SERIES = 1_000_000
 ON_ERROR = ("stop", "skip")
 # A stateful model's rows at or before their series' last time in the --state file (an input overlapping
@@ -166,11 +176,8 @@ class PredictConfig:
 
     def __post_init__(self) -> None:
         self.columns()                    # the column options' own checks
-        if self.fill == "interpolate":
-            raise ConfigError("fill: interpolate needs the values after a gap, which a stream has not seen "
-                              "yet; predict takes stop, previous or drop")
-        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES, "fill": FILLS,
-                   "overlap": OVERLAPS}
+        check_stream_fill(self.fill)
+        choices = {"layout": LAYOUTS, "on_error": ON_ERROR, "provider": PROVIDER_CHOICES, "overlap": OVERLAPS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")

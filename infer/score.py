@@ -28,7 +28,7 @@ import numpy as np
 
 from .arrowio import ParquetCsv, header_rule, is_parquet
 from .columns import SAMPLE_LINES, Columns, resolve, understood
-from .config import DEFAULT_BATCH_SIZE, FILLS, ColumnSpec
+from .config import DEFAULT_BATCH_SIZE, ColumnSpec, check_stream_fill
 from .contract import FORECAST_PREFIX, ROW_COLUMN, SERIES_COLUMN, forecast_columns
 from .errors import ConfigError, DataError
 from .parse import after_header, parse_block, sample, split_fields
@@ -51,8 +51,7 @@ class ScoreConfig:
     warmup: int | None = None         # stateful models: rows held back per series [default: the model's]
 
     def __post_init__(self) -> None:
-        if self.fill not in FILLS:
-            raise ConfigError(f"fill: {self.fill!r} is not one of {', '.join(FILLS)}")
+        check_stream_fill(self.fill)
         if self.threads < 1:
             raise ConfigError(f"threads: must be >= 1, got {self.threads}")
 

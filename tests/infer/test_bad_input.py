@@ -306,3 +306,16 @@ def test_a_line_not_utf8_below_the_sample_stops_predict_and_train(lstm: Fixture,
                  "--model", "rnn", "--epochs", "1", "--window", "16"])
     last = r.stderr.decode().splitlines()[-1]
     assert r.returncode == 2 and f"error: {tmp_path / 'sales.csv'}:202: not valid UTF-8" in last, last
+
+
+def test_a_mistyped_option_or_value_is_one_line(lstm: Fixture) -> None:
+    """Click's usage errors were three lines (Usage, Try, Error); and predict refused --fill interpolate,
+    which train takes, as an unknown choice rather than saying why a stream cannot interpolate."""
+    cases = {("--fil", "x"): "No such option: --fil (Possible options: --fill) (see seqinfer predict --help)",
+             ("--fill", "interpolate"): "--fill interpolate needs the values after a gap, which a stream has "
+                                        "not read yet: predict and score take stop, previous or drop (train "
+                                        "and evaluate read the whole file, and interpolate)",
+             ("--fill", "zero"): "--fill: 'zero' is not one of stop, previous, drop"}
+    for args, said in cases.items():
+        r = run_cli(["predict", str(lstm.dir), *args], "\n".join(GOOD) + "\n")
+        assert r.returncode == 2 and r.stderr.decode() == f"seqinfer: error: {said}\n"

@@ -256,7 +256,10 @@ def test_cli_train_user_errors_are_one_line(tmp_path: Path) -> None:
     assert said[1] == f"seqinfer: error: {bad}:4:1: 'x' is not a number (column 1 ('v'))"
     r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--window", "0"], capture_output=True,
                        text=True, timeout=120)
-    assert r.returncode == 2 and "data.window" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == 2 and r.stderr == "seqinfer: error: --window: must be >= 1, got 0\n"  # the option
+    r = subprocess.run([*SEQINFER, "train", "--model", "lstm", "--na-value", "-1", "--test-frac", "1.5"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr == "seqinfer: error: --test-frac: must be in (0, 1), got 1.5\n"
     short = tmp_path / "short.csv"                       # read fine, but too short for the window
     short.write_text("date,load\n" + "".join(f"2024-01-{d:02d},{d}.5\n" for d in range(1, 31)))
     r = subprocess.run([*SEQINFER, "train", "--data", str(short), "--window", "20", "--out",
