@@ -215,6 +215,23 @@ def _option(cols: Sequence[int], header: Sequence[str] | None) -> str:
     return ",".join(name(j) for j in cols)
 
 
+def _one_name_each(header: Sequence[str], named: list[str], spec: ColumnSpec, taken: list[int],
+                   source: str) -> None:
+    """A header name twice (`time,value,value`, two sheets pasted side by side), where an option names it or
+    a rule would read it by its name (value, an id, a time) and the options do not place both columns by
+    number: which column is meant cannot be told."""
+    names = [h.strip() for h in header]
+    for name in dict.fromkeys(n for n in names if n and names.count(n) > 1):
+        at = [i + 1 for i, n in enumerate(names) if n == name]
+        low = name.lower()
+        ruled = (not spec.value_col and low in VALUE_NAMES) or (spec.time_col is None and is_time_name(name))
+        ruled = ruled or (spec.series_col is None and low in SERIES_NAMES)
+        if name in named or ruled and not all(i - 1 in taken for i in at):
+            both = " and ".join(map(str, at))
+            raise ConfigError(f"{source}: the header names {name!r} twice (columns {both}): rename one, or "
+                              f"give columns by number (--value-col {at[-1]}, --keep {at[0]})")
+
+
 def _column(spec: str, header: Sequence[str] | None, nfields: int, option: str, source: str) -> int:
     """A column given by header name or by 1-based number -> 0-based index."""
     i = _match(spec, header)
@@ -353,6 +370,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     time_given = col(spec.time_col, "--time-col") if spec.time_col is not None else None
     keep = tuple(col(s, "--keep") for s in spec.keep)
     taken = [*values, *key, *_opt_i(time_given), *keep]
+    if header is not None:
+        _one_name_each(header, named, spec, taken, source)
     dup = sorted({i for i in taken if taken.count(i) > 1})
     if dup:
         raise ConfigError(f"{source}: column {dup[0] + 1} is given two roles (--value-col, --series-col, "
@@ -376,6 +395,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
     strong_time = [j for j in free if (header and is_time_name(header[j])) or pandas_index(j)
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
+    counters: list[int] = []                        # id-named columns found to be row numbers
+
     def row_number(j: int) -> bool:
         """A column named like an id (`id`, `row_id`) counting up row by row (1, 2, 3 ...): a database's row
         key, where a time column has a new time on every row (series interleaved would repeat the times);
@@ -389,7 +410,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             raise ConfigError(f"{source}: column {shown([j])} counts up by one row by row ({first} "
                               f"...): a row number, or the ids of series one row each so far? --keep {name} "
                               f"reads past it (one series), --series-col {name} makes it the series id")
-        return all(len(set(cells[t])) == len(cells[t]) for t in times)
+        if all(len(set(cells[t])) == len(cells[t]) for t in times):
+            counters.append(j)                      # a row counter beside the time, as a logger's RECORD
+            return True
+        return False
 
     notices: list[str] = []
 
@@ -454,9 +478,9 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                               f"as the decimal point)")
 
     want = features or max(1, len(values))
-    weak_time: list[int] = []
+    weak_time: list[int] = list(counters)
     if not values:
-        cands = [j for j in free if j not in strong_time and kinds[j][0] == "number"] or \
+        cands = [j for j in free if j not in (*strong_time, *counters) and kinds[j][0] == "number"] or \
             [j for j in free if j not in strong_time and kinds[j][0] == "empty"]
         if not cands:
             for j in free:

@@ -292,6 +292,12 @@ function decide(lines, window) {
   const cols = (js) => js.map((j) => j + 1).join(', ');
   const error = (what) => new InputError(`line 1: ${what}: ${PREDICT_HINT}`);
   const all = [...first.keys()];
+  for (const twice of new Set((header ?? []).filter((h, i) => h && header.indexOf(h) !== i))) {
+    const low = twice.toLowerCase();
+    if (VALUE_NAMES.includes(low) || SERIES_NAMES.has(low) || isTimeName(twice)) {
+      throw error(`the header names columns ${cols(all.filter((j) => first[j] === twice))} alike`);
+    }
+  }
 
   // A time column: its header says time, or its values are dates. A series id: text, or a header that says
   // id. A single column is always the value.
@@ -306,7 +312,16 @@ function decide(lines, window) {
     return kinds[j][0] === 'text' && !flag && !FORMATTED.test(vals.find((v) => !isNumber(v)) ?? '') && !blank;
   };
   let time = all.filter((j) => n > 1 && ((header && isTimeName(header[j])) || kinds[j][1] || pandasIndex(j)));
-  const idNamed = all.filter((j) => SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id'));
+  let idNamed = all.filter((j) => SERIES_NAMES.has(name[j]) || (name[j] ?? '').endsWith('_id'));
+  // `id` counting 1, 2, 3 beside a time new on every row: a row number (as a logger's RECORD), not an id
+  const rowNumber = (j) => {
+    if (kinds[j][0] !== 'number' || cells[j].length < 3 || !increasingInts(cells[j], null)) return false;
+    const times = time.filter((t) => t !== j);
+    if (!times.length) throw error(`column ${cols([j])} counts up row by row: a row number, or series ids?`);
+    return times.every((t) => new Set(cells[t]).size === cells[t].length);
+  };
+  const counters = idNamed.filter((j) => n > 1 && !time.includes(j) && rowNumber(j));
+  idNamed = idNamed.filter((j) => !counters.includes(j));
   // 03/01/24 1:00 PM, Mar-24, 01-MAR-24: a time, never a series id
   const clock = all.filter((j) => n > 1 && !time.includes(j) && !idNamed.includes(j) && kinds[j][0] === 'text' &&
     cells[j].filter((c) => !isMissing(c)).every((c) => TIMEISH.test(c)));
@@ -315,23 +330,24 @@ function decide(lines, window) {
   if (ids.length > 1) throw error(`columns ${cols(ids)} could each be the series id`);
   const series = ids.length ? ids[0] : null;
   const free = all.filter((j) => j !== series && !time.includes(j));
-  let numbers = free.filter((j) => kinds[j][0] === 'number');
+  let numbers = free.filter((j) => kinds[j][0] === 'number' && !counters.includes(j));
   if (numbers.length === 0) numbers = free.filter((j) => kinds[j][0] === 'empty');
   if (window > 1 && numbers.length === window) {
     throw error(`columns ${cols(numbers)} make one window per row (predict's windows layout), which this ` +
       'example does not read');
   }
   const named = VALUE_NAMES.flatMap((v) => numbers.filter((j) => name[j] === v));
-  const weak = numbers.filter((j) => kinds[j][0] === 'number' &&
-    increasingInts(cells[j], series === null ? null : cells[series]));
+  const weak = [...counters, ...numbers.filter((j) => kinds[j][0] === 'number' &&
+    increasingInts(cells[j], series === null ? null : cells[series]))];
+  time = [...time, ...counters].sort((a, b) => a - b);
   let value;
   if (named.length) {
     value = named[0];
   } else if (numbers.length === 1) {
     value = numbers[0];
-  } else if (weak.length && numbers.length - weak.length === 1) {   // 1700, 1701, ... is a time
+  } else if (weak.length && numbers.filter((j) => !weak.includes(j)).length === 1) {   // 1700, 1701 ...: a time
     value = numbers.find((j) => !weak.includes(j));
-    time = [...time, ...weak].sort((a, b) => a - b);
+    time = [...new Set([...time, ...weak])].sort((a, b) => a - b);
   } else if (numbers.length) {
     throw error(`columns ${cols(numbers)} are all numbers and none is named value`);
   } else {

@@ -257,6 +257,10 @@ def decide(lines: list[list[str]], window: int) -> Columns:
         listed = ", ".join(str(j + 1) for j in cols)
         return InputError(f"line 1: {what.format(listed)}: {PREDICT_HINT}")
 
+    for twice in (h for h in dict.fromkeys(first) if header and h and first.count(h) > 1):
+        if twice.lower() in VALUE_NAMES or twice.lower() in SERIES_NAMES or is_time_name(twice):
+            raise error("the header names columns {} alike", [j for j in range(n) if first[j] == twice])
+
     # A time column: its header says time, or its values are dates. A series id: text, or a header that
     # says id. A single column is always the value.
     def pandas_index(j: int) -> bool:                # the index comes first: `date,` names no index
@@ -273,6 +277,17 @@ def decide(lines: list[list[str]], window: int) -> Columns:
     time = [j for j in range(n) if n > 1 and ((header and is_time_name(header[j])) or kinds[j][1]
                                               or pandas_index(j))]
     id_named = [j for j in range(n) if name[j] in SERIES_NAMES or (name[j] or "").endswith("_id")]
+
+    def row_number(j: int) -> bool:                  # `id` counting 1, 2, 3 beside a time new on every row
+        if kinds[j][0] != "number" or len(cells[j]) < 3 or not increasing_ints(cells[j], None):
+            return False
+        times = [t for t in time if t != j]
+        if not times:
+            raise error("column {} counts up row by row: a row number, or series ids?", [j])
+        return all(len(set(cells[t])) == len(cells[t]) for t in times)
+
+    counters = [j for j in id_named if n > 1 and j not in time and row_number(j)]   # as a logger's RECORD
+    id_named = [j for j in id_named if j not in counters]
     clock = [j for j in range(n) if n > 1 and j not in time and j not in id_named and kinds[j][0] == "text"
              and all(TIMEISH.search(c) for c in cells[j] if not is_missing(c))]
     if clock:                        # 03/01/24 1:00 PM, Mar-24, 01-MAR-24: a time, never a series id
@@ -282,19 +297,22 @@ def decide(lines: list[list[str]], window: int) -> Columns:
         raise error("columns {} could each be the series id", ids)
     series = ids[0] if ids else None
     free = [j for j in range(n) if j != series and j not in time]
-    numbers = [j for j in free if kinds[j][0] == "number"] or [j for j in free if kinds[j][0] == "empty"]
+    numbers = [j for j in free if kinds[j][0] == "number" and j not in counters] or \
+        [j for j in free if kinds[j][0] == "empty"]
     if window > 1 and len(numbers) == window:
         raise error("columns {} make one window per row (predict's windows layout), which this example "
                     "does not read", numbers)
     named = [j for v in VALUE_NAMES for j in numbers if name[j] == v]
     groups = cells[series] if series is not None else None
-    weak = [j for j in numbers if kinds[j][0] == "number" and increasing_ints(cells[j], groups)]
+    weak = counters + [j for j in numbers if kinds[j][0] == "number" and increasing_ints(cells[j], groups)]
+    time = sorted(time + counters)
     if named:
         value = named[0]
     elif len(numbers) == 1:
         value = numbers[0]
-    elif weak and len(numbers) - len(weak) == 1:       # 1700, 1701, ... is a time, the other the value
-        value, time = next(j for j in numbers if j not in weak), sorted(time + weak)
+    elif weak and len(numbers) - len(set(weak) & set(numbers)) == 1:   # 1700, 1701 ... a time, one value
+        value = next(j for j in numbers if j not in weak)
+        time = sorted(set(time + weak))
     elif numbers:
         raise error("columns {} are all numbers and none is named value", numbers)
     else:

@@ -658,6 +658,21 @@ def test_a_status_column_in_runs_beside_a_rising_time_is_not_a_series_id(lstm: F
     check(lstm, cols, {k: [(n + 2, x) for n, (_, s, x) in enumerate(rows) if s == k] for k in ("in", "out")})
 
 
+def test_a_header_naming_the_value_twice_is_an_error_unless_numbers_place_both(lstm: Fixture) -> None:
+    """`time,value,value` (two exports pasted side by side): the first was read as the value and the other
+    ignored, without a word on which; by name it cannot be told. Numbers settle it."""
+    v, w = values(), values(seed=1)
+    text = "time,value,value\n" + "".join(f"2024-01-02T{i // 4:02d}:{i % 4 * 15:02d}:00,{a},{b}\n"
+                                          for i, (a, b) in enumerate(zip(v, w, strict=True)))
+    said = "the header names 'value' twice (columns 2 and 3): rename one, or give columns by number " \
+           "(--value-col 3, --keep 2)"
+    for args in ([], ["--value-col", "value"]):
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *args], text)
+        assert r.returncode == 2 and one_error(r.stderr).endswith(said), r.stderr.decode()
+    err, _, cols = predict(lstm, text, "--value-col", "3", "--keep", "2")
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(w)]})
+
+
 def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> None:
     """A spreadsheet's notes beside the value (`promo`, `"holiday, closed early"`, mostly blank): one series,
     the notes left out and said so; without the blanks the same column would be the series id."""
