@@ -90,7 +90,10 @@ class Clocks:
         """Count the gaps and steps back of a block's rows (codes, times in seconds with NaN where a time
         did not read, lines; input order) into `tally`, as a pass series by series in code order would."""
         ok = ~np.isnan(times)
-        tally.unread_times += int((~ok).sum())
+        if not ok.all():
+            if not tally.unread_times:
+                tally.unread_first = int(lines[np.argmin(ok)])
+            tally.unread_times += int((~ok).sum())
         order = np.argsort(codes[ok], kind="stable")            # grouped by series, input order kept
         c, t, at = codes[ok][order], times[ok][order], lines[ok][order]
         if not len(c):

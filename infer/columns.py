@@ -468,14 +468,14 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         """A column of 1,234.5 or 12.5% or $5: say so, rather than that it holds text."""
         cell = _formatted(cells[j])
         if cell is not None:
+            at = next((f" (line {i + 1})" for i, r in enumerate(numbered) if len(r) > j and r[j] == cell), "")
+            what = f"{source}: column {shown([j])} holds {cell.strip()!r}{at}, not a plain number"
             if spec.decimal == ",":       # --decimal ',' read the decimal commas: what is left is the rest
-                raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
-                                  f"(thousands separators, % and currency signs are not read): export plain "
-                                  f"numbers (a spreadsheet: Number format, no 1000 separator)")
-            raise ConfigError(f"{source}: column {shown([j])} holds {cell.strip()!r}, not a plain number "
-                              f"(decimal commas, thousands separators, % and currency signs are not read): "
-                              f"export plain numbers (a spreadsheet: Number format, no 1000 separator, '.' "
-                              f"as the decimal point)")
+                raise ConfigError(f"{what} (thousands separators, % and currency signs are not read): export "
+                                  f"plain numbers (a spreadsheet: Number format, no 1000 separator)")
+            raise ConfigError(f"{what} (decimal commas, thousands separators, % and currency signs are "
+                              f"not read): export plain numbers (a spreadsheet: Number format, no 1000 "
+                              f"separator, '.' as the decimal point)")
 
     want = features or max(1, len(values))
     weak_time: list[int] = list(counters)

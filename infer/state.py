@@ -82,6 +82,7 @@ class Tally:
     backwards_most: float = 0.0  # the longest step back, in seconds
     backwards_apart: float = np.inf   # the closest two steps back of one series, in seconds
     unread_times: int = 0        # time fields that did not read in the column's format
+    unread_first: int = 0        # the line of the first
     codes: int = 0               # values equal to a missing-value code (-9999 ...) far outside their block's
     code_first: tuple[float, int] = (0.0, 0)     # the first: its value and line
 
@@ -120,8 +121,8 @@ class Tally:
                        f"(the first at line {line}): a missing-value code? --na-value {value:g} reads it as "
                        f"missing")
         if self.unread_times:
-            out.append(f"time: {self.unread_times} time field(s) not in the column's format (not checked for "
-                       f"gaps)")
+            out.append(f"time: {self.unread_times} time field(s) not in the column's format (first at line "
+                       f"{self.unread_first}; not checked for gaps)")
         if self.evicted:
             out.append(f"--max-series: {self.evicted} series evicted (least recently seen); one that comes "
                        f"back starts a new window")

@@ -349,7 +349,7 @@ def test_dialect_options_that_cannot_hold_are_errors_naming_them(lstm: Fixture) 
     thousands = "Datum;Wert\n" + "".join(f"{i + 1:02d}.01.2024;1.2{i:02d},5\n" for i in range(20))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], thousands)
     err = one_error(r.stderr)
-    assert r.returncode == 2 and "column 2 ('Wert') holds '1.200,5', not a plain number (thou" in err, err
+    assert r.returncode == 2 and "column 2 ('Wert') holds '1.200,5' (line 2), not a plain number" in err, err
     late = "Datum;Wert\n" + "".join(f"{i + 1:02d}.01.2024;{'1.219' if i == 19 else i},5\n"
                                      for i in range(20))
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], late)
@@ -610,7 +610,7 @@ def test_a_time_with_a_zone_numpy_does_not_read_is_counted_without_a_library_war
     rows = [f"{t}:00:00{'+1' if i == 60 else 'Z'},{x}" for i, (t, x) in enumerate(zip(times, v, strict=True))]
     err, _, _ = predict(lstm, "time,value\n" + "\n".join(rows) + "\n")       # line 62: past the sample
     assert "time=time (passed through, iso)" in err and "Warning" not in err, err
-    assert "time: 1 time field(s) not in the column's format" in err, err
+    assert "time: 1 time field(s) not in the column's format (first at line 62;" in err, err
 
 
 def test_an_id_column_counting_rows_is_a_row_number_not_a_series_id(lstm: Fixture) -> None:
@@ -690,13 +690,13 @@ def test_a_note_column_blank_in_some_rows_is_not_a_series_id(lstm: Fixture) -> N
 @pytest.mark.parametrize("cell", ['"1,234.5"', "12.5%", '"$1,234.50"', '"0,5"', '"1.234,5"', '"1\u00a0234,5"',
                                   '"1 234,5"'])
 def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -> None:
-    text = "date,value\n" + "".join(f"2020-01-{i + 1:02d},{cell}\n" for i in range(20))
+    text = "date,value\n2020-01-01,1.5\n" + "".join(f"2020-01-{i + 2:02d},{cell}\n" for i in range(20))
     shown = cell.strip('"')
     for args in ([], ["--value-col", "value"]):
         r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *args], text)
         assert r.returncode == 2
         err = one_error(r.stderr)
-        assert f"column 2 ('value') holds {shown!r}" in err and "plain numbers" in err, err
+        assert f"column 2 ('value') holds {shown!r} (line 3)" in err and "plain numbers" in err, err
 
 
 
