@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ F32_OVERFLOW = 3.4028235677973366e38
 # writer threads run meanwhile) and reads numbers 2-4x faster than the Python bulk parse. Smaller blocks (a
 # trickle) keep the Python parse and never pay pyarrow's import (~50 ms).
 ARROW_MIN_BYTES = 1 << 16
+NEGATIVE_IN_PARENS = re.compile(r"\(\s*\d[\d.,]*\s*\)")      # (12.5): an accounting export's -12.5
 
 
 @dataclass
@@ -414,7 +416,10 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
             shown = repr(field if len(field) <= 40 else field[:40] + "...")
             hint = (": a spreadsheet's error value (a formula that failed); fix the cell, or empty it and "
                     "use --fill") if SHEET_ERROR.fullmatch(field.strip()) else ""
-            if number == 2 and cols.header is not None and not any(is_number(f) for f in fields):
+            if NEGATIVE_IN_PARENS.fullmatch(field.strip()):
+                hint = ": a negative number in parentheses, as accounting formats write it? export plain " \
+                       f"numbers (-{field.strip()[1:-1].strip()})"
+            elif number == 2 and cols.header is not None and not any(is_number(f) for f in fields):
                 hint = ": a row of units under the header, as loggers write? remove it (sed 2d FILE)"
             raise DataError(f"{shown} is not a number ({cols.name(c)}){hint}", source=source, line=number,
                             column=c + 1) from None

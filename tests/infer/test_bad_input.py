@@ -40,6 +40,9 @@ CASES = {
     "nan": ("nan", ["missing value ('nan')", "--fill previous"]),
     "pandas <NA>": ("<NA>", ["missing value ('<NA>')", "--fill previous"]),
     "sheet error": ("#DIV/0!", ["'#DIV/0!' is not a number (column 1): a spreadsheet's error value"]),
+    "accounting negative": ("(12.50)", ["'(12.50)' is not a number (column 1): a negative number in "
+                                        "parentheses, as accounting formats write it? export plain numbers "
+                                        "(-12.50)"]),
     "inf": ("-inf", ["'-inf' is not a finite float32 number"]),
     "beyond float32": ("1e39", ["'1e39' is not a finite float32 number"]),
     "too many fields": ("1.0,2.0", ["2 field(s), expected 1"]),

@@ -937,6 +937,11 @@ def test_a_units_row_under_the_header_is_named_as_one(lstm: Fixture, rows: int) 
     lines = text.splitlines(keepends=True)
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], lines[0] + "".join(lines[2:12]) + "0,oops\n")
     assert r.returncode == 2 and one_error(r.stderr).endswith("'oops' is not a number (column 2 ('temp'))")
+    paren = "value\n(10.01)\n" + "\n".join(v[:30]) + "\n"
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], paren)
+    assert r.returncode == 2 and one_error(r.stderr).endswith(       # a number at line 2: no units row
+        "'(10.01)' is not a number (column 1 ('value')): a negative number in parentheses, as accounting "
+        "formats write it? export plain numbers (-10.01)")
 
 
 def test_rfc_2822_times_are_read_in_their_zone(lstm: Fixture) -> None:
