@@ -25,6 +25,9 @@ class Plain:
 
 def plain_update(clocks: dict[int, Plain], codes: np.ndarray, times: np.ndarray, lines: np.ndarray,
                  tally: Tally) -> None:
+    unread = lines[np.isnan(times)]
+    if len(unread) and not tally.unread_times:                 # the first in input order, any series
+        tally.unread_first = int(unread.min())
     for code in sorted(set(codes.tolist())):                  # series in code order, rows in input order
         rows = codes == code
         t_all, at_all = times[rows], lines[rows]
