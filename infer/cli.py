@@ -17,6 +17,7 @@ from .config import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_LATENCY_MS,
     DEFAULT_MAX_SERIES,
+    FILLS,
     STEP_BATCH_SIZE,
     PredictConfig,
 )
@@ -84,7 +85,8 @@ _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the 
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
 TableFill = Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
     help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))]
-StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format(""), metavar="<stop|previous|drop>")]
+# (no Literal: predict and score say why interpolate is the whole file's, config.check_stream_fill)
+StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format(""), metavar=f"<{'|'.join(FILLS)}>")]
 
 
 # The config fields that are not their option's name with dashes (train's DataConfig / TrainConfig).

@@ -61,6 +61,7 @@ BOOLEANS = frozenset({"true", "false", "t", "f", "yes", "no"})   # a flag (holid
 # other values in the first lines is said (Columns.notes).
 MISSING_CODES = (-99999.0, -9999.0, -999.0, 9999.0, 99999.0)
 SAMPLE_LINES = 50          # lines (header included) the roles are decided from, when that many are at hand
+RUNS_MIN_ROWS = 10         # rows of a text column in runs beside a rising time before it is called ambiguous
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _CLOCK = re.compile(r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$")        # a time of day: 9:05, 17:24:00.5
 # A spreadsheet's summary row's label where its time would be (Total, Grand total, Subtotal:, Sum, Average):
@@ -415,25 +416,24 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             return True
         return False
 
-    notices: list[str] = []
-
-    def status_column(j: int) -> bool:
-        """Text in runs (OK, OK, MAINT, OK) beside a time that rises row by row: a status or comment column,
-        not a series id (said). Series interleaved repeat the times, or change id on nearly every row (a
-        logger's sensors each at its own instant); series one after another go back in time."""
+    def in_runs(j: int) -> bool:
+        """Text in runs (OK, OK, MAINT, OK) beside a time that rises row by row, in ten rows or more: a status
+        or note column, or series logged each at its own instants, one far more often than the others? An
+        error naming both readings. (Series interleaved repeat the times or change id on most rows; series
+        one after another go back in time.)"""
         vals = [c.strip() for c in cells[j]]
         changes = sum(a != b for a, b in zip(vals, vals[1:], strict=False))
-        if len(set(vals)) < 2 or 2 * changes >= len(vals) - 1:
+        if len(set(vals)) < 2 or len(vals) <= RUNS_MIN_ROWS or 2 * changes >= len(vals) - 1:
             return False
         for t in strong_time:
             fmt = kinds[t][1]
             seconds = fmt.seconds(cells[t]) if t != j and fmt is not None else np.zeros(0)
-            if len(seconds) >= 3 and not np.isnan(seconds).any() and (np.diff(seconds) > 0).all():
+            if len(seconds) and not np.isnan(seconds).any() and (np.diff(seconds) > 0).all():
                 name = header[j].strip() if header else str(j + 1)
-                notices.append(f"column {shown([j])} is text that changes in {changes} of {len(vals) - 1} "
-                               f"rows while the time rises row by row: notes, not series ids (--series-col "
-                               f"{name} splits the rows by it)")
-                return True
+                raise ConfigError(f"{source}: column {shown([j])} is text that changes in {changes} of "
+                                  f"{len(vals) - 1} rows while the time rises row by row: a status or note "
+                                  f"column (--keep {name}: one series), or series logged each at its own "
+                                  f"times (--series-col {name})?")
         return False
 
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
@@ -443,7 +443,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                 return not row_number(j)
             return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None \
                 and all(c.strip() for c in cells[j]) \
-                and not status_column(j)        # a blank id names no series (a note column), nor one in runs
+                and not in_runs(j)              # a blank id names no series (a note column)
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
                  and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
@@ -556,8 +556,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         _one_series(cells, dated[0], [j for j in free if kinds[j][0] != "empty"], header, source)
     if gap_col is not None and fmt is not None and not sorts:
         _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
-    notes = tuple(notices) + \
-        tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
+    notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
                    tuple(j for j in free if kinds[j][0] != "empty"), gap_also, spec.na_values)
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from infer_support import Fixture
 
+from seqinfer.infer.columns import RUNS_MIN_ROWS
 from seqinfer.infer.config import PredictConfig
 from seqinfer.infer.errors import DataError
 from seqinfer.infer.session import Model, load_model
@@ -42,8 +43,9 @@ def number(v: float, style: int) -> str:
 
 
 @st.composite
-def csv_files(draw: st.DrawFn) -> tuple[str, dict[str, list[tuple[int, float]]]]:
-    """(file text, {series id: [(line, value)]}) with what the file means written beside it."""
+def csv_files(draw: st.DrawFn) -> tuple[str, dict[str, list[tuple[int, float]]], str | None]:
+    """(file text, {series id: [(line, value)]}, --series-col where predict must be told) with what the file
+    means written beside it."""
     ids = draw(st.lists(IDS, min_size=1, max_size=3, unique=True))
     multi = len(ids) > 1 or draw(st.booleans())
     with_time, header = draw(st.booleans()), draw(st.booleans())
@@ -63,15 +65,21 @@ def csv_files(draw: st.DrawFn) -> tuple[str, dict[str, list[tuple[int, float]]]]
                   "value": text}
         lines.append(",".join(cell(fields[c], quote_all) for c in order))
         meant.setdefault(sid if multi else "", []).append((len(lines), float(text)))
-    return nl.join(lines) + nl, meant
+    # Ids in runs beside a time rising row by row (each row a new minute here): a status column, or series
+    # logged at their own times? predict asks (columns.RUNS_MIN_ROWS); the file's meaning says series.
+    changes = sum(a != b for a, b in zip(owner, owner[1:], strict=False))
+    if with_time and len(set(owner)) > 1 and len(owner) > RUNS_MIN_ROWS and 2 * changes < len(owner) - 1:
+        return nl.join(lines) + nl, meant, str(order.index("id") + 1)
+    return nl.join(lines) + nl, meant, None
 
 
-def run(model: Model, text: str) -> tuple[list[list[str]], BaseException | None]:
+def run(model: Model, text: str, series_col: str | None = None
+        ) -> tuple[list[list[str]], BaseException | None]:
     out = io.BytesIO()
     error = None
     try:
-        run_stream(model, PredictConfig(provider="cpu", workers=0), io.BytesIO(text.encode()), out,
-                   report=lambda m: None)
+        run_stream(model, PredictConfig(provider="cpu", workers=0, series_col=series_col),
+                   io.BytesIO(text.encode()), out, report=lambda m: None)
     except DataError as e:
         error = e
     return list(csv.reader(io.StringIO(out.getvalue().decode()))), error
@@ -105,9 +113,9 @@ def compare(got: list[list[str]], want: dict[int, tuple[str, np.ndarray]]) -> No
 @SETTINGS
 @given(csv_files())
 def test_well_formed_files_give_the_reference_forecasts(model: Model, lstm: Fixture,
-                                                        case: tuple[str, dict]) -> None:
-    text, meant = case
-    got, error = run(model, text)
+                                                        case: tuple[str, dict, str | None]) -> None:
+    text, meant, series_col = case
+    got, error = run(model, text, series_col)
     assert error is None, error
     compare(got, reference(lstm, meant))
 
@@ -118,8 +126,9 @@ BAD = st.sampled_from(["abc", "1e39", "-inf", "nan", "", '"unclosed', "1,2,3,4,5
 @SETTINGS
 @given(csv_files(), BAD, st.data())
 def test_a_malformed_line_stops_at_its_line_after_every_earlier_forecast(
-        model: Model, lstm: Fixture, case: tuple[str, dict], bad: str, data: st.DataObject) -> None:
-    text, meant = case
+        model: Model, lstm: Fixture, case: tuple[str, dict, str | None], bad: str,
+        data: st.DataObject) -> None:
+    text, meant, series_col = case
     lines = text.splitlines(keepends=True)
     nl = "\r\n" if lines[0].endswith("\r\n") else "\n"
     # An empty value in a one-column file makes its line blank, and blank lines at the very end are no rows
@@ -139,7 +148,7 @@ def test_a_malformed_line_stops_at_its_line_after_every_earlier_forecast(
     else:
         broken = bad if bad.count(",") + 1 != width else bad + ",1"
     lines[at - 1] = broken + nl
-    got, error = run(model, "".join(lines))
+    got, error = run(model, "".join(lines), series_col)
     assert isinstance(error, DataError) and error.line == at, error
     compare(got, reference(lstm, meant, before=at))
 

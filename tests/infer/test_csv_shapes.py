@@ -638,18 +638,25 @@ def test_an_id_column_counting_rows_is_a_row_number_not_a_series_id(lstm: Fixtur
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
-def test_a_status_column_in_runs_beside_a_rising_time_is_not_a_series_id(lstm: Fixture) -> None:
-    """A logger's `status` (OK, then MAINT for a while): as the series id it cut one series into pieces, each
-    short of a window, and lost their forecasts; read as notes, said so. Sensors interleaved each at its own
-    instant (the time rises row by row too) change id on every row: still the series id."""
+def test_a_text_column_in_runs_beside_a_rising_time_is_an_error_naming_both_readings(lstm: Fixture) -> None:
+    """A logger's `status` (OK, then MAINT for a while) was read as the series id without a word on the
+    doubt: one series cut into pieces short of a window, their forecasts lost. Text in runs beside a time
+    rising row by row is a status, or sensors logged at their own instants, one far more often: an error
+    naming --keep and --series-col, each of which then reads it so. Sensors taking turns (an id change on
+    every row) stay the series id."""
     v = values()
     status = ["MAINT" if 10 <= i < 14 else "OK" for i in range(N)]
     text = "time,status,value\n" + "".join(f"2024-01-02T{i // 4:02d}:{i % 4 * 15:02d}:00,{s},{x}\n"
                                            for i, (s, x) in enumerate(zip(status, v, strict=True)))
-    err, _, cols = predict(lstm, text)
-    assert "series=none, ignored=status" in err and "column 2 ('status') is text that changes in 2 of 39 " \
-        "rows while the time rises row by row: notes, not series ids (--series-col status splits" in err, err
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and one_error(r.stderr).endswith(
+        "column 2 ('status') is text that changes in 2 of 39 rows while the time rises row by row: a status "
+        "or note column (--keep status: one series), or series logged each at its own times (--series-col "
+        "status)?"), r.stderr.decode()
+    err, _, cols = predict(lstm, text, "--keep", "status")
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    err, _, cols = predict(lstm, text, "--series-col", "status")
+    assert "series=status" in err
     w = values(seed=1)
     rows = [(f"2024-01-02T{d // 4:02d}:{d % 4 * 15:02d}:{k:02d}", s, x)
             for d in range(N) for k, (s, x) in enumerate((("in", v[d]), ("out", w[d])))]

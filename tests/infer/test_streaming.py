@@ -125,16 +125,20 @@ def test_every_choice_the_cli_offers_is_the_librarys_own() -> None:
               "--decimal": ic.DECIMALS}
     want = {"train": {**common, "--fill": tc.FILLS, "--stateful": tc.STATEFUL_CHOICES, "--start": tc.STARTS},
             "export": {"--form": ONNX_FORMS},
-            "predict": {**common, "--layout": ic.LAYOUTS, "--fill": ic.FILLS, "--on-error": ic.ON_ERROR,
+            "predict": {**common, "--layout": ic.LAYOUTS, "--on-error": ic.ON_ERROR,
                         "--overlap": ic.OVERLAPS,
                         "--provider": ic.PROVIDER_CHOICES},
             "evaluate": {**common, "--fill": TABLE_FILLS, "--provider": ic.PROVIDER_CHOICES},
-            "score": {**common, "--fill": ic.FILLS}}
+            "score": {**common}}
     group = typer.main.get_command(app)
     got = {name: {p.opts[0]: list(p.type.choices) for p in cmd.params if getattr(p.type, "choices", None)}
            for name, cmd in group.commands.items()}                      # type: ignore[attr-defined]
     assert {k: v for k, v in got.items() if v} == \
         {k: {o: list(c) for o, c in v.items()} for k, v in want.items()}
+    for name in ("predict", "score"):     # a stream's --fill: the library checks it (explains interpolate)
+        params = group.commands[name].params                              # type: ignore[attr-defined]
+        fill = next(p for p in params if p.opts[0] == "--fill")
+        assert fill.metavar == f"<{'|'.join(ic.FILLS)}>"
 
 
 def test_cli_runner_predict_and_errors(lstm: Fixture) -> None:
