@@ -25,6 +25,7 @@ from . import compiled
 from .config import WIDE_MAX
 from .contract import ModelMeta
 from .errors import ConfigError, DataError
+from .parse import F32_OVERFLOW
 from .session import Model, check_rollout, default_workers, load_model, probe_providers
 from .state import SeriesState
 from .stepstate import StepStore
@@ -92,17 +93,24 @@ class Forecaster:
             raise ConfigError("step(): this model is windowed; give it windows with predict() or rows with "
                               "stream()")
         f = self.meta.features
-        v = np.asarray(values, dtype=self.model.dtype)
+        try:
+            v = np.asarray(values, dtype=np.float64)
+        except (ValueError, TypeError) as e:
+            raise DataError(f"values: not numbers ({e})", source="step()") from None
         v = v.reshape(len(v), f) if v.ndim == 1 and f == 1 else v
         if v.ndim != 2 or v.shape[1] != f:
             raise DataError(f"values: expected [n] or [n, {f}], got {list(np.shape(values))}",
                             source="step()")
-        if series is not None and len(series) != len(v):
-            raise DataError(f"series: {len(series)} ids for {len(v)} rows", source="step()")
-        if not np.isfinite(v).all():
-            raise DataError("values: contains NaN or inf", source="step()")
+        keys = None if series is None else series_keys(series, len(v))
+        limit = F32_OVERFLOW if self.model.dtype == np.float32 else np.inf
+        ok = (np.abs(v) < limit).all(axis=1)
+        if not ok.all():
+            beyond = " or beyond float32 (3.4e38)" if limit < np.inf else ""
+            raise DataError(f"values: row {int(np.argmin(ok))} is NaN, inf{beyond}", source="step()")
+        if not len(v):
+            return np.empty((0, self.horizon), self.model.dtype)
         state, store = self._step_state()
-        state.ready(v, series)
+        state.ready(v.astype(self.model.dtype), keys)
         store.reset(state.fresh)
         return store.run(state.row_codes, v)[0]
 
@@ -119,12 +127,12 @@ class Forecaster:
     def save_state(self, path: str | Path) -> None:
         """Every series' state to `path`, as `seqinfer predict --state` writes it (the same file format)."""
         state, store = self._step_state()
-        store.save(path, dict(state.ids), state.last, state.clocks)
+        store.save(path, dict(state.ids), state.last, state.clocks, what="save_state()")
 
     def load_state(self, path: str | Path) -> None:
         """The series' state from `path` (written by save_state or predict --state); other series stay."""
         state, store = self._step_state()
-        keys, last, arrays, clocks = store.load(path)
+        keys, last, arrays, clocks = store.load(path, what="load_state()")
         store.put(state.restore(keys, last, clocks), arrays)
 
     def predict(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
@@ -189,6 +197,26 @@ class Forecaster:
                 for i, yhat in zip(np.flatnonzero(mask).tolist(), y, strict=True):
                     yield Forecast(start + i, None if keys is None else keys[i], yhat)
             start += len(chunk)
+
+
+def series_keys(series: Sequence[Hashable], n: int) -> list[Hashable]:
+    """step()'s series ids as predict reads them from a CSV: text, UTF-8 bytes (str, bytes, or a number
+    written as str() writes it: 17 and "17" are one series), so that a state file carries them across the
+    API and the CLI alike."""
+    if isinstance(series, (str, bytes)):
+        raise DataError("series: a list of ids, one per row (got one string)", source="step()")
+    if len(series) != n:
+        raise DataError(f"series: {len(series)} ids for {n} rows", source="step()")
+    keys: list[Hashable] = []
+    for i, k in enumerate(series):
+        if isinstance(k, bytes):
+            keys.append(k)
+        elif isinstance(k, (str, int, np.integer)) and not isinstance(k, bool):
+            keys.append(str(k).encode())
+        else:
+            raise DataError(f"series: row {i}'s id is {type(k).__name__} {k!r}: ids are text (str, bytes) or "
+                            f"integers", source="step()")
+    return keys
 
 
 def split_batch(n: int, workers: int) -> list[slice]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .clocks import Clocks
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 from .session import Model
 
 STATE_FORMAT = "seqinfer-state/1"
@@ -66,6 +67,18 @@ class Plan:
         pos, row_of = np.empty(n, np.int64), np.empty(n, np.int64)
         pos[order], row_of[order] = within, group
         return Plan(n, slots, lens, x, row_of, pos)
+
+
+def writable(path: Path, what: str) -> None:
+    """ConfigError unless `path` can be written (its folder exists and takes files): said before a run, not
+    after it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"{what} {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{what} {path}: the folder {folder} is not writable")
+    if path.is_dir():
+        raise ConfigError(f"{what} {path}: is a folder")
 
 
 class StepStore:
@@ -136,11 +149,12 @@ class StepStore:
 
     # --- across runs ------------------------------------------------------------------------------------
     def save(self, path: str | Path, keys: dict[Hashable, int], last: np.ndarray,
-             clocks: Clocks | None = None) -> None:
+             clocks: Clocks | None = None, what: str = "--state") -> None:
         """Write the live series' state (keys: series id -> code; last: per code, the last value for
         --fill previous, NaN where none; clocks: their time column's state, the last time read and what the
-        gap check keeps) atomically: a temporary file, fsync, rename."""
+        gap check keeps) atomically: a temporary file, fsync, rename. `what` names the path in errors."""
         path = Path(path)
+        writable(path, what)
         items = sorted(keys.items(), key=lambda kv: kv[1])
         codes = np.array([c for _, c in items], np.int64)
         self._grow(int(codes.max()) if len(codes) else 0)
@@ -160,20 +174,23 @@ class StepStore:
             os.fsync(out.fileno())
         os.replace(tmp, path)
 
-    def load(self, path: str | Path) -> tuple[list[Hashable], np.ndarray, dict[str, np.ndarray],
-                                              dict[str, np.ndarray] | None]:
+    def load(self, path: str | Path, what: str = "--state") -> tuple[
+            list[Hashable], np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         """-> (series ids, their last values [S, F], their state arrays by name, their time state by
         Clocks.FIELDS or None where the file has none); the caller assigns codes and calls `put`.
-        ModelError when the file is not a state file of this model."""
+        ModelError when the file is not a state file of this model. `what` names the path in errors."""
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:
-            raise ModelError(f"--state {path}: not a seqinfer state file ({e})") from None
+        except OSError as e:
+            raise ModelError(f"{what} {path}: {e.strerror or e}") from None
+        except (ValueError, EOFError, zipfile.BadZipFile, KeyError):   # cut short, empty, or not an .npz
+            raise ModelError(f"{what} {path}: not a seqinfer state file (not a whole NumPy .npz of arrays: "
+                             f"cut short, or another kind of file)") from None
         if str(data.get("format", "")) != STATE_FORMAT:
-            raise ModelError(f"--state {path}: not a seqinfer state file (format {STATE_FORMAT!r} expected)")
+            raise ModelError(f"{what} {path}: not a seqinfer state file (format {STATE_FORMAT!r} expected)")
         if str(data["model"]) != model_id(self.model):
-            raise ModelError(f"--state {path}: the state of a different model (model.onnx sha256 "
+            raise ModelError(f"{what} {path}: the state of a different model (model.onnx sha256 "
                              f"{str(data['model'])[:12]}, this one {model_id(self.model)[:12]}); give the "
                              f"model it was written with, or another --state file")
         keys: list[Hashable] = [None if u else bytes(k)

@@ -32,7 +32,7 @@ from .parse import Rows, after_header, parse_block, sample
 from .reader import Block, Dialect, LineReader, open_input
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState, series_name
-from .stepstate import Plan, StepStore
+from .stepstate import Plan, StepStore, writable
 
 if TYPE_CHECKING:
     from .verify import StepCheck, TorchCheck
@@ -264,8 +264,10 @@ class Engine:
         self.npending = 0
         self.since = 0.0              # when the oldest pending row was read
         self.summary = Summary(provider=model.provider)
-        if self.store is not None and cfg.state is not None and Path(cfg.state).exists():
-            self._load_state(cfg.state)
+        if self.store is not None and cfg.state is not None:
+            writable(Path(cfg.state), "--state")      # said now, not after the run
+            if Path(cfg.state).exists():
+                self._load_state(cfg.state)
         # A stateful model's batches depend on each other (each continues the state the last one left): they
         # run in order on one thread (StepRunner), formatting on another, parsing on this one.
         workers = 1 if cfg.verify else default_workers(model.provider) if cfg.workers is None else cfg.workers
