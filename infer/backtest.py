@@ -279,8 +279,10 @@ def plot(bt: Backtest, path: str | Path, show: int = 300) -> bool:
     fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
     x = np.arange(len(e["truth"]))[-n:]
     ax.plot(x, e["truth"][-n:], lw=2, alpha=0.6, label="truth")
-    ax.plot(x, e["model"][-n:], lw=1, ls="--", label=f"model (MSE {bt.steps[0]['model']['mse']:.3g})")
-    ax.plot(x, e["naive"][-n:], lw=1, ls=":", label=f"naive (MSE {bt.steps[0]['naive']['mse']:.3g})")
+    for name, style in (("model", "--"), ("naive", ":")):      # MSE over this series' origins, then all
+        here = float(np.mean((e[name] - e["truth"]) ** 2))
+        every = f"; all series {bt.steps[0][name]['mse']:.3g}" if e["series"] else ""
+        ax.plot(x, e[name][-n:], lw=1, ls=style, label=f"{name} (MSE {here:.3g}{every})")
     who = f" series {e['series']}," if e["series"] else ""
     ax.set_title(f"{Path(bt.model).name} on {Path(bt.source).name}:{who} one step ahead, last {n} origins")
     ax.set_xlabel("forecast origin")

@@ -271,8 +271,10 @@ def verify(
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="model.onnx, or an artifacts/<kind> folder")],
-    input: Annotated[Path | None, typer.Option("--input", "-i", help="Read this CSV, not stdin.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
+    input: Annotated[Path | None, typer.Option("--input", "-i", help="Read this CSV, not stdin (-: stdin).")
+                     ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout (-: stdout).")
+                      ] = None,
     layout: Annotated[Literal["auto", "series", "windows"], typer.Option(
         help="series: one observation per row; windows: one whole window per row; auto: windows when a "
              "row's numeric columns make exactly one window, else series.")] = "auto",
@@ -342,8 +344,8 @@ def predict(
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
         verify=verify, state=None if state is None else str(state), warmup=warmup, overlap=overlap)
-    inp = input if input is not None else sys.stdin.buffer
-    out = output if output is not None else sys.stdout.buffer
+    inp = input if input is not None and str(input) != "-" else sys.stdin.buffer       # `-`: stdin, stdout
+    out = output if output is not None and str(output) != "-" else sys.stdout.buffer
     try:
         summary = run_predict(model, cfg, inp, out, report=lambda m: err(f"seqinfer: {m}"))
     except BrokenPipeError:
@@ -400,10 +402,15 @@ def evaluate(
     from .backtest import evaluate as run_backtest
     from .backtest import plot as draw
     from .config import ColumnSpec
+    from .stepstate import writable
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
                       decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
+    wanted = str(plot) not in ("", ".")           # typer reads --plot '' as Path("."): no plot wanted
+    plot = plot / "forecast.png" if wanted and plot.is_dir() else plot
+    if wanted:
+        writable(plot, "--plot")                  # said before the backtest, not after it
     bt = run_backtest(model, input, spec, fill=fill, season=season, provider=provider,
                       report=lambda m: err(f"seqinfer: {m}"))
     season_said = f"season {bt.season} ({bt.season_how})" if bt.season else \
@@ -413,9 +420,8 @@ def evaluate(
     print(bt.table(), end="")
     if json_out is not None:
         json_out.write_text(json.dumps(bt.to_json(), indent=1) + "\n")
-    if str(plot) in ("", "."):                     # typer reads --plot '' as Path("."): no plot wanted
+    if not wanted:
         return
-    plot = plot / "forecast.png" if plot.is_dir() else plot
     if draw(bt, plot):
         err(f"seqinfer: wrote {plot}")
     else:

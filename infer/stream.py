@@ -628,6 +628,7 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
                     raise ConfigError(f"--input {source}: {e.strerror}") from None
             opened.append(inp)  # type: ignore[arg-type]
         if isinstance(out, str | Path):
+            shown = out
             if is_parquet(out):                  # CSV to a temporary file, converted at the end
                 parquet_out = Path(out)
                 csv_out = parquet_out.with_name(f".{parquet_out.name}.csv.tmp")
@@ -635,7 +636,7 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
             try:
                 out = open(out, "wb")  # noqa: SIM115 - closed in finally
             except OSError as e:
-                raise ConfigError(f"--output {out}: {e.strerror}") from None
+                raise ConfigError(f"--output {shown}: {e.strerror}") from None
             opened.append(out)
         return run_stream(m, cfg, inp, out, report, source, first_line)  # type: ignore[arg-type]
     finally:
@@ -643,7 +644,7 @@ def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | P
             f.close()
         if parquet_out is not None and csv_out is not None:
             try:                                 # what went out before an error is kept, as with CSV
-                if csv_out.stat().st_size:
+                if csv_out.exists() and csv_out.stat().st_size:
                     to_parquet(csv_out, parquet_out, cfg.horizon or m.meta.horizon, m.meta.io_dtype)
             finally:
                 csv_out.unlink(missing_ok=True)

@@ -68,6 +68,10 @@ def test_evaluate_errors_are_one_line(constant_step: Path, tmp_path: Path) -> No
     bad.write_text("value\n1\n2\nx\n4\n")
     r = run_cli(["evaluate", str(constant_step), "--input", str(bad), "--provider", "cpu"])
     assert r.returncode == 2 and f"{bad}:4:1: 'x' is not a number" in one_error(r.stderr)
+    r = run_cli(["evaluate", str(constant_step), "--input", str(short), "--provider", "cpu", "--plot",
+                 str(tmp_path / "nodir" / "f.png")])        # before the backtest (it was matplotlib's, after)
+    assert r.returncode == 2 and one_error(r.stderr) == \
+        f"seqinfer: error: --plot {tmp_path / 'nodir' / 'f.png'}: no folder {tmp_path / 'nodir'}"
 
 
 def test_evaluate_on_values_that_never_change(constant_step: Path, tmp_path: Path) -> None:

@@ -67,3 +67,10 @@ def test_parquet_out_holds_what_csv_out_holds(lstm: Fixture, frame: pd.DataFrame
     _, _, y = parse_csv(csv.stdout)
     np.testing.assert_array_equal(got[["yhat_1", "yhat_2"]].to_numpy(), y.astype(np.float32))  # %.9g: exact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.parquet", "f.parquet"]   # no temporary left
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(tmp_path / "d.parquet"),
+                 "--output", str(tmp_path / "nodir" / "f.parquet")])     # was a FileNotFoundError traceback
+    assert r.returncode == 2 and one_error(r.stderr).endswith(
+        f"--output {tmp_path / 'nodir' / 'f.parquet'}: No such file or directory")
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", "-", "--output", "-"],
+                (tmp_path / "d.parquet").read_bytes())            # `-`: stdin; Parquet there is said so
+    assert r.returncode == 2 and "a Parquet file, not CSV" in one_error(r.stderr)

@@ -28,6 +28,7 @@ from seqinfer.export import ExportConfig, VerifyConfig, export_model
 from seqinfer.infer import Forecaster
 from seqinfer.infer.errors import ConfigError, DataError, ModelError
 from seqinfer.trainer.checkpoint import save_checkpoint
+from seqinfer.trainer.model import Forecaster as TorchForecaster
 from seqinfer.trainer.model import ModelConfig
 from seqinfer.trainer.stateful import StatefulForecaster, forecast_series
 
@@ -212,6 +213,18 @@ def test_verify_stops_at_the_first_row_torchscript_disagrees_and_keeps_the_state
     assert r.returncode == 2 and "--verify: row 2: onnxruntime" in one_error(r.stderr)
     assert parse_csv(r.stdout)[2].shape[0] == 0
     assert "state: not written" in r.stderr.decode() and not state.exists()
+
+
+def test_verify_with_the_checkpoint_of_a_windowed_model_says_so(gru: tuple, tmp_path: Path) -> None:
+    """A stateful model.onnx with a windowed checkpoint (or the other way round) was a RuntimeError traceback
+    from TorchScript's forward(), exit 1."""
+    _, root = gru
+    windowed = TorchForecaster(ModelConfig(kind="gru", hidden=8, horizon=HORIZON)).eval()
+    save_checkpoint(tmp_path / "checkpoint.pt", windowed, data={"window": 10, "fingerprint": "w"})
+    r = run_cli(["verify", str(root / "model.onnx"), "--checkpoint", str(tmp_path)])
+    assert r.returncode == 2 and one_error(r.stderr).endswith(
+        f"a stateful model, but {tmp_path} holds a windowed one: give the checkpoint it "
+        "was exported from (--checkpoint)"), r.stderr.decode()
 
 
 def test_a_trickle_gets_each_forecast_before_the_next_row(gru: tuple) -> None:
