@@ -77,7 +77,8 @@ def checkpoint_meta(model: Forecaster, ckpt: dict[str, Any], form: str) -> Model
                      stateful=cfg.stateful, warmup=int(data.get("warmup", 0)) if cfg.stateful else 0,
                      state=state_spec(cfg.kind, cfg.scaling, cfg.layers, cfg.hidden, cfg.features,
                                       str(data.get("io_dtype", "float32"))) if cfg.stateful else {},
-                     fingerprint=str(data.get("fingerprint", "")))
+                     fingerprint=str(data.get("fingerprint", "")),
+                     value_names=tuple(str(v) for v in data.get("value_names", ())))
     return complete_meta(meta, form)
 
 

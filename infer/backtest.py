@@ -203,7 +203,7 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
     with Forecaster(model, provider=provider) as f:
         meta = f.meta
         window, horizon = meta.window, meta.horizon
-        table = read_table(inp, spec, features=meta.features, fill=fill, report=say)
+        table = read_table(inp, spec, features=meta.features, fill=fill, report=say, names=meta.value_names)
         for note in table.notes:
             say(note)
         if season is not None and season < 1:

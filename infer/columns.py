@@ -305,7 +305,7 @@ def _increasing_ints(cells: list[str], groups: list[str] | None) -> bool:
 
 def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int | None = None,
             window: int | None = None, layout: str = "series", source: str = "<stdin>",
-            sorts: bool = False) -> Columns:
+            sorts: bool = False, names: Sequence[str] = ()) -> Columns:
     """Decide header and column roles from the first lines and the options: lines[i] is line i + 1, a
     blank or bad line an empty list (parse.sample).
 
@@ -314,6 +314,9 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
     `features`: the values per step the model takes (None: as many as --value-col names, else 1).
     `layout`: series | windows | auto (windows when the numeric columns make exactly one window per row).
+    `names`: the model's value columns as its training file's header named them (ModelMeta.value_names):
+    without --value-col, a header holding them all gives the values, in the model's order; a model of
+    several values per step whose names the file lacks is an error, not the file's column order.
     """
     if layout not in LAYOUTS:
         raise ConfigError(f"layout: {layout!r} is not one of {', '.join(LAYOUTS)}")
@@ -366,6 +369,15 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         return _column(s, header, n, opt, source)
 
     values = tuple(col(s, "--value-col") for s in spec.value_col)
+    by_model = not values and layout != "windows" and bool(names) and header is not None and \
+        all(_match(m, header) is not None for m in names)
+    if by_model:
+        values = tuple(j for m in names if (j := _match(m, header)) is not None)
+    elif not values and len(names) > 1 and layout != "windows":
+        has = f"this header has {', '.join(h.strip() for h in header)}" if header else "line 1 is no header"
+        raise ConfigError(f"{source}: the model takes {len(names)} values per step, trained on the columns "
+                          f"{', '.join(names)} in that order (the first is forecast); {has}: name them with "
+                          f"--value-col, in that order")
     key = tuple(col(s, "--series-col") for s in spec.series_cols())
     series = key[0] if key else None
     time_given = col(spec.time_col, "--time-col") if spec.time_col is not None else None
@@ -524,8 +536,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_also is not None:                       # Date,Time: the date's column, then its time of day
         gap_col = next(j for j in pair if j != gap_also)
     free = [j for j in free if j not in time]
-    chosen = bool(spec.value_col) or (header is not None and len(values) == 1
-                                       and header[values[0]].strip().lower() in VALUE_NAMES)
+    chosen = bool(spec.value_col) or by_model or (header is not None and len(values) == 1
+                                                  and header[values[0]].strip().lower() in VALUE_NAMES)
     left = [j for j in free if kinds[j][0] != "empty"]
     if left and not chosen:
         what = "text" if all(kinds[j][0] in ("text", "date") for j in left) else \

@@ -128,6 +128,8 @@ class ModelMeta:
     opset: int = OPSET
     exporter: str = ""
     fingerprint: str = ""           # sha256 of training data + config
+    value_names: tuple[str, ...] = ()   # the training file's header names of the features, in order (feature
+                                        # 0 the target); () for the sine or a file without a header
     parity: dict[str, Any] = field(default_factory=dict)  # summary of verification
 
     def __post_init__(self) -> None:
@@ -162,6 +164,11 @@ class ModelMeta:
             raise ModelError(f"metadata {META_PREFIX}state names {sorted(self.state)}, a stateful "
                              f"{self.kind} with {self.scaling} scaling carries "
                              f"{sorted(state_spec(self.kind, self.scaling, 1, 1, 1))}")
+        names = self.value_names
+        if not isinstance(names, tuple) or not all(isinstance(v, str) for v in names) \
+                or len(names) not in (0, self.features):
+            raise ModelError(f"metadata {META_PREFIX}value_names is {_shown(names)} (must be a list of "
+                             f"{self.features} column name(s), or empty)")
         if not isinstance(self.parity, dict):
             raise ModelError(f"metadata {META_PREFIX}parity is {_shown(self.parity)} (must be a JSON object)")
 

@@ -82,13 +82,15 @@ def _blocks(path: str, enough: int | None = None, spec: ColumnSpec | None = None
     return blocks
 
 
-def decide(path: str, spec: ColumnSpec, features: int, window: int) -> Columns:
-    """The columns, from the first file, by predict's rules (a Parquet schema is its header)."""
+def decide(path: str, spec: ColumnSpec, features: int, window: int, names: tuple[str, ...] = ()) -> Columns:
+    """The columns, from the first file, by predict's rules (a Parquet schema is its header); `names`: the
+    model's value columns (columns.resolve)."""
     blocks = _blocks(path, SAMPLE_LINES, spec)
     if not blocks:
         raise DataError("empty file", source=path)
     spec, _ = header_rule(spec, is_parquet(path))
-    return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path)
+    return resolve(sample(blocks, path), spec, features=features, window=window, layout="series", source=path,
+                   names=names)
 
 
 def read_file(path: str, index: int, cols: Columns, missing_ok: bool, spec: ColumnSpec | None = None) -> Any:
@@ -272,7 +274,7 @@ def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: 
         raise ConfigError("--input: no file matches")
     m = load_model(model, "cpu")
     features = m.meta.features
-    cols = decide(str(files[0]), spec, features, m.meta.window)
+    cols = decide(str(files[0]), spec, features, m.meta.window, m.meta.value_names)
     frames = dd.from_map(read_file, [str(f) for f in files], list(range(len(files))),
                          args=(cols, cfg.fill != "stop", spec), meta=_meta(features),
                          enforce_metadata=False)
@@ -293,7 +295,7 @@ def score(ddf: Any, model: str | Path, spec: ColumnSpec | None = None, cfg: Scor
     lines = [list(map(str, ddf.columns))] + [["" if pd.isna(x) else str(x) for x in r]
                                              for r in head.itertuples(index=False)]
     cols = resolve(lines, replace(spec, header="yes"), features=features, window=m.meta.window,
-                   layout="series", source="dataframe")
+                   layout="series", source="dataframe", names=m.meta.value_names)
     frames = ddf.map_partitions(_from_frame, cols, cfg.fill != "stop", meta=_meta(features),
                                 partition_info=True, enforce_metadata=False)
     return _score_frames(frames, model, features, cfg, one_series=cols.series is None)

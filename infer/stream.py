@@ -384,7 +384,7 @@ class Engine:
             return
         meta = self.model.meta
         spec, where = header_rule(self.cfg.columns(), self.parquet)
-        self.cols = resolve(lines, spec, features=meta.features, window=self.window,
+        self.cols = resolve(lines, spec, features=meta.features, window=self.window, names=meta.value_names,
                             layout=self.cfg.layout, source=self.source)
         for line in understood(self.cols, where, self.dialect):
             self.report(line)

@@ -43,7 +43,7 @@ class Table:
 
 
 def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = None, fill: str = "stop",
-               report: Callable[[str], None] | None = None) -> Table:
+               report: Callable[[str], None] | None = None, names: tuple[str, ...] = ()) -> Table:
     """Parse `path`; DataError (file:line:column) at the first bad line, ConfigError for an ambiguity."""
     if fill not in TABLE_FILLS:
         raise ConfigError(f"fill: {fill!r} is not one of {', '.join(TABLE_FILLS)}")
@@ -62,7 +62,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     if not blocks:
         raise DataError("no data rows (the file is empty)", source=source)
     cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source,
-                   sorts=True)
+                   sorts=True, names=names)       # names: a model's value columns (columns.resolve)
     if report is not None:
         for msg in understood(cols, dialect=dialect):
             report(msg)

@@ -121,6 +121,18 @@ def test_covariates_train_export_predict_and_no_rollout_past_the_horizon(tmp_pat
     cmd = f"{SEQINFER} predict art/lstm --input grid.csv --value-col load,temp --horizon 3"
     bad = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "rolling out needs a single-feature model" in bad.stderr.splitlines()[-1]
+    # The columns in another order, no --value-col: read by the names the model was trained on (they were
+    # taken in file order, the covariate forecast as the target, without a word); names it lacks: an error.
+    (tmp_path / "swapped.csv").write_text("time,temp,load\n" + "".join(
+        f"{t},{b},{a}\n" for t, a, b in (ln.split(",") for ln in rows.splitlines())))
+    r = sh("seqinfer predict art/lstm --input swapped.csv", tmp_path)
+    assert "reading value=load,temp, time=time" in r.stderr and r.stdout.splitlines()[1].endswith(out[1][2])
+    (tmp_path / "renamed.csv").write_text("time,a,b\n" + rows)
+    cmd = f"{SEQINFER} predict art/lstm --input renamed.csv"
+    bad = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.splitlines()[-1].endswith(
+        "the model takes 2 values per step, trained on the columns load, temp in that order (the first is "
+        "forecast); this header has time, a, b: name them with --value-col, in that order")
 
 
 def test_stateful_train_export_predict_through_a_pipe(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ class Series:
     filled: int = 0              # values touched by the fill policy
     lines: list[np.ndarray] | None = None    # per series: the CSV line of each value (None: the sine)
     notes: tuple[str, ...] = ()  # what the reader understood and counted, for stderr
+    names: tuple[str, ...] = ()  # the header's names of the value columns (none: the sine, no header)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ def load_series(cfg: DataConfig, report: Callable[[str], None] | None = None) ->
     said: list[str] = []
     t = read_table(cfg.path, cfg.columns(), fill=cfg.fill, report=report or said.append)
     column = ",".join(t.columns.label(i) for i in t.columns.values)
+    head = t.columns.header
+    names = tuple(head[i].strip() for i in t.columns.values) if head is not None else ()
     return Series(values=t.values, ids=t.ids, source=cfg.path, column=column, filled=t.filled,
-                  lines=t.lines, notes=tuple(said + t.notes))
+                  lines=t.lines, notes=tuple(said + t.notes), names=names)
 
 
 def split_points(n: int, cfg: DataConfig) -> tuple[int, int]:
@@ -192,6 +195,7 @@ def checkpoint_data(ds: Dataset, cfg: DataConfig, model_config: Mapping[str, Any
         "fingerprint": fingerprint(ds.series, cfg, model_config),
         "source": ds.series.source,
         "column": ds.series.column,
+        "value_names": list(ds.series.names),          # the header's names of the features (metadata)
         "series": len(ds.series.values),
         "points": int(sum(len(v) for v in ds.series.values)),
         "filled": ds.series.filled,
