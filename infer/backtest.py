@@ -216,21 +216,30 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
         needs = f"{'warm-up ' + str(meta.warmup) if meta.stateful else 'window ' + str(window)}" \
             f"{f', season {m}' if m else ''}, horizon {horizon}"
         xs, truths, naive, snaive, where, short = [], [], [], [], [], []
+        h = np.arange(1, horizon + 1)
+        unscored = 0
         for k, v in enumerate(table.values):
             n = len(v)
             t = np.arange(first, n - horizon)                  # origins: index of each window's last value
             if not len(t):
                 short.append(k)
                 continue
+            filled = table.missing[k][t[:, None] + h].any(axis=1)    # a target --fill made up: not scored
+            unscored += int(filled.sum())
+            t = t[~filled]
+            if not len(t):
+                continue
             if not meta.stateful:
                 xs.append(np.lib.stride_tricks.sliding_window_view(v, window, axis=0)[t - window + 1]
                           .transpose(0, 2, 1))                 # (N, window, F)
-            h = np.arange(1, horizon + 1)
             truths.append(v[t[:, None] + h, 0])
             naive.append(np.repeat(v[t, 0][:, None], horizon, axis=1))
             if m:
                 snaive.append(v[t[:, None] + seasonal_lag(horizon, m), 0])
             where.append((k, t))
+        if unscored:
+            say(f"--fill {fill}: {unscored} forecast origin(s) whose target is a filled value (not in the "
+                f"file) not scored; their windows use the filled values")
         if not where:
             longest = max(map(len, table.values))
             raise DataError(f"no forecast origin: the longest series has {longest} values, a backtest "

@@ -16,7 +16,7 @@ the steps back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ class Table:
     columns: Columns
     notes: list[str]             # what was filled, dropped, or found in the time column
     filled: int                  # values filled (previous, interpolate) or rows dropped
+    missing: list[np.ndarray] = field(default_factory=list)   # per series: bool [n], the target was filled
 
 
 def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = None, fill: str = "stop",
@@ -79,17 +80,19 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     parsed, sorted_note = _in_time_order(parsed, source)
     # window 1: the state only keeps each series' last value, for --fill previous; it also counts gaps
     state = SeriesState(1, nf, "stop" if fill == "interpolate" else fill, dtype=np.float64)
-    codes, values, lines = [], [], []
+    codes, values, lines, gone = [], [], [], []
     for rows in parsed:
         src, idx, mask = state.ready(rows.values, rows.series, rows.lines, rows.times)
         keys = rows.series if rows.series is not None else [None] * len(rows)
         codes.append(np.array([state.ids[k] for k in keys], np.int64)[mask])
         values.append(src[idx][:, 0, :])                          # (k, F): the rows kept, filled
         lines.append(rows.lines[mask])
+        gone.append(np.isnan(rows.values[mask, 0]))               # the target missing in the file
     code, value, line = np.concatenate(codes), np.concatenate(values), np.concatenate(lines)
+    missing = np.concatenate(gone)
     order = np.argsort(code, kind="stable")
     bounds = np.flatnonzero(np.diff(code[order])) + 1
-    table_values, table_lines, ids = [], [], []
+    table_values, table_lines, ids, table_missing = [], [], [], []
     filled = state.tally.filled + state.tally.dropped + state.tally.unfillable
     for group in np.split(order, bounds):
         sid = series_name(state.keys[int(code[group[0]])])
@@ -99,11 +102,12 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
             filled += n
         table_values.append(v)
         table_lines.append(line[group])
+        table_missing.append(missing[group])
         ids.append(sid)
     notes = ([sorted_note] if sorted_note else []) + state.tally.notes()
     if fill == "interpolate" and filled:
         notes.insert(0, f"--fill interpolate: {filled} missing value(s) interpolated")
-    return Table(table_values, table_lines, ids, cols, notes, filled)
+    return Table(table_values, table_lines, ids, cols, notes, filled, table_missing)
 
 
 def _in_time_order(parsed: list[Rows], source: str) -> tuple[list[Rows], str | None]:

@@ -183,3 +183,24 @@ def test_evaluate_says_the_week_of_a_daily_file(constant_step: Path, tmp_path: P
     assert r.returncode == 0, r.stderr.decode()
     assert json.loads(out.read_text())["season"] == 7
     assert "season 7 (detected)" in r.stderr.decode(), r.stderr.decode()
+
+
+@pytest.mark.parametrize("fill", ["previous", "interpolate"])
+def test_evaluate_scores_no_target_that_fill_made_up(constant_step: Path, tmp_path: Path, fill: str) -> None:
+    """v_10 missing on the line: --fill makes one up for the windows, but an origin whose target it is was
+    scored against it (previous: v_9, which gave the naive forecast an error of 0 there). Its two origins
+    (t = 8, 9 for steps 2, 1) are left out and counted; interpolate restores the line, so the errors left
+    are the line's exactly."""
+    text = (constant_step / "line.csv").read_text().replace("\n10,20\n", "\n10,NA\n")
+    (tmp_path / "gap.csv").write_text(text)
+    out = tmp_path / "bt.json"
+    r = run_cli(["evaluate", str(constant_step), "--input", str(tmp_path / "gap.csv"), "--season", "3",
+                 "--fill", fill, "--plot", "", "--json", str(out), "--provider", "cpu"])
+    assert r.returncode == 0, r.stderr.decode()
+    assert f"--fill {fill}: 2 forecast origin(s) whose target is a filled value (not in the file) not " \
+           f"scored" in r.stderr.decode()
+    bt = json.loads(out.read_text())
+    assert bt["origins"] == N - HORIZON - 3 - 2
+    if fill == "interpolate":
+        assert bt["steps"][0]["naive"]["mae"] == pytest.approx(2.0) and \
+            bt["steps"][1]["model"]["mae"] == pytest.approx(3.0)
