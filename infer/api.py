@@ -142,16 +142,25 @@ class Forecaster:
         """
         if self.meta.stateful:
             raise ConfigError("predict(): this model is stateful: give it rows with step(series, values)")
-        x = np.asarray(windows, dtype=self.model.dtype)
+        try:
+            x = np.asarray(windows, dtype=self.model.dtype)
+        except (ValueError, TypeError) as e:
+            raise DataError(f"windows: not an array of numbers ({e})", source="predict()") from None
         f = self.meta.features
         if x.ndim == 2 and f == 1:
             x = x[:, :, None]
         if x.ndim != 3 or x.shape[2] != f or x.shape[1] < 1:
             raise DataError(f"windows: expected shape [batch, window] or [batch, window, {f}], "
                             f"got {list(np.shape(windows))}", source="predict()")
+        if x.shape[1] != self.window:
+            raise DataError(f"windows: {x.shape[1]} values each, the window is {self.window} (the model's; "
+                            f"Forecaster(..., window=N) runs it on another)", source="predict()")
         if not np.isfinite(x).all():
-            raise DataError("windows: contains NaN or inf", source="predict()")
-        h = horizon or self.horizon
+            raise DataError("windows: contains NaN or inf (or a value beyond the model's float type)",
+                            source="predict()")
+        h = self.horizon if horizon is None else horizon
+        if h < 1:
+            raise ConfigError(f"horizon: must be >= 1, got {h}")
         check_rollout(self.meta, h)
         if 0 < len(x) <= WIDE_MAX:                  # one call; onnxruntime spreads it over the cores
             return (self._wide or self.model).predict(np.ascontiguousarray(x), h)
@@ -234,6 +243,10 @@ def split_batch(n: int, workers: int) -> list[slice]:
 def _split_rows(chunk: list, start: int, features: int) -> tuple[list | None, np.ndarray]:
     """Rows -> (series keys or None, values float64 [n, features]); DataError names the bad row."""
     paired = isinstance(chunk[0], tuple)
+    odd = [i for i, r in enumerate(chunk) if not isinstance(r, tuple) or len(r) != 2] if paired else []
+    if odd:
+        raise DataError(f"row {start + odd[0]}: {chunk[odd[0]]!r}: rows are (series, value) pairs, or values "
+                        f"alone", source="stream()")
     keys = [r[0] for r in chunk] if paired else None
     try:
         values = np.array([r[1] if paired else r for r in chunk], dtype=np.float64)

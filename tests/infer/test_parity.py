@@ -1,6 +1,8 @@
 """`seqinfer predict` through real pipes equals the eager PyTorch model within 1e-5, in every layout."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from infer_support import Fixture, parse_csv, parsed_values, run_cli, sine, values_csv
@@ -8,6 +10,7 @@ from infer_support import Fixture, parse_csv, parsed_values, run_cli, sine, valu
 from seqinfer.infer import Forecaster
 from seqinfer.infer.api import MIN_SPLIT, PREDICT_BATCH, split_batch
 from seqinfer.infer.contract import format_forecast
+from seqinfer.infer.errors import SeqinferError
 
 ATOL = 1e-5
 MEANISH = 0.5
@@ -146,6 +149,16 @@ def test_python_api_predict_and_stream(lstm: Fixture) -> None:
     assert np.allclose(got[-1].yhat, lstm.eager(x[-1:])[0], atol=ATOL)
     one = list(f.stream(v.tolist()))
     np.testing.assert_allclose(np.stack([g.yhat for g in one]), lstm.eager(x), atol=ATOL, rtol=0)
+    # Misuse is a seqinfer error, not numpy's, nor a silent guess (another window ran; horizon 0 was the
+    # model's; a third field was taken for the value).
+    for call, said in ((lambda: f.predict(x[:, :5]), "windows: 5 values each, the window is 16"),
+                       (lambda: f.predict(x, horizon=0), "horizon: must be >= 1, got 0"),
+                       (lambda: f.predict([["a"] * lstm.window]), "windows: not an array of numbers"),
+                       (lambda: list(f.stream([("p", "2024", 1.0)])), "rows are (series, value) pairs")):
+        with pytest.raises(SeqinferError, match=re.escape(said)):
+            call()
+    np.testing.assert_allclose(Forecaster(lstm.dir, provider="cpu", window=5).predict(x[:, :5]),
+                               lstm.eager(x[:, :5]), atol=ATOL, rtol=0)
 
 
 def test_python_api_splits_a_large_batch_across_workers_with_the_same_result(lstm: Fixture) -> None:
