@@ -115,7 +115,7 @@ def sample(blocks: list[Block], source: str) -> list[list[str]]:
     """The first columns.SAMPLE_LINES lines of the input, split into fields, for columns.resolve.
 
     A bad line after line 1 is an empty entry here (as a blank line is), so entry i is line i + 1: it is
-    reported when its turn comes, not while deciding.
+    reported when its turn comes, not while deciding; one not UTF-8 is read with its bad bytes replaced.
     """
     data = b"".join(b.data for b in blocks)
     first_line = blocks[0].first_line
@@ -127,7 +127,11 @@ def sample(blocks: list[Block], source: str) -> list[list[str]]:
         try:
             lines.append(split_fields(line, source, number))
         except DataError:
-            lines.append([])
+            try:                          # not UTF-8 (a cp1252 `Köln`): its fields still tell the columns
+                text = line.decode("utf-8", "replace").encode()
+                lines.append(split_fields(text, source, number) if text != line else [])
+            except DataError:
+                lines.append([])
     return lines
 
 

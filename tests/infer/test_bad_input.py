@@ -305,6 +305,11 @@ def test_a_line_not_utf8_below_the_sample_stops_predict_and_train(lstm: Fixture,
         in one_error(r.stderr)
     _, keys, _ = parse_csv(r.stdout)
     assert [int(k[-1]) for k in keys] == list(range(17, 202)), "the forecasts before the bad line"
+    early = ("time,store,value\n" + "\n".join(r.replace("Bonn", "K\xf6ln") for r in rows) + "\n")
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], early.encode("latin-1"))   # every line:
+    said = r.stderr.decode()                                   # the columns are still told from them
+    assert r.returncode == 2 and "time=time (passed through, iso), series=store" in said, said
+    assert "<stdin>:2: not valid UTF-8" in one_error(r.stderr)
     r = run_cli(["train", "--data", str(tmp_path / "sales.csv"), "--out", str(tmp_path / "out"),
                  "--model", "rnn", "--epochs", "1", "--window", "16"])
     last = r.stderr.decode().splitlines()[-1]
