@@ -88,7 +88,9 @@ class Forecaster:
     def step(self, series: Sequence[Hashable] | None, values: Any) -> np.ndarray:
         """A stateful model: rows in order, (series id, value) each (`series` None: one series), every
         series continuing from its state -> forecasts [n, horizon], one per row. A series' first
-        `meta.warmup` rows build its state; their forecasts are less trustworthy (predict holds them back)."""
+        `meta.warmup` rows build its state; their forecasts are less trustworthy (predict holds them back).
+        Ids are text, as predict reads them from a CSV (str, bytes, or integers: 17 and "17" are one
+        series), so that save_state / load_state and `predict --state` files carry them alike."""
         if not self.meta.stateful:
             raise ConfigError("step(): this model is windowed; give it windows with predict() or rows with "
                               "stream()")
