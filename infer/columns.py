@@ -408,8 +408,6 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
 
     strong_time = [j for j in free if (header and is_time_name(header[j])) or pandas_index(j)
                    or kinds[j][0] == "date" or kinds[j][1] is not None]
-    counters: list[int] = []                        # id-named columns found to be row numbers
-
     def row_number(j: int) -> bool:
         """A column named like an id (`id`, `row_id`) counting up row by row (1, 2, 3 ...): a database's row
         key, where a time column has a new time on every row (series interleaved would repeat the times);
@@ -423,13 +421,10 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             raise ConfigError(f"{source}: column {shown([j])} counts up by one row by row ({first} "
                               f"...): a row number, or the ids of series one row each so far? --keep {name} "
                               f"reads past it (one series), --series-col {name} makes it the series id")
-        if all(len(set(cells[t])) == len(cells[t]) for t in times):
-            counters.append(j)                      # a row counter beside the time, as a logger's RECORD
-            return True
-        return False
+        return all(len(set(cells[t])) == len(cells[t]) for t in times)
 
     def in_runs(j: int) -> bool:
-        """Text in runs (OK, OK, MAINT, OK) beside a time that rises row by row, in ten rows or more: a status
+        """Text in runs (OK, OK, MAINT, OK) beside a time that rises row by row, in over ten rows: a status
         or note column, or series logged each at its own instants, one far more often than the others? An
         error naming both readings. (Series interleaved repeat the times or change id on most rows; series
         one after another go back in time.)"""
@@ -448,17 +443,23 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                                   f"times (--series-col {name})?")
         return False
 
+    def id_named(j: int) -> bool:
+        return hname(j) in SERIES_NAMES or hname(j).endswith("_id")
+
+    # A row counter beside the time (as a logger's RECORD): an id-named column that is a row number.
+    counters = [j for j in free if j not in strong_time and id_named(j) and row_number(j)] \
+        if series is None and n > 1 else []
     # Rule 5: the series id (never the only column: rule 3 makes that the value).
     if series is None and n > 1:
         def id_like(j: int) -> bool:
-            if hname(j) in SERIES_NAMES or hname(j).endswith("_id"):
-                return not row_number(j)
+            if id_named(j):
+                return j not in counters
             return kinds[j][0] == "text" and not _flags(cells[j]) and _formatted(cells[j]) is None \
                 and all(c.strip() for c in cells[j]) \
                 and not in_runs(j)              # a blank id names no series (a note column)
 
         clock = [j for j in free if j not in strong_time and kinds[j][0] == "text" and _timeish(cells[j])
-                 and hname(j) not in SERIES_NAMES and not hname(j).endswith("_id")]
+                 and not id_named(j)]
         if clock:                      # 03/01/24 1:00 PM, Mar-24, 01-MAR-24: never a series id
             example = next(c for c in cells[clock[0]] if not is_missing(c))
             raise ConfigError(f"{source}: column {shown(clock[:1])} looks like a time in a form seqinfer "
@@ -480,7 +481,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         """A column of 1,234.5 or 12.5% or $5: say so, rather than that it holds text."""
         cell = _formatted(cells[j])
         if cell is not None:
-            at = next((f" (line {i + 1})" for i, r in enumerate(numbered) if len(r) > j and r[j] == cell), "")
+            at = next((f" (line {i + 1})" for i, r in enumerate(numbered)
+                       if len(r) > j and r[j].strip() == cell), "")
             what = f"{source}: column {shown([j])} holds {cell.strip()!r}{at}, not a plain number"
             if spec.decimal == ",":       # --decimal ',' read the decimal commas: what is left is the rest
                 raise ConfigError(f"{what} (thousands separators, % and currency signs are not read): export "

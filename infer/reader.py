@@ -72,7 +72,8 @@ class Block:
     first_line: int          # 1-based line number of the first line in `data`
     nlines: int
     # --decimal ',': the fields that were numbers with a '.' and no comma (10.013: ten thousand and thirteen,
-    # or a decimal point among decimal commas), as (line, 0-based column) rows; parse.py refuses a value's
+    # or a decimal point among decimal commas), as (line, 0-based column) rows; parse.py refuses those in a
+    # value column. None: no such field.
     dots: np.ndarray | None = None
 
 
