@@ -99,11 +99,10 @@ def _options_named() -> Iterator[None]:
     try:
         yield
     except ConfigError as e:
-        field, sep, rest = str(e).partition(": ")
-        name = field.split(".", 1)[-1]
-        if not sep or field.split(".", 1)[0] not in ("data", "train") or " " in field:
+        config, _, name = (e.field or "").partition(".")
+        if config not in ("data", "train") or not name:
             raise
-        raise ConfigError(f"--{_FIELD_OPTIONS.get(name, name.replace('_', '-'))}: {rest}") from None
+        raise ConfigError(e.what, field=f"--{_FIELD_OPTIONS.get(name, name.replace('_', '-'))}") from None
 
 
 # --- train (owner: trainer) ------------------------------------------------------------------------------
@@ -402,7 +401,7 @@ def evaluate(
     from .backtest import evaluate as run_backtest
     from .backtest import plot as draw
     from .config import ColumnSpec
-    from .stepstate import writable
+    from .reader import writable
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,

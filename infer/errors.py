@@ -12,7 +12,12 @@ class SeqinferError(Exception):
 
 
 class ConfigError(SeqinferError):
-    """A configuration value is out of range; the message names the field."""
+    """A configuration value is out of range; the message names the field (`field`: a config's own name of
+    it, data.window, which the CLI says as its option, --window)."""
+
+    def __init__(self, what: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {what}" if field else what)
+        self.what, self.field = what, field
 
 
 class DataError(SeqinferError):

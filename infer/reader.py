@@ -64,6 +64,18 @@ def open_input(path: str | Path) -> BinaryIO:
     return cast(BinaryIO, _Gunzip(path, "rb")) if gz else open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
+def writable(path: Path, what: str) -> None:
+    """ConfigError unless `path` can be written (its folder exists and takes files): said before a run, not
+    after it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"{what} {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{what} {path}: the folder {folder} is not writable")
+    if path.is_dir():
+        raise ConfigError(f"{what} {path}: is a folder")
+
+
 @dataclass
 class Block:
     """Whole lines of input, each ending in b"\\n" (the stream's last line gets one if it lacks it)."""

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .clocks import Clocks
-from .errors import ConfigError, ModelError
+from .errors import ModelError
+from .reader import writable
 from .session import Model
 
 STATE_FORMAT = "seqinfer-state/1"
@@ -67,18 +68,6 @@ class Plan:
         pos, row_of = np.empty(n, np.int64), np.empty(n, np.int64)
         pos[order], row_of[order] = within, group
         return Plan(n, slots, lens, x, row_of, pos)
-
-
-def writable(path: Path, what: str) -> None:
-    """ConfigError unless `path` can be written (its folder exists and takes files): said before a run, not
-    after it."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"{what} {path}: no folder {folder}")
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{what} {path}: the folder {folder} is not writable")
-    if path.is_dir():
-        raise ConfigError(f"{what} {path}: is a folder")
 
 
 class StepStore:

@@ -29,10 +29,10 @@ from .config import DEFAULT_BATCH_SIZE, STEP_BATCH_SIZE, STEP_SWITCH_INTERVAL_S,
 from .contract import ModelMeta
 from .errors import ConfigError, DataError, SeqinferError
 from .parse import Rows, after_header, parse_block, sample
-from .reader import Block, Dialect, LineReader, open_input
+from .reader import Block, Dialect, LineReader, open_input, writable
 from .session import Model, check_rollout, default_workers, load_model
 from .state import Piece, SeriesState, series_name
-from .stepstate import Plan, StepStore, writable
+from .stepstate import Plan, StepStore
 
 if TYPE_CHECKING:
     from .verify import StepCheck, TorchCheck

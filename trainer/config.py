@@ -108,7 +108,7 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 
 def _check(cond: bool, field: str, msg: str) -> None:
     if not cond:
-        raise ConfigError(f"{field}: {msg}")
+        raise ConfigError(msg, field=field)
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,8 @@ class DataConfig:
                 [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"),
                                       ("sep", ","), ("decimal", "."), ("encoding", "utf-8"))
                  if getattr(self, n) != default]
-            _check(not given, f"data.{given[0] if given else ''}", "only applies to a CSV (set data.path)")
+            _check(not given, f"data.{given[0] if given else ''}",
+                   "only applies to a CSV file (data.path; --data)")
 
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
