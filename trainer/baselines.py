@@ -123,5 +123,8 @@ def baselines(ds: Dataset, cfg: DataConfig, season: int | None = None) -> dict[s
         del out["seasonal_naive"]
     if not out["ets"]:
         del out["ets"]
+    # ETS takes the season only where a series' training part holds 4 of them (_ets): the one it used
+    used = {f[2] for f in fits if f is not None}
+    out["ets_season"] = m if used == {m} else None if used <= {None} else "some series"
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out

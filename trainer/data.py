@@ -115,7 +115,8 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
         if len(windows[name]) == 0:
             longest = max(len(p) for p in segments[name])
             raise DataError(f"the {name} split has no window: its longest piece has {longest} points, a "
-                            f"window needs window + horizon = {need} (shorten --window or add data)",
+                            f"window needs window + horizon = {need} (shorten --window or --horizon, or add "
+                            f"data)",
                             source=series.source)
     train = np.concatenate(segments["train"])
     mean = train.mean(axis=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -121,12 +122,12 @@ def write_model(f: Fitted, ds: Dataset, data: DataConfig, train: TrainConfig, ou
                     train={k: result[k] for k in ("epochs", "best_epoch", "stopped_early", "train_seconds",
                                                   "device", "seed", "versions")}
                     | {"config": r, "test_mse": ours["test"]["mse"]})
-    loss_plot(folder / "loss.png", kind, hist.train_loss, hist.val_loss, hist.best_epoch)
+    loss_plot(folder / "loss.png", f.name, hist.train_loss, hist.val_loss, hist.best_epoch)  # gru-stateful
     test = ds.windows["test"]
-    forecast_plot(folder / "forecast.png", kind, test.y[:, 0], test_pred[:, 0], piece[:data.window, 0], roll,
-                  piece[data.window:data.window + steps, 0], ours["test"]["mse"])
+    forecast_plot(folder / "forecast.png", f.name, test.y[:, 0], test_pred[:, 0], piece[:data.window, 0],
+                  roll, piece[data.window:data.window + steps, 0], ours["test"]["mse"])
     result["wall_seconds"] = round(hist.seconds + time.perf_counter() - t0, 3)
-    (folder / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    (folder / METRICS_FILE).write_text(strict_json(result) + "\n")
     return result
 
 
@@ -286,7 +287,7 @@ def comparison_table(results: Sequence[dict[str, Any]], seconds: float,
                      f"{r['metrics']['val']['mse']:.3e} | {r['epochs']} ({r['best_epoch']}) | "
                      f"{r['train_seconds']:.1f} | {r['device']} |")
     names = {"naive": "naive (last value)", "seasonal_naive": f"seasonal naive (season {b['season']})",
-             "ets": "ETS (damped trend" + (f", season {b['season']})" if b["season"] else ")")}
+             "ets": _ets_label(b)}
     nan = float("nan")                           # a split with no windows (--val-frac 0) has no score
     for key, label in names.items():
         if key in b:
@@ -373,9 +374,35 @@ def train_all(kinds: Sequence[str], data: DataConfig, train: TrainConfig, out: s
     tests = comparisons(results, forecasts, test.y, np.repeat(test.x[:, -1, :1], data.horizon, axis=1))
     table = comparison_table(results, seconds, tests)
     (out / "comparison.md").write_text(table)
-    (out / COMPARISON_JSON).write_text(json.dumps({"level": LEVEL, "tests": tests}, indent=2) + "\n")
+    (out / COMPARISON_JSON).write_text(strict_json({"level": LEVEL, "tests": tests}) + "\n")
     comparison_plot(out / "comparison.png", results)
     return Report(results=results, table=table, seconds=seconds)
 
 
 __all__ = ["KINDS", "Report", "train_all", "train_one", "comparison_table"]
+
+
+def _ets_label(b: dict[str, Any]) -> str:
+    """The ETS row's name: the season it used (baselines.ets_season), which may be none where the detected
+    one was: a series' training part must hold 4 seasons."""
+    used = b.get("ets_season", b["season"])
+    if used is None:
+        return "ETS (damped trend" + (f"; season {b['season']} needs 4 in a series' training part)"
+                                      if b["season"] else ")")
+    if used == "some series":
+        return f"ETS (damped trend, season {b['season']} where a series' training part holds 4)"
+    return f"ETS (damped trend, season {used})"
+
+
+def strict_json(obj: Any) -> str:
+    """JSON every parser reads: NaN and inf (a score of a split with no window, a constant series' MASE)
+    as null, where json.dumps writes the bare NaN that strict parsers refuse."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(obj), indent=2, allow_nan=False)

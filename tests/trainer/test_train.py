@@ -317,7 +317,7 @@ def test_train_on_a_series_that_never_changes(tmp_path: Path) -> None:
     row = next(line for line in r.stdout.splitlines() if line.startswith("| rnn (diff)"))
     assert row.split(" | ")[3:5] == ["nan", "-"]                  # MASE, MSE / naive
     m = json.loads((tmp_path / "art" / "rnn" / "metrics.json").read_text())
-    assert np.isnan(m["metrics"]["test"]["mase"]) and m["baseline"]["test"]["mse"] == 0
+    assert m["metrics"]["test"]["mase"] is None and m["baseline"]["test"]["mse"] == 0   # no value: null
 
 
 def test_stopper_keeps_a_warm_start_no_epoch_beats() -> None:
@@ -630,3 +630,26 @@ def test_a_stateful_model_is_chosen_on_every_step_of_its_validation_part(val_fra
     at = {(k, t): i for i, (k, t) in enumerate(zip(o.series, o.t, strict=True))}
     at_windowed = [at[(k, t)] for k, t in zip(windowed.series, windowed.t, strict=True)]
     assert np.array_equal(truth[at_windowed], ds.windows["val"].y)
+
+
+def test_metrics_files_are_strict_json_and_the_ets_row_names_the_season_it_used() -> None:
+    """A constant series' MASE (0/0) and a split with no window wrote bare NaN into metrics.json, which
+    strict parsers refuse; ETS's row named the detected season where a series' training part was too short
+    for ETS to take it (4 seasons)."""
+    from seqinfer.trainer.run import _ets_label, strict_json
+
+    text = strict_json({"mse": float("nan"), "rows": [1.5, float("inf")], "deep": {"x": (float("-inf"),)}})
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c}")) == \
+        {"mse": None, "rows": [1.5, None], "deep": {"x": [None]}}
+    assert _ets_label({"season": 12, "ets_season": 12}) == "ETS (damped trend, season 12)"
+    assert _ets_label({"season": 40, "ets_season": None}) == \
+        "ETS (damped trend; season 40 needs 4 in a series' training part)"
+    assert _ets_label({"season": None, "ets_season": None}) == "ETS (damped trend)"
+    assert _ets_label({"season": 7, "ets_season": "some series"}) == \
+        "ETS (damped trend, season 7 where a series' training part holds 4)"
+    from seqinfer.trainer.baselines import baselines
+    from seqinfer.trainer.data import build
+
+    for length, used in ((300, 40), (150, None)):             # training parts of 210 and 105 points
+        cfg = DataConfig(length=length, window=8)
+        assert baselines(build(cfg), cfg, season=40)["ets_season"] == used
