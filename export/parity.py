@@ -38,7 +38,6 @@ from seqinfer.infer import __version__ as SEQINFER_VERSION
 from seqinfer.infer.contract import (
     CHECKPOINT_FILE,
     INPUT_NAME,
-    META_PREFIX,
     ONNX_FILE,
     ORT_CUDA_OPTIONS,
     OUTPUT_NAME,
@@ -450,9 +449,11 @@ def verify_files(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path,
     except Exception as e:  # protobuf's DecodeError and friends
         raise ModelError(f"{onnx_path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
     cfg = model.config
-    props = {p.key: p.value for p in proto.metadata_props}
-    if props.get(f"{META_PREFIX}stateful") in ("true", "false") and \
-            (props[f"{META_PREFIX}stateful"] == "true") != cfg.stateful:
+    try:                   # the metadata's own reading; a file it refuses is meta_checks' row to report
+        stateful = ModelMeta.from_props({p.key: p.value for p in proto.metadata_props}).stateful
+    except ModelError:
+        stateful = cfg.stateful
+    if stateful != cfg.stateful:         # the value runs would fail in TorchScript's forward(): say it now
         kinds = ("stateful", "windowed") if cfg.stateful else ("windowed", "stateful")
         held = checkpoint_label or "the checkpoint"
         raise ConfigError(f"{onnx_path}: a {kinds[1]} model, but {held} holds a {kinds[0]} one: give the "
