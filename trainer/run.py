@@ -385,7 +385,7 @@ __all__ = ["KINDS", "Report", "train_all", "train_one", "comparison_table"]
 def _ets_label(b: dict[str, Any]) -> str:
     """The ETS row's name: the season it used (baselines.ets_season), which may be none where the detected
     one was: a series' training part must hold 4 seasons."""
-    used = b.get("ets_season", b["season"])
+    used = b.get("ets_season", b["season"])       # (a metrics.json written before ets_season: as then)
     if used is None:
         return "ETS (damped trend" + (f"; season {b['season']} needs 4 in a series' training part)"
                                       if b["season"] else ")")
