@@ -123,7 +123,22 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
     std = train.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant series normalizes to zero, not to NaN
     return Dataset(series, segments, windows, mean.astype(np.float32), std.astype(np.float32),
-                   _short(series, segments, cfg))
+                   _short(series, segments, cfg) + _constant(series, segments))
+
+
+def _constant(series: Series, segments: dict[str, list[np.ndarray]]) -> tuple[str, ...]:
+    """Say which series' target never changes in the training part (a stuck sensor, a placeholder code):
+    the model can learn nothing there but that value, and the naive forecast is exact."""
+    flat = [k for k, p in enumerate(segments["train"]) if len(p) > 1 and np.ptp(p[:, 0]) == 0]
+    if not flat:
+        return ()
+    k = flat[0]
+    value = f"{segments['train'][k][0, 0]:g}"
+    if len(series.values) == 1:
+        return (f"the value is {value} in every row of the training part: the model can learn nothing "
+                f"but that value, and the naive forecast is exact there",)
+    return (f"{len(flat)} of {len(series.values)} series never change in their training part (the first: "
+            f"{series.ids[k]!r}, always {value}): nothing to learn from them",)
 
 
 def _short(series: Series, segments: dict[str, list[np.ndarray]], cfg: DataConfig) -> tuple[str, ...]:

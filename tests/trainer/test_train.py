@@ -304,16 +304,21 @@ def test_stateful_training_on_many_short_series(tmp_path: Path) -> None:
     assert m["name"] == "rnn-stateful" and m["epochs"] == 2 and m["metrics"]["test"]["mse"] > 0
 
 
-def test_train_on_a_series_that_never_changes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("val_frac", "split"), [("0.1", "validation"), ("0", "test")])
+def test_train_on_a_series_that_never_changes(tmp_path: Path, val_frac: str, split: str) -> None:
     """A stuck sensor: naive is exact, so MASE and the ratio to naive have no value (NaN, "-"), and the run
-    still finishes and says the model loses to naive (it divided by zero: a traceback)."""
+    still finishes, says the series never changes and that the model loses to naive (it divided by zero: a
+    traceback), on the split that decided it (with --val-frac 0 it said "validation (MSE nan)")."""
     f = tmp_path / "stuck.csv"
     f.write_text("value\n" + "5.0\n" * 200)
     r = subprocess.run([*SEQINFER, "train", "--data", str(f), "--model", "rnn", "--window", "8", "--epochs",
-                        "1", "--hidden", "4", "--jobs", "1", "--out", str(tmp_path / "art")],
-                       capture_output=True, text=True, timeout=120)
+                        "1", "--hidden", "4", "--jobs", "1", "--val-frac", val_frac, "--out",
+                        str(tmp_path / "art")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "WARNING: rnn does not beat the naive forecast" in r.stderr and "Traceback" not in r.stderr
+    assert "the value is 5 in every row of the training part" in r.stderr
+    assert f"WARNING: rnn does not beat the naive forecast on {split} (MSE " in r.stderr
+    assert "nan" not in r.stderr.split("WARNING")[1].splitlines()[0] and "Traceback" not in r.stderr
+    assert f"does not beat the naive forecast on {split}**" in r.stdout
     row = next(line for line in r.stdout.splitlines() if line.startswith("| rnn (diff)"))
     assert row.split(" | ")[3:5] == ["nan", "-"]                  # MASE, MSE / naive
     m = json.loads((tmp_path / "art" / "rnn" / "metrics.json").read_text())
@@ -653,3 +658,20 @@ def test_metrics_files_are_strict_json_and_the_ets_row_names_the_season_it_used(
     for length, used in ((300, 40), (150, None)):             # training parts of 210 and 105 points
         cfg = DataConfig(length=length, window=8)
         assert baselines(build(cfg), cfg, season=40)["ets_season"] == used
+
+
+def test_the_table_names_every_baseline_ahead_of_a_model(tmp_path: Path) -> None:
+    """A weekly pattern and a model trained one epoch: seasonal naive and ETS both beat it on test, and the
+    statements under the table name both, best first (they named ETS only)."""
+    f = tmp_path / "weekly.csv"
+    t = np.arange(300)
+    f.write_text("value\n" + "".join(f"{v:.4f}\n" for v in 3 * np.sin(2 * np.pi * t / 7) + 0.01 * (t % 3)))
+    r = subprocess.run([*SEQINFER, "train", "--data", str(f), "--model", "rnn", "--window", "14", "--epochs",
+                        "1", "--hidden", "4", "--jobs", "1", "--out", str(tmp_path / "art")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    line = next(s for s in r.stdout.splitlines() if s.startswith("- Ahead of rnn on test"))
+    names = [part.split(" (MSE")[0] for part in line.split(": ", 1)[1].split("), ")]
+    assert sorted(names) == ["ETS", "seasonal naive (season 7)"], line
+    mses = [float(x.split(")")[0]) for x in line.split("(MSE ")[2:]]
+    assert mses == sorted(mses), line
