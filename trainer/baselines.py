@@ -41,7 +41,9 @@ def origins(ds: Dataset, cfg: DataConfig) -> dict[str, Origins]:
             count = max(0, hi - lo - cfg.window - cfg.horizon + 1)
             out[name][0].extend([k] * count)
             out[name][1].extend(range(lo + cfg.window - 1, lo + cfg.window - 1 + count))
-    return {s: Origins(np.array(i, np.int64), np.array(t, np.int64)) for s, (i, t) in out.items()}
+    kept = ds.kept or {}                 # windows whose target --fill made up are not scored (data.build)
+    return {s: Origins(np.array(i, np.int64)[kept[s]], np.array(t, np.int64)[kept[s]]) if s in kept else
+            Origins(np.array(i, np.int64), np.array(t, np.int64)) for s, (i, t) in out.items()}
 
 
 def naive_pred(v: np.ndarray, t: int, horizon: int) -> np.ndarray:

@@ -32,6 +32,7 @@ class Series:
     lines: list[np.ndarray] | None = None    # per series: the CSV line of each value (None: the sine)
     notes: tuple[str, ...] = ()  # what the reader understood and counted, for stderr
     names: tuple[str, ...] = ()  # the header's names of the value columns (none: the sine, no header)
+    missing: list[np.ndarray] | None = None  # per series: bool [n], the target was made up by --fill
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Dataset:
     mean: np.ndarray                        # [features], fitted on the train pieces only
     std: np.ndarray
     notes: tuple[str, ...] = ()             # series too short to give a split a window, for stderr
+    # split -> bool over the windows each piece gives, in order: scored (val, test: no target --fill made
+    # up; train keeps every window). `windows` holds the kept ones; baselines.origins applies the same.
+    kept: dict[str, np.ndarray] | None = None
 
 
 def sine(cfg: DataConfig) -> Series:
@@ -75,7 +79,8 @@ def load_series(cfg: DataConfig, report: Callable[[str], None] | None = None) ->
     head = t.columns.header
     names = tuple(head[i].strip() for i in t.columns.values) if head is not None else ()
     return Series(values=t.values, ids=t.ids, source=cfg.path, column=column, filled=t.filled,
-                  lines=t.lines, notes=tuple(said + t.notes), names=names)
+                  lines=t.lines, notes=tuple(said + t.notes), names=names,
+                  missing=t.missing if any(m.any() for m in t.missing) else None)
 
 
 def split_points(n: int, cfg: DataConfig) -> tuple[int, int]:
@@ -101,17 +106,27 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
     """Cut every series chronologically, window each piece on its own, fit normalization on train."""
     series = series if series is not None else load_series(cfg)
     segments: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    for v in series.values:
+    made_up: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for k, v in enumerate(series.values):
         v = v.reshape(len(v), -1)                                        # (n, features)
         a, b = split_points(len(v), cfg)
-        for name, piece in zip(SPLITS, (v[:a], v[a:b], v[b:]), strict=True):
-            segments[name].append(piece)
-    windows = {}
+        miss = series.missing[k] if series.missing is not None else np.zeros(len(v), bool)
+        for name, lo, hi in zip(SPLITS, (0, a, b), (a, b, len(v)), strict=True):
+            segments[name].append(v[lo:hi])
+            made_up[name].append(miss[lo:hi])
+    windows, kept = {}, {}
     for name in SPLITS:
         parts = [make_windows(p, cfg.window, cfg.horizon) for p in segments[name]]
-        windows[name] = Windows(np.concatenate([w.x for w in parts]), np.concatenate([w.y for w in parts]))
+        keep = np.concatenate([_scored(m, cfg.window, cfg.horizon) if name != "train" else
+                               np.ones(len(w), bool) for m, w in zip(made_up[name], parts, strict=True)])
+        kept[name] = keep
+        windows[name] = Windows(np.concatenate([w.x for w in parts])[keep],
+                                np.concatenate([w.y for w in parts])[keep])
     need = cfg.window + cfg.horizon
     for name in ("train", "test") + (("val",) if cfg.val_frac > 0 else ()):
+        if len(windows[name]) == 0 and len(kept[name]):
+            raise DataError(f"the {name} split has no window to score: --fill {cfg.fill} made up the target "
+                            f"of each of its {len(kept[name])}", source=series.source)
         if len(windows[name]) == 0:
             longest = max(len(p) for p in segments[name])
             raise DataError(f"the {name} split has no window: its longest piece has {longest} points, a "
@@ -122,8 +137,20 @@ def build(cfg: DataConfig, series: Series | None = None) -> Dataset:
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant series normalizes to zero, not to NaN
+    unscored = {name: int((~kept[name]).sum()) for name in ("val", "test") if (~kept[name]).any()}
+    said = () if not unscored else (
+        f"--fill {cfg.fill}: " + " and ".join(f"{n} {name} origin(s)" for name, n in unscored.items()) +
+        " whose target it made up are not scored (the models' and the baselines' alike)",)
     return Dataset(series, segments, windows, mean.astype(np.float32), std.astype(np.float32),
-                   _short(series, segments, cfg) + _constant(series, segments))
+                   _short(series, segments, cfg) + _constant(series, segments) + said, kept)
+
+
+def _scored(made_up: np.ndarray, window: int, horizon: int) -> np.ndarray:
+    """Per window of a piece (make_windows' order): True when none of its `horizon` targets was made up."""
+    count = len(made_up) - window - horizon + 1
+    if count <= 0:
+        return np.zeros(0, bool)
+    return ~sliding_window_view(made_up[window:], horizon)[:count].any(axis=1)
 
 
 def _constant(series: Series, segments: dict[str, list[np.ndarray]]) -> tuple[str, ...]:

@@ -114,6 +114,11 @@ def selection(ds: Dataset, data: DataConfig) -> tuple[str, Origins, np.ndarray]:
             for a, p in zip(ds.segments["train"], ds.segments["val"], strict=True)]
     o = Origins(np.concatenate([np.full(n, k, np.int64) for k, (_, n) in enumerate(ends)]),
                 np.concatenate([np.arange(t0, t0 + n, dtype=np.int64) for t0, n in ends]))
+    if ds.series.missing is not None and len(o.t):     # a target --fill made up is not scored (data.build)
+        flat = np.concatenate(ds.series.missing)       # every series' mask, end to end
+        start = np.cumsum([0] + [len(m) for m in ds.series.missing])[:-1]
+        ok = ~flat[(start[o.series] + o.t)[:, None] + np.arange(1, horizon + 1)].any(axis=1)
+        o = Origins(o.series[ok], o.t[ok])
     target = [v.reshape(len(v), -1)[:, 0].astype(np.float64) for v in ds.series.values]
     truth = np.stack([target[k][t + 1:t + 1 + horizon] for k, t in zip(o.series, o.t, strict=True)]) \
         if len(o.t) else np.zeros((0, horizon))

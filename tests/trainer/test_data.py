@@ -136,3 +136,42 @@ def test_kind_defaults_fill_only_unset_fields() -> None:
     assert parse_kinds("gru,rnn,gru") == ("gru", "rnn")
     with pytest.raises(ConfigError, match="model"):
         parse_kinds("transformer")
+
+
+@pytest.mark.parametrize("fill", ["previous", "interpolate"])
+def test_origins_whose_target_fill_made_up_are_not_scored(tmp_path, fill: str) -> None:
+    """A file with empty values read with --fill: a val or test window whose target the fill made up is not
+    scored, by the models or the baselines (with `previous`, naive had a free zero error there), as
+    `seqinfer evaluate` does; training keeps every window. Said on stderr (the notes)."""
+    from seqinfer.trainer.baselines import baselines, naive_pred, origins
+
+    v = 3 * np.sin(np.arange(300) / 5) + 0.01 * np.arange(300)
+    holes = {100, 225, 250, 251, 290}                 # train | val (210-239) | test (240-299)
+    f = tmp_path / "holes.csv"
+    f.write_text("value\n" + "".join("NA\n" if i in holes else f"{x:.5f}\n" for i, x in enumerate(v)))
+    cfg = DataConfig(path=str(f), window=10, horizon=2, fill=fill)
+    ds = build(cfg)
+    made_up = np.zeros(300, bool)
+    made_up[list(holes)] = True
+    for name, lo, hi in (("train", 0, 210), ("val", 210, 240), ("test", 240, 300)):
+        t = np.arange(lo + 9, hi - 2)                  # every window's last value in the part
+        if name != "train":
+            t = t[~(made_up[t + 1] | made_up[t + 2])]
+        assert len(ds.windows[name]) == len(t), name
+        np.testing.assert_array_equal(origins(ds, cfg)[name].t, t)
+        np.testing.assert_allclose(ds.windows[name].y[:, 0], ds.series.values[0][t + 1, 0])
+    assert any("2 val origin(s) and 4 test origin(s) whose target it made up are not scored" in n
+               for n in ds.notes), ds.notes
+    naive = baselines(ds, cfg)["naive"]["test"]["mse"]
+    values = ds.series.values[0]
+    t = origins(ds, cfg)["test"].t
+    pred = np.array([naive_pred(values, k, 2) for k in t])
+    assert naive == pytest.approx(float(np.mean((pred - ds.windows["test"].y) ** 2)))
+    from seqinfer.trainer.parts import selection
+
+    split, o, truth = selection(ds, cfg)             # where a stateful model picks its epoch: every val step
+    t = np.arange(209, 238)
+    t = t[~(made_up[t + 1] | made_up[t + 2])]
+    assert split == "val" and len(t) == 27
+    np.testing.assert_array_equal(o.t, t)
+    np.testing.assert_allclose(truth[:, 1], values[t + 2, 0])
