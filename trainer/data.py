@@ -150,7 +150,7 @@ def _scored(made_up: np.ndarray, window: int, horizon: int) -> np.ndarray:
     count = len(made_up) - window - horizon + 1
     if count <= 0:
         return np.zeros(0, bool)
-    return ~sliding_window_view(made_up[window:], horizon)[:count].any(axis=1)
+    return np.asarray(~sliding_window_view(made_up[window:], horizon)[:count].any(axis=1), bool)
 
 
 def _constant(series: Series, segments: dict[str, list[np.ndarray]]) -> tuple[str, ...]:
