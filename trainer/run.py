@@ -29,7 +29,7 @@ import torch
 
 from seqinfer.infer.contract import CHECKPOINT_FILE
 
-from .baselines import baselines
+from .baselines import baselines, origins
 from .checkpoint import save_checkpoint
 from .config import KINDS, DataConfig, TrainConfig, run_names, split_name
 from .data import Dataset, build, checkpoint_data, load_series
@@ -85,7 +85,10 @@ def write_model(f: Fitted, ds: Dataset, data: DataConfig, train: TrainConfig, ou
     if stateful:
         cdata["warmup"] = r["warmup"]
     ours, hist, test_pred = f.scores, f.hist, f.preds["test"]
-    piece = next((p for p in ds.segments["test"] if len(p) > data.window), ds.segments["test"][0])
+    # The plots show one series (the first whose test part holds a window): several series' test windows
+    # joined into one line read as one series that jumps.
+    k = next((i for i, p in enumerate(ds.segments["test"]) if len(p) > data.window), 0)
+    piece = ds.segments["test"][k]
     # A rollout feeds forecasts back as inputs: only a model without covariates can (their future is unknown).
     steps = min(ROLLOUT_STEPS, len(piece) - data.window) if f.config.features == 1 else 0
     if isinstance(model, StatefulForecaster):
@@ -123,9 +126,11 @@ def write_model(f: Fitted, ds: Dataset, data: DataConfig, train: TrainConfig, ou
                                                   "device", "seed", "versions")}
                     | {"config": r, "test_mse": ours["test"]["mse"]})
     loss_plot(folder / "loss.png", f.name, hist.train_loss, hist.val_loss, hist.best_epoch)  # gru-stateful
-    test = ds.windows["test"]
-    forecast_plot(folder / "forecast.png", f.name, test.y[:, 0], test_pred[:, 0], piece[:data.window, 0],
-                  roll, piece[data.window:data.window + steps, 0], ours["test"]["mse"])
+    test, mine = ds.windows["test"], origins(ds, data)["test"].series == k
+    who = f"series {ds.series.ids[k]!r} ({k + 1} of {len(ds.series.ids)})" if len(ds.series.ids) > 1 else ""
+    forecast_plot(folder / "forecast.png", f.name, test.y[mine, 0], test_pred[mine, 0],
+                  piece[:data.window, 0], roll, piece[data.window:data.window + steps, 0],
+                  ours["test"]["mse"], who)
     result["wall_seconds"] = round(hist.seconds + time.perf_counter() - t0, 3)
     (folder / METRICS_FILE).write_text(strict_json(result) + "\n")
     return result

@@ -675,3 +675,22 @@ def test_the_table_names_every_baseline_ahead_of_a_model(tmp_path: Path) -> None
     assert sorted(names) == ["ETS", "seasonal naive (season 7)"], line
     mses = [float(x.split(")")[0]) for x in line.split("(MSE ")[2:]]
     assert mses == sorted(mses), line
+
+
+def test_forecast_png_draws_one_series_and_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a file of several series, forecast.png shows the first series' test windows and rollout, titled
+    with its id: the test windows of every series joined into one line read as one series that jumps."""
+    import seqinfer.trainer.run as run
+    from seqinfer.trainer.config import DataConfig as D
+    from seqinfer.trainer.config import TrainConfig as T
+
+    drawn: list[tuple] = []
+    monkeypatch.setattr(run, "forecast_plot", lambda *a, **k: drawn.append(a))
+    f = tmp_path / "two.csv"
+    rows = (f"{s},{np.sin(i / 7) + (0 if s == 'a' else 1000):.4f}\n" for i in range(300) for s in "ab")
+    f.write_text("store,value\n" + "".join(rows))
+    train_all(["rnn"], D(path=str(f), window=10), T(epochs=1, hidden=4, jobs=1), tmp_path / "art")
+    (_, name, truth, pred, context, roll, roll_truth, _, who), = drawn
+    assert name == "rnn" and who == "series 'a' (1 of 2)"
+    assert len(truth) == 60 - 10 and np.abs(truth).max() < 2 and np.abs(context).max() < 2
+    assert np.abs(roll_truth).max() < 2
