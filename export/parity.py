@@ -437,7 +437,9 @@ def meta_checks(proto: onnx.ModelProto, model: Forecaster, ckpt: dict[str, Any])
         if not np.allclose(getattr(meta, name), buf.numpy(), rtol=1e-6, atol=0):
             bad.append(f"{name} differs from the checkpoint's")
     return [Check("metadata", not bad, "; ".join(bad) or "kind, window, horizon, features, scaling, I/O "
-                                                         "type, norm, fingerprint match the checkpoint")]
+                                                         "type, norm and the data's fingerprint (the series "
+                                                         "and settings, not the weights) match the "
+                                                         "checkpoint; the weights: the grid below")]
 
 
 def verify_files(model: Forecaster, ckpt: dict[str, Any], onnx_path: str | Path, ts_path: str | Path | None,

@@ -251,7 +251,7 @@ def verify(
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the report here (default: parity.json beside the model).")] = None,
 ) -> None:
-    """Compare exported models with the PyTorch reference over a grid of shapes."""
+    """Compare exported models with the PyTorch reference over a grid of shapes; the report on stdout."""
     try:
         from seqinfer.export import VerifyConfig
         from seqinfer.export import verify as verify_model
@@ -261,9 +261,9 @@ def verify(
 
     report = verify_model(model_dir, VerifyConfig.from_options(atol=atol, rtol=rtol, providers=provider),
                           checkpoint=checkpoint, report_path=json_out)
-    err(report.table())
+    print(report.table(), flush=True)         # the report is verify's output (export's goes to stderr)
     report.raise_if_failed()
-    err(report.verdict())
+    print(report.verdict(), flush=True)
 
 
 # --- predict / info (owner: infer) -----------------------------------------------------------------------
