@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import LAYOUTS, ColumnSpec
-from .contract import SERIES_COLUMN, SERIES_JOIN
+from .contract import SERIES_COLUMN, join_key
 from .errors import ConfigError
 from .timecol import MONTH_SHAPE, TimeFormat, detect, is_index_name, is_time_name, with_order
 
@@ -473,7 +473,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
                               f"--series-col (and pass others through with --keep){both}")
         series = ids[0] if ids else None
         key = (series,) if series is not None else ()
-    groups = [SERIES_JOIN.join(f.strip() for f in fs) for fs in zip(*(cells[j] for j in key), strict=True)] \
+    groups = [join_key([f.strip() for f in fs]) for fs in zip(*(cells[j] for j in key), strict=True)] \
         if key else None
     free = [j for j in free if j not in key]
 

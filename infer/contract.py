@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, AnyStr
 
 from .errors import ModelError
 
@@ -58,6 +59,17 @@ SERIES_COLUMN = "series"      # series id, when the input has a series column
 # A series named by several columns (--series-col store,item) has the id `1/7`: its fields joined by this, as
 # the id is shown in messages, plots, metrics and state files. The output keeps each field in its own column.
 SERIES_JOIN = "/"
+_ESCAPE = "\\"         # before a part's own SERIES_JOIN (or itself): store `a/b` + item `c` is `a\/b/c`
+
+
+def join_key(parts: Sequence[AnyStr]) -> AnyStr:
+    """Several columns' fields -> one series id, SERIES_JOIN between them. A part holding SERIES_JOIN or the
+    escape has them escaped, so that store `a/b` + item `c` and store `a` + item `b/c` stay two series (both
+    were `a/b/c`); ids without either read as before, so state files keep theirs."""
+    join, esc = (SERIES_JOIN, _ESCAPE) if isinstance(parts[0], str) else \
+        (SERIES_JOIN.encode(), _ESCAPE.encode())
+    return join.join([p.replace(esc, esc + esc).replace(join, esc + join) if join in p or esc in p else p
+                      for p in parts])  # type: ignore[arg-type, return-value]
 FORECAST_PREFIX = "yhat_"     # yhat_1 .. yhat_H
 
 

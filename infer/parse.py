@@ -23,7 +23,7 @@ import numpy as np
 
 from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number
 from .compiled import FAST
-from .contract import SERIES_JOIN
+from .contract import SERIES_JOIN, join_key
 from .csvout import quote
 from .errors import DataError
 from .reader import MAX_LINE_BYTES, Block
@@ -338,6 +338,8 @@ def _key(fields: list[list[bytes]]) -> list[bytes] | None:
     if len(fields) < 2:
         return fields[0] if fields else None
     join = SERIES_JOIN.encode()
+    if any(join in b"".join(col) or b"\\" in b"".join(col) for col in fields):    # (C speed) escape them
+        return [join_key(parts) for parts in zip(*fields, strict=True)]
     return [join.join(parts) for parts in zip(*fields, strict=True)]
 
 
@@ -383,7 +385,7 @@ def _parse_careful(block: Block, cols: Columns, source: str, stop: bool,
         for out, c in zip(text, cols.passed, strict=True):
             out.append(quote(fields[c].encode()))
         if cols.key:
-            series.append(SERIES_JOIN.join(fields[c] for c in cols.key).encode())
+            series.append(join_key([fields[c] for c in cols.key]).encode())
         for c, stamp in stamps.items():
             stamp.append(fields[c])
     times = _times(cols, stamps.__getitem__)

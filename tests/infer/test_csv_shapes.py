@@ -1007,6 +1007,24 @@ def test_a_series_named_by_store_and_item_is_one_series_per_pair(lstm: Fixture) 
     check(lstm, cols, meant)
 
 
+@pytest.mark.parametrize("quoted", [False, True])
+def test_ids_in_several_columns_holding_the_join_stay_apart(lstm: Fixture, quoted: bool) -> None:
+    """--series-col store,item joins the fields with `/`: store `a/b` + item `c` and store `a` + item `b/c`
+    were one series `a/b/c` (one window, one state), without a word. A part's own `/` (or `\\`) is escaped
+    now, on the bulk path and on the careful one (quoted fields)."""
+    pairs = [("a/b", "c"), ("a", "b/c"), ("a\\", "/c"), ("a", "\\/c")]
+    v = {p: values(N, seed=k) for k, p in enumerate(pairs)}
+    q = '"' if quoted else ""
+    lines, meant = ["store,item,value"], {}
+    for d in range(N):
+        for p in pairs:
+            lines.append(f"{q}{p[0]}{q},{q}{p[1]}{q},{v[p][d]}")
+            meant.setdefault(p, []).append((len(lines), v[p][d]))
+    err, rows, cols = predict(lstm, "\n".join(lines) + "\n", "--series-col", "store,item")
+    assert "series=store+item" in err
+    check(lstm, cols, meant)
+
+
 def test_time_back_at_the_series_start_with_id_columns_unread_is_an_error_naming_them(lstm: Fixture) -> None:
     """Kaggle's store-item file sorted by store and item, with only --value-col sales: the pairs would be
     read one after another as one series. At the first row whose time goes back to the series' start: the
