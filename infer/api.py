@@ -193,10 +193,16 @@ class Forecaster:
         """Forecasts for a stream of observations: `value` or `(series, value)` per row, interleaved freely.
 
         Each series keeps its last `window` values; from its window-th value on, every row yields a
-        Forecast. Rows are run `batch_size` at a time (1: each forecast as soon as its row arrives).
+        Forecast. A stateful model: each series carries its state from its first row, and every row past
+        its warm-up (meta.warmup rows, held back as predict does) yields one; a state of this stream's
+        own (step()'s is apart). Rows are run `batch_size` at a time (1: each forecast as soon as its row
+        arrives).
         """
         if batch_size < 1:
             raise ConfigError(f"batch_size: must be >= 1, got {batch_size}")
+        if self.meta.stateful:
+            yield from self._stream_steps(rows, horizon, batch_size)
+            return
         state = SeriesState(self.window, self.meta.features, dtype=self.model.dtype.type)
         it = iter(rows)
         start = 0
@@ -207,6 +213,25 @@ class Forecaster:
                 y = self.predict(src[idx], horizon)
                 for i, yhat in zip(np.flatnonzero(mask).tolist(), y, strict=True):
                     yield Forecast(start + i, None if keys is None else keys[i], yhat)
+            start += len(chunk)
+
+
+    def _stream_steps(self, rows: Iterable[Any], horizon: int | None, batch_size: int) -> Iterator[Forecast]:
+        """stream() for a stateful model: rows through their series' state, batch_size at a time."""
+        if horizon is not None and horizon != self.horizon:
+            raise ConfigError(f"horizon: a stateful model forecasts its own {self.horizon} step(s) from "
+                              f"every row; {horizon} is not available")
+        state = SeriesState(1, self.meta.features, dtype=self.model.dtype.type)
+        store = StepStore(self.model)
+        it = iter(rows)
+        start = 0
+        while chunk := list(islice(it, batch_size)):
+            keys, values = _split_rows(chunk, start, self.meta.features)
+            state.ready(values.astype(self.model.dtype), keys)
+            store.reset(state.fresh)
+            y, seen = store.run(state.row_codes, values)
+            for i in np.flatnonzero(seen >= self.meta.warmup).tolist():
+                yield Forecast(start + i, None if keys is None else keys[i], y[i])
             start += len(chunk)
 
 

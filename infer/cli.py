@@ -352,6 +352,8 @@ def predict(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)
+        if state is not None:   # the state file was left as it was (said on stderr): not a finished run
+            raise typer.Exit(1) from None
         return
     for note in summary.notes:
         err(f"seqinfer: {note}")

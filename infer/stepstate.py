@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .clocks import Clocks
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 from .reader import writable
 from .session import Model
 
@@ -152,16 +152,21 @@ class StepStore:
                         for k, _ in items], dtype=np.bytes_)
         last_arr = last[codes].astype(np.float64)
         tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as out:
-            arrays: dict[str, np.ndarray] = {
-                "format": np.array(STATE_FORMAT), "model": np.array(model_id(self.model)), "ids": ids,
-                "unnamed": none, "seen": self.seen[codes], "last": last_arr,
-                **{f"state_{n}": self.arrays[n][codes] for n in self.names},
-                **({} if clocks is None else {f"{TIME_PREFIX}{f}": a for f, a in clocks.of(codes).items()})}
-            np.savez(out, **arrays)  # type: ignore[arg-type]
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array(STATE_FORMAT), "model": np.array(model_id(self.model)), "ids": ids,
+            "unnamed": none, "seen": self.seen[codes], "last": last_arr,
+            **{f"state_{n}": self.arrays[n][codes] for n in self.names},
+            **({} if clocks is None else {f"{TIME_PREFIX}{f}": a for f, a in clocks.of(codes).items()})}
+        try:
+            with open(tmp, "wb") as out:
+                np.savez(out, **arrays)  # type: ignore[arg-type]
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except OSError as e:               # a full disk, a quota: the old file stays as it was
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"{what} {path}: cannot write ({e.strerror}); the file is left as it "
+                              f"was") from None
 
     def load(self, path: str | Path, what: str = "--state") -> tuple[
             list[Hashable], np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray] | None]:

@@ -11,10 +11,12 @@ max_latency_ms. On any error the rows before it are run and written first; then 
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -158,6 +160,7 @@ class StepRunner:
         self.inbox: queue.Queue[Batch | bytes | None] = queue.Queue(QUEUE_DEPTH)
         self.outbox: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
         self.next_in = self.next_out = 0
+        self.unwritten = 0      # batches run whose forecasts did not all go out: the state is ahead of them
         self.switch = sys.getswitchinterval()      # restored by close()
         sys.setswitchinterval(STEP_SWITCH_INTERVAL_S)
         self.threads = [threading.Thread(target=self._model, name="seqinfer-step", daemon=True),
@@ -167,20 +170,25 @@ class StepRunner:
 
     def _model(self) -> None:
         while (item := self.inbox.get()) is not None:
-            try:
-                out = self.run(item) if self.error is None else None
-            except BaseException as e:  # noqa: BLE001 - re-raised on the main thread, in order
-                out = Done(b"", error=e)
+            out: Any = _NOT_RUN                    # after an error: passed on, so the writer counts it
+            if self.error is None:
+                try:
+                    out = self.run(item)
+                except BaseException as e:  # noqa: BLE001 - re-raised on the main thread, in order
+                    out = Done(b"", error=e)
             self.outbox.put(out)
         self.outbox.put(None)
 
     def _writer(self) -> None:
         while (out := self.outbox.get()) is not None:
-            if self.error is None and out is not None:
-                try:
-                    self.write(out if isinstance(out, Done) else self.fmt(out))
-                except BaseException as e:  # noqa: BLE001 - as above
-                    self.error = e
+            if out is not _NOT_RUN:
+                if self.error is None:
+                    try:
+                        self.write(out if isinstance(out, Done) else self.fmt(out))
+                    except BaseException as e:  # noqa: BLE001 - as above
+                        self.error = e
+                if self.error is not None:         # run (its state carried on), not written in full
+                    self.unwritten += 1
             self.next_out += 1
 
     def idle(self) -> bool:
@@ -207,6 +215,9 @@ class StepRunner:
             sys.setswitchinterval(self.switch)
         if self.error is not None:             # read after the joins: the threads set it
             raise self.error
+
+
+_NOT_RUN = object()            # StepRunner: a batch queued after an error, not run
 
 
 def _send_end(q: queue.Queue[Any], thread: threading.Thread) -> None:
@@ -254,6 +265,7 @@ class Engine:
             else:
                 self.check = TorchCheck(model.path, self.horizon, meta.horizon)
         self.mismatch = False                     # --verify failed: the state is not written
+        self.unsaved: str | None = None           # why else it is not (Engine.close)
         self.cols: Columns | None = None
         self.starts: Starts | None = None         # each series' first time, when columns are left unread
         self.parquet = False                      # the input is a Parquet file read as CSV (arrowio.py)
@@ -299,6 +311,15 @@ class Engine:
         if self.mismatch:
             self.report(f"state: not written to {self.cfg.state}: --verify stopped the run inside a batch "
                         f"whose state was already carried on; the file is left as the last run wrote it")
+            return
+        lost = getattr(self.worker, "unwritten", 0)
+        if lost and self.unsaved is None:
+            self.unsaved = (f"the forecasts of {lost} batch(es) already run did not go out (the output "
+                            f"closed first)")
+        if self.unsaved is not None:
+            left = "the file is left as the last run wrote it, so running this input again from it" \
+                if Path(self.cfg.state).exists() else "running this input again from the start"
+            self.report(f"state: not written to {self.cfg.state}: {self.unsaved}; {left} loses nothing")
             return
         self.store.save(self.cfg.state, dict(self.state.ids), self.state.last, self.state.clocks)
         self.report(f"state: {len(self.state.ids)} series written to {self.cfg.state}")
@@ -458,14 +479,22 @@ class Engine:
 
     def close(self) -> None:
         """Run and write everything read so far, then stop the worker (re-raising its error); then write the
-        state file (--state), so that it holds exactly the rows whose forecasts went out."""
+        state file (--state), so that it holds exactly the rows whose forecasts went out: not when some did
+        not (the output closed, a second Ctrl-C while they were written)."""
         try:
             try:
                 self.flush()
             finally:
                 self.worker.close()
-        finally:
-            self.save_state()
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):      # a second Ctrl-C (interrupts.held): the threads run on
+                self.unsaved = "a second Ctrl-C stopped the run while its forecasts were being written"
+            try:
+                self.save_state()
+            except SeqinferError as bad:          # the error that stopped the run is the one to raise
+                self.report(f"state: {bad}")
+            raise
+        self.save_state()
 
     def finish(self) -> Summary:
         self.close()
@@ -548,10 +577,61 @@ class Engine:
             raise done.error
 
 
+class Interrupts:
+    """Ctrl-C between the steps of a run, never inside one. A block's rows enter the series state (their
+    times, counts, last values) and their batch together, and the rows read are run and written before the
+    state file goes out: a Ctrl-C inside those waits for their end (a Ctrl-C while reading or waiting for
+    input stops at once). The state file then holds exactly the rows whose forecasts went out: a Ctrl-C
+    landing between the two had it record a time for a row that never ran. A second Ctrl-C stops at once,
+    and the state file is not written (Engine.close). Only where the process's own Ctrl-C handler is in
+    place (the main thread, not an app's handler): elsewhere KeyboardInterrupt comes as Python raises it."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+        self.hits = 0
+        self.previous: Any = None
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._hit)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _hit(self, signum: int, frame: Any) -> None:
+        self.hits += 1
+        if self.depth and self.hits == 1:
+            self.pending = True                   # raised when the step ends (held)
+            return
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """A step that a Ctrl-C must not cut in two."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: BinaryIO | int,
                report: Report, source: str = "<stdin>", first_line: int = 1) -> Summary:
     """Stream forecasts for the CSV on `inp` to `out` with an open model; see the module docstring.
     `first_line`: the number of the input's first line (0 for Parquet, whose header is not a row)."""
+    with Interrupts() as ctrl:
+        return _run_stream(model, cfg, inp, out, report, source, first_line, ctrl)
+
+
+def _run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: BinaryIO | int,
+                report: Report, source: str, first_line: int, ctrl: Interrupts) -> Summary:
     engine = Engine(model, cfg, csvout.Sink(out), source, report)
     engine.parquet = first_line == 0             # a Parquet file: its schema holds the names
     engine.dialect = Dialect.for_input(cfg.columns(), engine.parquet, source)
@@ -563,7 +643,8 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
             due = engine.due()
             if due is not None and due <= 0:
                 if engine.worker.idle() or not reader.wait(0):
-                    engine.flush()                # the oldest row has waited long enough
+                    with ctrl.held():
+                        engine.flush()            # the oldest row has waited long enough
                     continue
                 # Overdue, but the model is busy and more input is here: read it, it fills the batch. A part
                 # batch sent now would wait behind the queued ones all the same, then cost a call of its own:
@@ -574,28 +655,33 @@ def run_stream(model: Model, cfg: PredictConfig, inp: BinaryIO | int, out: Binar
             busy = due is not None and not engine.worker.idle()
             if not reader.wait(min(due, BUSY_POLL_S) if busy and due is not None else due):
                 if due is not None and engine.worker.idle():
-                    engine.flush()                # input stalled and the model is free
+                    with ctrl.held():
+                        engine.flush()            # input stalled and the model is free
                 continue
             block = reader.read()
             try:
-                if block is None:
-                    engine.start(time.monotonic())        # a short input: decide on all of it
-                    break
-                engine.feed(block, time.monotonic())
+                with ctrl.held():
+                    if block is None:
+                        engine.start(time.monotonic())    # a short input: decide on all of it
+                        break
+                    engine.feed(block, time.monotonic())
             except DataError as e:
                 raise reader.explain(e) from None
-            if engine.cols is None and not reader.wait(0):
-                engine.start(time.monotonic(), stalled=True)     # input stalled: decide on what is here
-            if engine.npending and engine.worker.idle() and not reader.wait(0):
-                engine.flush()                    # input stalled and the model is free: no reason to wait
+            with ctrl.held():
+                if engine.cols is None and not reader.wait(0):
+                    engine.start(time.monotonic(), stalled=True)     # input stalled: decide on what is here
+                if engine.npending and engine.worker.idle() and not reader.wait(0):
+                    engine.flush()                # input stalled and the model is free: no reason to wait
     except BaseException:
-        try:                                      # lines read before the columns were decided count too
-            engine.start(time.monotonic())
-        except SeqinferError:
-            pass                                  # the error that stopped the run is the one to report
-        engine.close()                            # the rows before the problem are written first
+        with ctrl.held():
+            try:                                  # lines read before the columns were decided count too
+                engine.start(time.monotonic())
+            except SeqinferError:
+                pass                              # the error that stopped the run is the one to report
+            engine.close()                        # the rows before the problem are written first
         raise
-    return engine.finish()
+    with ctrl.held():
+        return engine.finish()
 
 
 def predict(model: str | Path, cfg: PredictConfig, inp: BinaryIO | int | str | Path,

@@ -301,6 +301,119 @@ def test_ctrl_c_writes_the_state_of_the_rows_forecast(gru: tuple, tmp_path: Path
     np.testing.assert_allclose(cont, fresh.step(None, [np.sin(30 / 3)]), atol=1e-6)
 
 
+def test_ctrl_c_with_a_slow_reader_writes_every_forecast_run_before_the_state(gru: tuple, tmp_path: Path
+                                                                             ) -> None:
+    """Ctrl-C while the forecasts wait for a reader that has not read yet (`| (sleep 5; cat)`): predict
+    writes every forecast it ran, then the state, then exits 130. It exited with the 64 KB the pipe held,
+    the last line cut, and a state file of every row, so a resumed run lost the rest for good."""
+    _, root = gru
+    state, n = tmp_path / "state.npz", 12_000
+    p = subprocess.Popen([*SEQINFER, "predict", str(root), "--provider", "cpu", "--state", str(state),
+                          "--warmup", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, preexec_fn=default_sigint)
+    assert p.stdin and p.stdout and p.stderr
+    p.stdin.write(b"value\n" + b"".join(b"%.3f\n" % np.sin(i / 3) for i in range(n)))
+    p.stdin.close()
+    time.sleep(3)                          # every row run; the forecasts wait for the pipe to be read
+    os.kill(p.pid, signal.SIGINT)
+    time.sleep(2)                          # the reader reads only later
+    out = p.stdout.read()
+    assert p.wait(timeout=60) == 130, p.stderr.read()
+    rows = out.decode().splitlines()
+    assert len(rows) == n + 1 and rows[-1].startswith(f"{n + 1},") and out.endswith(b"\n")
+    assert np.load(state)["seen"].tolist() == [n]
+    assert "interrupted" in p.stderr.read().decode()
+
+
+def test_output_closed_early_leaves_the_state_file_as_it_was(gru: tuple, tmp_path: Path) -> None:
+    """`predict --state s.npz | head -2`: the forecasts past the two lines never went out, so the state
+    file is not written (it was, as if all had), said on stderr, exit 1 (0 without --state, as `| head`)."""
+    _, root = gru
+    state = tmp_path / "state.npz"
+    data = tmp_path / "in.csv"
+    data.write_text("value\n" + "".join(f"{np.sin(i / 3):.3f}\n" for i in range(200_000)))
+    run_cli(["predict", str(root), "--provider", "cpu", "--state", str(state)], "value\n1\n2\n")
+    before = state.read_bytes()
+    cmd = f"{' '.join(SEQINFER)} predict {root} --provider cpu -i {data}"
+    for extra, rc in ((f" --state {state}", 1), ("", 0)):
+        r = subprocess.run(["bash", "-c", f"{cmd}{extra} | head -2 > /dev/null; exit ${{PIPESTATUS[0]}}"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == rc, r.stderr
+        assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
+    assert state.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
+    r = subprocess.run(["bash", "-c", f"{cmd} --state {state} | head -2 > /dev/null"], capture_output=True,
+                       text=True, timeout=120)
+    assert f"state: not written to {state}: the forecasts of " in r.stderr
+    assert "the file is left as the last run wrote it" in r.stderr
+
+
+def test_a_state_file_that_cannot_be_written_is_one_error_and_the_old_file_stays(
+        gru: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while the state file is written: one ConfigError naming it (it was a traceback), no
+    temporary file left, the last run's file unchanged."""
+    import errno
+
+    import seqinfer.infer.stepstate as stepstate
+
+    _, root = gru
+    state = tmp_path / "state.npz"
+    f = Forecaster(root, provider="cpu")
+    f.step(["a"], [1.0])
+    f.save_state(state)
+    before = state.read_bytes()
+    f.step(["a"], [2.0])
+
+    def full(*a: object, **k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(stepstate.np, "savez", full)
+    with pytest.raises(ConfigError, match=re.escape(f"{state}: cannot write (No space left on device); the "
+                                                    f"file is left as it was")):
+        f.save_state(state)
+    assert state.read_bytes() == before and not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_ctrl_c_inside_a_step_waits_for_its_end_and_a_second_stops_at_once() -> None:
+    """stream.Interrupts: the first Ctrl-C inside a held step is raised when the step ends (a block's rows
+    enter the series state and their batch together); outside one, or a second, at once."""
+    from seqinfer.infer.stream import Interrupts
+
+    ctrl, done = Interrupts(), []
+    with pytest.raises(KeyboardInterrupt):
+        with ctrl.held():
+            ctrl._hit(signal.SIGINT, None)             # deferred ...
+            done.append("the step ran to its end")
+    assert done == ["the step ran to its end"]
+    with pytest.raises(KeyboardInterrupt):
+        with ctrl.held():
+            ctrl._hit(signal.SIGINT, None)             # ... a second one is not
+            done.append("not reached")
+    assert done == ["the step ran to its end"]
+    with pytest.raises(KeyboardInterrupt):
+        Interrupts()._hit(signal.SIGINT, None)        # outside a step: at once
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_python_api_stream_on_a_stateful_model_equals_step_past_the_warmup(gru: tuple, batch_size: int
+                                                                           ) -> None:
+    """stream() on a stateful model carries each series' state and yields every row past its warm-up, as
+    predict shows them (it ran the windowed path: nothing for short input, then an error naming
+    predict())."""
+    _, root = gru
+    text, _ = interleaved()
+    rows = [(s, float(v)) for s, v in (ln.split(",") for ln in text.splitlines()[1:])]
+    f = Forecaster(root, provider="cpu")
+    got = list(f.stream(rows, batch_size=batch_size))
+    want = Forecaster(root, provider="cpu").step([s for s, _ in rows], [v for _, v in rows])
+    seen: dict[str, int] = {}
+    past = [i for i, (s, _) in enumerate(rows) if (seen := seen | {s: seen.get(s, 0) + 1})[s] > WARMUP]
+    assert [g.position for g in got] == past and [g.series for g in got] == [rows[i][0] for i in past]
+    np.testing.assert_array_equal(np.array([g.yhat for g in got]), want[past])
+    assert list(f.stream([1.0] * WARMUP)) == []
+    with pytest.raises(ConfigError, match="horizon: a stateful model forecasts its own"):
+        list(f.stream([1.0], horizon=HORIZON + 1))
+
+
 def test_python_api_step_equals_predict_and_refuses_misuse(gru: tuple) -> None:
     net, root = gru
     text, meant = interleaved()
