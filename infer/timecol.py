@@ -63,6 +63,10 @@ _QUARTER = re.compile(r"^(\d{4})[- ]?[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})M(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")                  # ISO 8601 weeks: 2020-W01 (its Monday)
 _INT = re.compile(r"^[+-]?\d+$")
+# A month and its year, as German and French statistics write it (01.2010, 1/2010, 01-2010): read as a number
+# it was 1.201, and train sorted a monthly file by it (every January first). The year 1800-2199, so that
+# numbers with four decimals are not taken for it.
+_MONTH_YEAR = re.compile(r"^(0?[1-9]|1[0-2])[./-](1[89]\d\d|2[01]\d\d)$")
 
 
 def is_time_name(name: str) -> bool:
@@ -78,8 +82,8 @@ def is_index_name(name: str) -> bool:
 class TimeFormat:
     """How a time column is written: `name` is shown to the user; `order` fixes day/month for x/y/yyyy."""
 
-    name: str     # iso | yyyymmdd | number | y/m/d | d/m/y | m/d/y | d/m/y or m/d/y | quarter | yyyyMmm
-    #               | month name | iso week
+    name: str     # iso | yyyymmdd | yyyymm | number | y/m/d | d/m/y | m/d/y | d/m/y or m/d/y | quarter
+    #               | yyyyMmm | mm.yyyy | month name | iso week
     order: str = ""           # "dm" | "md" for the x/y/yyyy forms
 
     @property
@@ -108,6 +112,10 @@ class TimeFormat:
             return _iso(text)
         if self.name == "quarter":
             return _dates([_sub(_QUARTER, t, lambda m: f"{m[1]}-{3 * int(m[2]) - 2:02d}") for t in text])
+        if self.name == "yyyymm":
+            return _dates([f"{t[:4]}-{t[4:6]}" if len(t) == 6 and t.isdigit() else "" for t in text])
+        if self.name == "mm.yyyy":
+            return _dates([_sub(_MONTH_YEAR, t, lambda m: f"{m[2]}-{int(m[1]):02d}") for t in text])
         if self.name == "yyyyMmm":
             return _dates([_sub(_MONTH, t, lambda m: f"{m[1]}-{m[2]}") for t in text])
         if self.name == "iso week":
@@ -239,7 +247,11 @@ def detect(values: Sequence[str]) -> TimeFormat | None:
     if all(_INT.match(v) for v in vals):
         if all(len(v) == 8 and _valid_yyyymmdd(v) for v in vals):
             return TimeFormat("yyyymmdd")
+        if all(len(v) == 6 and 1800 <= int(v[:4]) < 2200 and 1 <= int(v[4:]) <= 12 for v in vals):
+            return TimeFormat("yyyymm")          # 201001: monthly (as a number, 201012 -> 201101 was a gap)
         return None          # plain integers: a time only by name or by increasing order (see columns.py)
+    if all(_MONTH_YEAR.match(v) for v in vals):
+        return TimeFormat("mm.yyyy")
     if all(_ISO.match(v) for v in vals) and not np.isnan(_iso(vals)).any():
         return TimeFormat("iso")
     if all(_QUARTER.match(v) for v in vals):

@@ -62,6 +62,8 @@ DATES = [re.compile(p) for p in (
     r"\d{8}",                                                          # 19580329 (checked in dates())
     r"\d{4}[- ]?[Qq][1-4]",                                            # 1959Q1
     r"\d{4}M\d\d",                                                     # 2020M01
+    r"(1[89]\d\d|2[01]\d\d)(0[1-9]|1[0-2])",                           # 201001
+    r"(0?[1-9]|1[0-2])[./-](1[89]\d\d|2[01]\d\d)",                      # 01.2010, 1/2010
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}" + CLOCK,                              # y/m/d
     r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}" + CLOCK,                              # d/m/y, m/d/y
 )] + [re.compile("|".join((                                           # a month's name, a 4-digit year:

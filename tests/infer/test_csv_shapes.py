@@ -147,6 +147,24 @@ def test_one_missing_day_or_month_is_a_gap(lstm: Fixture, step: str, longest: st
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+@pytest.mark.parametrize(("shape", "name"), [("{m:02d}.{y}", "mm.yyyy"), ("{m}/{y}", "mm.yyyy"),
+                                            ("{y}{m:02d}", "yyyymm")])
+def test_months_written_month_year_or_yyyymm_are_months(lstm: Fixture, shape: str, name: str) -> None:
+    """A monthly file with its months as 01.2010 (a German statistics office) or 201001: read as months, the
+    one month missing one gap. As numbers, 01.2010 was 1.201 (train sorted the file by it, every January
+    first) and 201012 -> 201101 a gap of 89 steps."""
+    v = values()
+    months = [i for i in range(N + 1) if i != 20]                       # 2011-09 missing
+    stamps = [shape.format(m=1 + i % 12, y=2010 + i // 12) for i in months]
+    text = "period,value\n" + "".join(f"{t},{x}\n" for t, x in zip(stamps, v, strict=True))
+    err, _, cols = predict(lstm, text)
+    assert f"time=period (passed through, {name})" in err, err
+    assert "time: 1 gap(s) longer than 1.5x the series' usual step; the longest, 2.0 steps, ends at line 22" \
+        in err, err
+    assert "does not increase" not in err
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+
+
 def test_iso_weeks_are_read_for_gaps_across_a_53_week_year(lstm: Fixture) -> None:
     """Weekly data written as ISO weeks (2020-W53, 2021-W01, as Eurostat and pandas' %G-W%V write them): the
     53rd week of 2020 is one step, the weeks missing later one gap."""
