@@ -260,6 +260,24 @@ def _kind(cells: list[str]) -> tuple[str, TimeFormat | None]:
     return ("date", fmt) if fmt is not None else ("text", None)
 
 
+def _new_every_row(j: int, ids: list[str], times: list[list[str]], shown: Callable[[Sequence[int]], str],
+                   header: Sequence[str] | None, source: str) -> None:
+    """A text column taken for the series id with a new value on every one of over RUNS_MIN_ROWS rows, and
+    no time column repeating a time (series interleaved, the first lines one time's series): not an id,
+    which repeats. Dates in a form not read (2024年1月1日 under `when`) made one series a row, and no
+    forecast at all, with exit 0. An error naming both readings."""
+    vals = [c.strip() for c in ids]
+    if len(vals) <= RUNS_MIN_ROWS or len(set(vals)) < len(vals):
+        return
+    if any(len({c.strip() for c in t}) < len(t) for t in times):
+        return
+    name = header[j].strip() if header else str(j + 1)
+    raise ConfigError(f"{source}: column {shown([j])} is text new on every row ({vals[0]!r}, {vals[1]!r}, "
+                      f"...): a series id repeats. A time in a form seqinfer does not read? --time-col "
+                      f"{name} (passed through, not checked for gaps), or --keep {name}; --series-col "
+                      f"{name} if each row is a series of its own")
+
+
 def _timeish(cells: list[str]) -> bool:
     """Every cell has a clock time (1:00, 13:00:00) or a date's shape (3/1/24, 01.03.24, Mar-24): a time in
     a form timecol.py does not read (a two-digit year), not text ids."""
@@ -472,6 +490,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             raise ConfigError(f"{source}: columns {shown(ids)} could each be the series id: name it with "
                               f"--series-col (and pass others through with --keep){both}")
         series = ids[0] if ids else None
+        if series is not None and not id_named(series):
+            _new_every_row(series, cells[series], [cells[t] for t in strong_time], shown, header, source)
         key = (series,) if series is not None else ()
     groups = [join_key([f.strip() for f in fs]) for fs in zip(*(cells[j] for j in key), strict=True)] \
         if key else None

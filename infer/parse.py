@@ -190,27 +190,42 @@ def _no_totals(rows: Rows, errors: list[DataError], cols: Columns, source: str,
                stop: bool) -> tuple[Rows, list[DataError]]:
     """A spreadsheet's `Total` (`Sum`, `Average`) row at the end of a sheet, where a time column's time would
     be: an error at its line, not one more value of the series. In the column read for gaps only the rows
-    whose time did not read are looked at; in a time column not read, a field that starts with a letter."""
+    whose time did not read are looked at; in a time column not read, a field that starts with a letter.
+    In the column read for gaps, an empty field too: a sum under the values with no label (Excel's
+    `,9997.96`, a subtotal between the months) was read as one more value, the file's only word a time
+    field "not in the column's format"."""
     stamp: dict[int, tuple[str, int]] = {}                    # row -> (its label, the column's number)
     for j in cols.time:
         if j not in cols.passed:
             continue
         column = rows.text[cols.passed.index(j)]
         unread: Any = range(len(rows))
-        if j == cols.gap_col and rows.times is not None:
+        read = j == cols.gap_col and rows.times is not None
+        if read and rows.times is not None:
             unread = np.flatnonzero(np.isnan(rows.times))
         for i in unread:
             field = column[i].strip().strip(b'"').strip()
-            if field[:1].isalpha() and int(i) not in stamp:
+            if read and not field and int(i) not in stamp:
+                stamp[int(i)] = "", j + 1
+            elif field[:1].isalpha() and int(i) not in stamp:
                 text = field.decode("utf-8", "replace")
                 if SUMMARY.fullmatch(text):
                     stamp[int(i)] = text, j + 1
     if not stamp:
         return rows, errors
     bad = sorted(stamp)
-    found = [DataError(f"{stamp[i][0]!r} in the time column: a totals row? remove it (its numbers are not "
-                       f"one more value of the series)", source=source, line=int(rows.lines[i]),
-                       column=stamp[i][1]) for i in bad]
+
+    def what(label: str, column: int) -> str:
+        if label:
+            return f"{label!r} in the time column: a totals row? remove it (its numbers are not one more " \
+                   f"value of the series)"
+        name = cols.header[column - 1].strip() if cols.header else str(column)
+        return (f"no time (an empty field) in the time column, whose other rows have one: a totals or "
+                f"subtotal row? remove it (its numbers are not one more value of the series), or --keep "
+                f"{name} to pass the column through unread")
+
+    found = [DataError(what(*stamp[i]), source=source, line=int(rows.lines[i]), column=stamp[i][1])
+             for i in bad]
     keep = np.ones(len(rows), bool)
     keep[bad] = False
     if stop:

@@ -572,6 +572,54 @@ def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, row
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_text_new_on_every_row_is_not_taken_for_the_series_id(lstm: Fixture) -> None:
+    """Dates in a form seqinfer does not read under a name that is not a time's (`when`, 2024年1月1日): the
+    column was the series id, a series a row, and predict wrote nothing with exit 0. An error naming
+    --time-col, --keep and --series-col; --time-col reads it. Many stores interleaved (the first lines one
+    date's stores, each new) stay series."""
+    v = values()
+    days = [np.datetime64("2024-01-01") + i for i in range(N)]
+    jp = [f"{d.astype(object).year}年{d.astype(object).month}月{d.astype(object).day}日" for d in days]
+    text = "when,value\n" + "".join(f"{d},{x}\n" for d, x in zip(jp, v, strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    assert r.returncode == 2 and "--time-col when" in err and "--series-col when" in err, err
+    assert "column 1 ('when') is text new on every row ('2024年1月1日', '2024年1月2日'" in err, err
+    err, _, cols = predict(lstm, text, "--time-col", "when")
+    check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
+    stores = [f"store {k}" for k in range(60)]
+    text = "date,store,value\n" + "".join(f"{d},{s},{x}\n" for d, x in zip(days, v, strict=True)
+                                            for s in stores)
+    err, _, cols = predict(lstm, text)
+    assert "series=store" in err and len(cols["row"]) == 60 * (N - lstm.window + 1)
+
+
+@pytest.mark.parametrize(("rows", "at"), [(N, None), (6000, None), (N, 25)])
+def test_a_sheets_sum_row_without_a_label_is_an_error_at_its_line_not_data(lstm: Fixture, rows: int,
+                                                                         at: int | None) -> None:
+    """Excel's sum under the values with its date cell empty (`,9997.96`; `,9974.55,,` from a sheet with
+    empty columns), or a subtotal between the days: not one more value of the series. It was read as one,
+    the only word a time field "not in the column's format". An error at its line naming --keep, every
+    forecast before it kept; --keep Date reads the file as it is."""
+    v = values(rows)
+    days = [str(np.datetime64("2000-01-01") + i) for i in range(rows)]
+    lines = [f"{d},{x},," for d, x in zip(days, v, strict=True)]
+    total = f",{sum(float(x) for x in v[:at]):.2f},,"
+    lines.insert(len(lines) if at is None else at, total)
+    text = "\ufeffDate,Sales,,\r\n" + "\r\n".join(lines) + "\r\n,,,\r\n"
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    err = one_error(r.stderr)
+    line = (rows if at is None else at) + 2
+    assert r.returncode == 2 and "--keep Date" in err, err
+    assert f":{line}:1: no time (an empty field) in the time column, whose other rows have one: a totals " \
+        "or subtotal row? remove it" in err, err
+    out = list(csv.reader(io.StringIO(r.stdout.decode())))
+    cols = {name: [row[i] for row in out[1:]] for i, name in enumerate(out[0])}
+    assert cols["Date"] == days[lstm.window - 1:line - 2]                # every forecast before it
+    err, _, cols = predict(lstm, text, "--keep", "Date")
+    assert len(cols["row"]) == rows + 1 - lstm.window + 1
+
+
 @pytest.mark.parametrize("doubled", [False, True])
 def test_a_download_written_newest_first_is_an_error_that_says_so(lstm: Fixture, doubled: bool) -> None:
     """Price and bank downloads often list the newest day first. Forecast in input order, every window

@@ -289,6 +289,13 @@ def test_train_refuses_a_sheets_totals_row(tmp_path: Path) -> None:
         series(p)
 
 
+def test_train_refuses_a_sheets_sum_row_without_a_label(tmp_path: Path) -> None:
+    rows = "".join(f"{np.datetime64('2024-01-01') + i},{i % 7}\n" for i in range(30))
+    p = write(tmp_path, "Date,Sales\n" + rows + ",90\n")
+    with pytest.raises(DataError, match=r"d.csv:32:1: no time \(an empty field\) in the time column"):
+        series(p)
+
+
 def test_train_reads_a_newest_first_download_oldest_first(tmp_path: Path) -> None:
     rows = [f"{np.datetime64('2024-01-01') + i},{i}" for i in range(30)]
     got = series(write(tmp_path, "Date,Close\n" + "".join(r + "\n" for r in reversed(rows))))
