@@ -24,6 +24,7 @@ import numpy as np
 
 from .config import ColumnSpec
 from .errors import ConfigError, DataError
+from .significance import LEVEL, diebold_mariano
 
 ACF_MIN = 0.3             # a season is detected when the autocorrelation at its lag is above this,
 PEAK_SHARE = 0.8          # ... taking the shortest such lag with at least this share of the highest peak,
@@ -164,6 +165,7 @@ class Backtest:
     overall: dict[str, dict[str, float]]           # the same over all steps
     notes: list[str] = field(default_factory=list)
     example: dict[str, Any] = field(default_factory=dict)   # one series' truth and forecasts, for the plot
+    tests: dict[str, dict[str, float]] = field(default_factory=dict)  # the model against naive, seasonal
 
     def table(self) -> str:
         """The per-step table (markdown), then one line per verdict."""
@@ -180,13 +182,24 @@ class Backtest:
         verdict = "beats" if model < naive else "does NOT beat"
         share = f"{model / naive:.3f} of it" if naive > 0 else "naive is exact: the values do not change"
         lines += ["", f"The model {verdict} the naive forecast: MSE {model:.4g} against {naive:.4g} "
-                      f"({share})."]
+                      f"({share}).{self._noise('naive')}"]
         if "seasonal_naive" in self.overall:
             sn = self.overall["seasonal_naive"]["mse"]
             verdict = "beats" if model < sn else "does NOT beat"
             lines.append(f"The model {verdict} the seasonal naive forecast: MSE {model:.4g} against "
-                         f"{sn:.4g}.")
+                         f"{sn:.4g}.{self._noise('seasonal_naive')}")
         return "\n".join(lines) + "\n"
+
+    def _noise(self, other: str) -> str:
+        """Whether the origins can tell the model from `other` (the Diebold-Mariano test, as train's)."""
+        dm = self.tests.get(other)
+        if dm is None:
+            return ""
+        if not dm["p"] == dm["p"]:                  # NaN: one origin
+            return f" From {dm['n']} origin(s): too few to tell the two apart."
+        where = "beyond" if dm["p"] < LEVEL else "within"
+        return (f" Over {dm['n']} origins that is {where} their noise (Diebold-Mariano p {dm['p']:.2g}, "
+                f"{LEVEL:.0%} level).")
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "example"}
@@ -269,8 +282,9 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
     n0 = len(t0)
     example = {"series": table.ids[k0], "truth": truth[:n0, 0], "model": y[:n0, 0],
                "naive": preds["naive"][:n0, 0]}
+    tests = {k: diebold_mariano(y, p, truth) for k, p in preds.items() if k != "model"}
     return Backtest(str(model), str(inp), window, horizon, m, how, len(truth), scale, steps,
-                    overall, example=example)
+                    overall, example=example, tests=tests)
 
 
 def plot(bt: Backtest, path: str | Path, show: int = 300) -> bool:

@@ -398,11 +398,10 @@ def evaluate(
 
     Example: seqinfer evaluate artifacts/lstm --input next_month.csv --value-col load
     """
-    import json
-
     from .backtest import evaluate as run_backtest
     from .backtest import plot as draw
     from .config import ColumnSpec
+    from .contract import strict_json
     from .reader import writable
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
@@ -420,7 +419,7 @@ def evaluate(
         f"{season_said}; MASE scale (the file's one-step naive MAE) {bt.mase_scale:.4g}")
     print(bt.table(), end="")
     if json_out is not None:
-        json_out.write_text(json.dumps(bt.to_json(), indent=1) + "\n")
+        json_out.write_text(strict_json(bt.to_json()) + "\n")     # a test from one origin: null
     if not wanted:
         return
     if draw(bt, plot):

@@ -219,3 +219,18 @@ class ModelMeta:
 def _shown(value: Any) -> str:
     """A metadata value as the file holds it (JSON), for error messages."""
     return json.dumps(list(value) if isinstance(value, tuple) else value, default=repr)
+
+
+def strict_json(obj: Any) -> str:
+    """JSON every parser reads: NaN and inf (a score of a split with no window, a constant series' MASE, a
+    test from one origin) as null, where json.dumps writes the bare NaN that strict parsers refuse. train's
+    metrics.json and comparison.json, evaluate's --json."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(obj), indent=2, allow_nan=False)

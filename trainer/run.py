@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import ctypes
-import json
-import math
 import multiprocessing as mp
 import os
 import platform
@@ -27,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqinfer.infer.contract import CHECKPOINT_FILE
+from seqinfer.infer.contract import CHECKPOINT_FILE, strict_json
 
 from .baselines import baselines, origins
 from .checkpoint import save_checkpoint
@@ -406,17 +404,3 @@ def _ets_label(b: dict[str, Any]) -> str:
     if used == "some series":
         return f"ETS (damped trend, season {b['season']} where a series' training part holds 4)"
     return f"ETS (damped trend, season {used})"
-
-
-def strict_json(obj: Any) -> str:
-    """JSON every parser reads: NaN and inf (a score of a split with no window, a constant series' MASE)
-    as null, where json.dumps writes the bare NaN that strict parsers refuse."""
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        return v
-    return json.dumps(clean(obj), indent=2, allow_nan=False)

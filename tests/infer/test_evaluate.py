@@ -54,9 +54,34 @@ def test_evaluate_gives_the_known_errors(constant_step: Path, tmp_path: Path) ->
     table = r.stdout.decode()
     assert table.startswith("| step | model MSE | model MAE | model MASE | naive MSE |")
     assert "| 1 | 2.25 | 1.5 | 0.750 | 4 | 2 | 1.000 | 36 | 6 | 3.000 |" in table
-    assert "The model beats the naive forecast: MSE 5.625 against 10 (0.562 of it)." in table
+    assert "The model beats the naive forecast: MSE 5.625 against 10 (0.562 of it). Over 15 origins that " \
+        "is beyond their noise (Diebold-Mariano p 0, 5% level)." in table          # the same gain every time
+    assert bt["tests"]["naive"] == {"stat": float("-inf"), "p": 0.0, "n": 15} or \
+        bt["tests"]["naive"]["stat"] is None                                     # -inf: null in strict JSON
     assert (tmp_path / "f.png").stat().st_size > 10_000
     assert "season 3 (given)" in r.stderr.decode()
+
+
+@pytest.mark.parametrize(("rows", "noise", "said"), [
+    (WINDOW + HORIZON, 0.0, "From 1 origin(s): too few to tell the two apart."),
+    (200, 40.0, "Over 195 origins that is within their noise (Diebold-Mariano p 0.35, 5% level)."),
+    (200, 1.0, "Over 195 origins that is beyond their noise (Diebold-Mariano p 1.1e-89, 5% level).")])
+def test_evaluate_says_whether_the_origins_tell_the_model_from_naive(constant_step: Path, tmp_path: Path,
+                                                                     rows: int, noise: float, said: str
+                                                                     ) -> None:
+    """A verdict from one forecast origin said "The model beats the naive forecast" as from thousands. Now
+    each verdict says whether the origins can tell the two apart: the Diebold-Mariano test, as train's
+    (infer/significance.py); in --json, its statistic and p (null when there is none)."""
+    v = 2 * np.arange(rows) + np.random.default_rng(0).normal(0, noise, rows)
+    f = tmp_path / "few.csv"
+    f.write_text("t,value\n" + "".join(f"{t},{x:.6f}\n" for t, x in enumerate(v)))
+    out = tmp_path / "bt.json"
+    r = run_cli(["evaluate", str(constant_step), "--input", str(f), "--json", str(out), "--provider", "cpu"])
+    assert r.returncode == 0, r.stderr.decode()
+    verdict = next(ln for ln in r.stdout.decode().splitlines() if "the naive forecast" in ln)
+    assert verdict.endswith(said), verdict
+    dm = json.loads(out.read_text())["tests"]["naive"]
+    assert dm["n"] == rows - WINDOW - HORIZON + 1 and (dm["p"] is None) == (rows == WINDOW + HORIZON)
 
 
 def test_evaluate_errors_are_one_line(constant_step: Path, tmp_path: Path) -> None:

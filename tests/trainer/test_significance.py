@@ -8,14 +8,17 @@ from scipy import stats
 from seqinfer.trainer.significance import comparisons, diebold_mariano, verdict
 
 
-def test_horizon_one_is_the_paired_t_test() -> None:
+@pytest.mark.parametrize("n", [3, 8, 150])
+def test_horizon_one_is_the_paired_t_test(n: int) -> None:
+    """Against scipy's paired t test: its Student t tail (infer/significance.t_sf, scipy-free so that an
+    inference-only install's evaluate has it) at few and many degrees of freedom."""
     rng = np.random.default_rng(0)
-    truth = rng.normal(size=(150, 1))
+    truth = rng.normal(size=(n, 1))
     a, b = truth + rng.normal(0, 1.0, truth.shape), truth + rng.normal(0, 1.2, truth.shape)
     dm = diebold_mariano(a, b, truth)
     t = stats.ttest_rel(((a - truth) ** 2)[:, 0], ((b - truth) ** 2)[:, 0])
     assert dm["stat"] == pytest.approx(t.statistic, rel=1e-9) and dm["p"] == pytest.approx(t.pvalue, rel=1e-9)
-    assert dm["n"] == 150
+    assert dm["n"] == n
 
 
 def test_a_clearly_better_forecast_is_called_better_and_noise_is_not() -> None:
