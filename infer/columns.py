@@ -78,12 +78,20 @@ def is_missing(field: str) -> bool:
     return field.strip().lower() in MISSING
 
 
+def plain_float(field: str) -> float:
+    """float() of a number written in ASCII without `_`: float() also reads `５０`, `٥٠` and `5_0.5`,
+    which the bulk parsers (and JavaScript's Number) refuse: one rule for every path. ValueError else."""
+    if not field.isascii() or "_" in field:
+        raise ValueError(field)
+    return float(field)
+
+
 def is_number(field: str) -> bool:
-    """A field that float() reads and that is not a missing-value marker (nan)."""
+    """A field that plain_float() reads and that is not a missing-value marker (nan)."""
     if is_missing(field):
         return False
     try:
-        float(field)
+        plain_float(field)
     except ValueError:
         return False
     return True

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number
+from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number, plain_float
 from .compiled import FAST
 from .contract import SERIES_JOIN, join_key
 from .csvout import quote
@@ -278,6 +278,8 @@ def _parse_bulk(block: Block, cols: Columns) -> Rows | None:
         if not (per_line == k - 1).all():
             return None
     fields.pop()                                             # after the final newline
+    if b"_" in data:                                         # float() reads 5_0.5: the careful path refuses
+        return None
     try:
         if len(cols.values) == k:
             values = np.array(list(map(float, fields)), dtype=np.float64).reshape(n, k)
@@ -432,7 +434,7 @@ def _numbers(fields: list[str], cols: Columns, source: str, number: int, missing
             out.append(math.nan)
             continue
         try:
-            v = float(field)
+            v = plain_float(field)
         except ValueError:
             shown = repr(field if len(field) <= 40 else field[:40] + "...")
             hint = (": a spreadsheet's error value (a formula that failed); fix the cell, or empty it and "

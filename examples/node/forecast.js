@@ -27,8 +27,9 @@ const { StateStore, ARRAYS, SEQ_LENS, NEXT_SUFFIX } = require('./stateful.js');
 const META_PREFIX = 'seqinfer.';
 const MAX_BATCH = 512;            // windows per session.run: one call per chunk of input, at most this many
 const MAX_STEP_BATCH = 4096;      // a stateful model's rows per session.run (the state is carried across calls)
-// What Python's float() accepts, as `seqinfer predict` parses: 1, -1.5e3, .5, 5., 1_000, inf, nan (any case).
-const PY_FLOAT = /^[+-]?((\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?\d)*)?|inf(inity)?|nan)$/i;
+// What `seqinfer predict` reads as a number (Python's float() on ASCII without `_`): 1, -1.5e3, .5, 5., inf,
+// nan (any case).
+const PY_FLOAT = /^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i;
 
 // --- seqinfer's CSV rules (its infer/columns.py and infer/timecol.py), for the shapes this example reads ----
 const SAMPLE_LINES = 50;          // lines, header included, that header and columns are decided from
@@ -149,7 +150,7 @@ function formatG(v, p) {
 function parseNumber(field) {
   const t = field.trim();
   if (!PY_FLOAT.test(t)) return null;
-  const u = t.replace(/_/g, '').toLowerCase();
+  const u = t.toLowerCase();
   if (u.endsWith('nan')) return NaN;
   if (u.endsWith('inf') || u.endsWith('infinity')) return u.startsWith('-') ? -Infinity : Infinity;
   return Number(u);

@@ -123,12 +123,19 @@ def is_missing(field: str) -> bool:
     return field.strip().lower() in MISSING
 
 
+def plain_float(field: str) -> float:
+    """float() of a number in ASCII without `_` (float() also reads `５０` and `5_0.5`); ValueError else."""
+    if not field.isascii() or "_" in field:
+        raise ValueError(field)
+    return float(field)
+
+
 def is_number(field: str) -> bool:
-    """float() reads it and it is not a missing-value marker (nan)."""
+    """plain_float() reads it and it is not a missing-value marker (nan)."""
     if is_missing(field):
         return False
     try:
-        float(field)
+        plain_float(field)
     except ValueError:
         return False
     return True
@@ -363,7 +370,7 @@ def read_value(fields: list[str], cols: Columns, line_no: int) -> float:
         raise InputError(f"line {line_no}: missing value ({text.strip()!r}); `seqinfer predict --fill "
                          f"previous` goes on past it")
     try:
-        value = float(text)
+        value = plain_float(text)
     except ValueError:
         raise InputError(f"line {line_no}: {text!r} is not a number") from None
     if not abs(value) < F32_OVERFLOW:

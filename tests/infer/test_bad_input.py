@@ -52,6 +52,10 @@ CASES = {
     "not utf-8": ("1.0\udcff", ["not valid UTF-8"]),
     "bad quoting": ('"1.0', ["bad CSV quoting"]),
     "quoted non-number": ('"x"', ["'x' is not a number"]),
+    # Python's float() reads these; the bulk parsers (and the Node example) do not: one rule, not a number
+    "full-width digits": ("５０", ["'５０' is not a number"]),
+    "Arabic-Indic digits": ("٥٠", ["'٥٠' is not a number"]),
+    "underscore": ("5_0.5", ["'5_0.5' is not a number"]),
 }
 
 
