@@ -599,6 +599,8 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_col is not None and fmt is not None and not sorts:
         _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
+    if spec.sep != "," and spec.decimal == ".":
+        notes += tuple(note for j in values if (note := _grouped(cells[j], j, shown, spec.sep)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
                    tuple(j for j in free if kinds[j][0] != "empty"), gap_also, spec.na_values)
 
@@ -653,6 +655,26 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
     at = f" (line {line})" if line is not None else ""
     return (f"column {shown([j])} holds {first:g}{at}, far outside its other values ({lo:.4g} to {hi:.4g}): "
             f"a missing-value code? --na-value {first:g} reads it as missing")
+
+
+_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")     # 1.287, 12.500.000: a '.' before each 3 digits
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
+def _grouped(cells: list[str], j: int, shown: Callable[[Sequence[int]], str], sep: str) -> str | None:
+    """A value column of a `;` (tab, |) file, read with '.' as the decimal point, whose numbers with a '.'
+    all have 3 digits after each, beside whole numbers (1.287 and 991): a spreadsheet's whole numbers with
+    a '.' grouping thousands, as a German or Dutch locale writes them, read as 1.287 unless said. Said."""
+    vals = [c.strip().strip('"') for c in cells if is_number(c)]
+    dotted = [v for v in vals if "." in v]
+    whole = [v for v in vals if _WHOLE.fullmatch(v)]
+    if not dotted or not whole or not all(_GROUPED.fullmatch(v) for v in dotted):
+        return None
+    name = {"\t": "tab"}.get(sep, repr(sep))
+    return (f"column {shown([j])} holds {dotted[0]} beside whole numbers such as {whole[0]}, in a {name} "
+            f"file: read with '.' as the decimal point ({float(dotted[0]):g}); if it groups thousands there "
+            f"({dotted[0].replace('.', '')}), export plain numbers (a spreadsheet: Number format, no 1000 "
+            f"separator)")
 
 
 def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:

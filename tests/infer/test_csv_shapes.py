@@ -572,6 +572,22 @@ def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, row
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+def test_whole_numbers_with_a_dot_grouping_thousands_in_a_semicolon_file_are_said(lstm: Fixture) -> None:
+    """A German spreadsheet's whole numbers (991, 1.287: one thousand two hundred and eighty-seven) saved
+    with `;` and read without --decimal ',': '.' is read as the decimal point, and now stderr says so and
+    what 1.287 would be grouped. Numbers with other decimals, or no whole number beside them, are not."""
+    counts = [991 + 37 * i for i in range(N)]
+    grouped = [f"{c // 1000}.{c % 1000:03d}" if c >= 1000 else str(c) for c in counts]
+    text = "Datum;Umsatz\n" + "".join(f"{i + 1:02d}.01.2024;{g}\n" for i, g in enumerate(grouped[:28]))
+    err, _, _ = predict(lstm, text, "--sep", ";")
+    assert "column 2 ('Umsatz') holds 1.028 beside whole numbers such as 991, in a ';' file: read with '.' " \
+        "as the decimal point (1.028); if it groups thousands there (1028), export plain numbers" in err, err
+    for other in (["1.25", "2", "3.5"] * 10, ["1.287", "2.500", "3.125"] * 10):
+        text = "Datum;Umsatz\n" + "".join(f"{i + 1:02d}.01.2024;{x}\n" for i, x in enumerate(other[:28]))
+        err, _, _ = predict(lstm, text, "--sep", ";")
+        assert "groups thousands" not in err, err
+
+
 def test_text_new_on_every_row_is_not_taken_for_the_series_id(lstm: Fixture) -> None:
     """Dates in a form seqinfer does not read under a name that is not a time's (`when`, 2024年1月1日): the
     column was the series id, a series a row, and predict wrote nothing with exit 0. An error naming
