@@ -369,6 +369,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     # A data logger's preamble (`# Logger v1.2`, a title, TOA5's station line) above the header: line 1
     # alone has fewer fields, or more (its rows cannot be read under it: every one would be short).
     below = Counter(len(r) for r in lines[1:]).most_common(1)
+    _trailing_commas(lines, first, below[0][0] if below else n, source)
     if below and 2 * below[0][1] >= len(lines) and (
             below[0][0] > n and (n == 1 or first[0].startswith("#")) or below[0][0] < n):
         if first[0] == "TOA5":
@@ -379,6 +380,12 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"{source}: line 1 has {n} field(s), the lines below {below[0][0]}: comment or "
                           f"title lines above the header? remove them (grep -v '^#' FILE, or tail -n +{k} "
                           f"FILE if line {k} is the header)")
+    names_below = len(lines) > 2 and len(lines[1]) == n and \
+        all(f.strip() and not is_number(f) and not is_missing(f) for f in lines[1])
+    if n > 1 and first[0] and not is_number(first[0]) and not any(first[1:]) and names_below and \
+            any(map(is_number, lines[2])):
+        raise ConfigError(f"{source}: line 1 holds one field and {n - 1} empty one(s) ({said!r}): a title "
+                          f"above the header, padded to the sheet's width? remove it (tail -n +2 FILE)")
     if len(lines) > 1 and first[0].startswith("#") and lines[1][0].strip().startswith("#"):
         raise ConfigError(f"{source}: lines 1 and 2 start with '#': annotation or comment lines above the "
                           f"header (InfluxDB's annotated CSV writes them)? remove them (grep -v '^#' FILE)")
@@ -655,6 +662,22 @@ def _missing_code(cells: list[str], numbered: Sequence[Sequence[str]], j: int,
     at = f" (line {line})" if line is not None else ""
     return (f"column {shown([j])} holds {first:g}{at}, far outside its other values ({lo:.4g} to {hi:.4g}): "
             f"a missing-value code? --na-value {first:g} reads it as missing")
+
+
+def _trailing_commas(lines: Sequence[Sequence[str]], first: list[str], most: int, source: str) -> None:
+    """A header or rows that end in a separator (`date,value,` over `2024-01-01,5.1`; or the rows so): one
+    field more than the others, empty, on every such line. Said as that, not as a title above the header
+    or a short row."""
+    rows = lines[1:]
+    if not rows or abs(most - len(first)) != 1:
+        return
+    if len(first) == most + 1 and first[-1] == "" and all(len(r) == most for r in rows):
+        raise ConfigError(f"{source}: line 1, the header, ends in an empty field ({','.join(first)!r}): one "
+                          f"more than the rows below; remove the separator at its end")
+    if most == len(first) + 1 and all(len(r) == most and not r[-1].strip() for r in rows):
+        raise ConfigError(f"{source}: every row ends in an empty field, one more than the header "
+                          f"({','.join(first)!r}): remove the separator at their ends, or name the column "
+                          f"in the header")
 
 
 _GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")     # 1.287, 12.500.000: a '.' before each 3 digits

@@ -94,19 +94,22 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     bounds = np.flatnonzero(np.diff(code[order])) + 1
     table_values, table_lines, ids, table_missing = [], [], [], []
     filled = state.tally.filled + state.tally.dropped + state.tally.unfillable
+    ends = 0                                   # --fill interpolate: values at a series' end, copied
     for group in np.split(order, bounds):
         sid = series_name(state.keys[int(code[group[0]])])
         v = value[group]
         if fill == "interpolate":
-            v, n = _interpolate(v, sid, source, line[group])
+            v, n, at_end = _interpolate(v, sid, source, line[group])
             filled += n
+            ends += at_end
         table_values.append(v)
         table_lines.append(line[group])
         table_missing.append(missing[group])
         ids.append(sid)
     notes = ([sorted_note] if sorted_note else []) + state.tally.notes()
     if fill == "interpolate" and filled:
-        notes.insert(0, f"--fill interpolate: {filled} missing value(s) interpolated")
+        copied = f" ({ends} at a series' start or end, with one neighbour: its nearest value)" if ends else ""
+        notes.insert(0, f"--fill interpolate: {filled} missing value(s) interpolated{copied}")
     return Table(table_values, table_lines, ids, cols, notes, filled, table_missing)
 
 
@@ -159,11 +162,12 @@ def _clock_set_back(t: np.ndarray, code: np.ndarray, back: np.ndarray) -> bool:
     return clock_set_back(float((before - after).max()), float(apart.min(initial=np.inf)))
 
 
-def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int]:
-    """Linear between neighbours; a missing value at an end takes the nearest value."""
+def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Linear between neighbours; a missing value at an end takes the nearest value. (values, filled, of
+    them at an end)."""
     bad = np.isnan(v)
     if not bad.any():
-        return v, 0
+        return v, 0, 0
     v = v.copy()
     idx = np.arange(len(v))
     for f in range(v.shape[1]):
@@ -172,4 +176,6 @@ def _interpolate(v: np.ndarray, sid: str, source: str, lines: np.ndarray) -> tup
             who = f"series {sid!r}" if sid else "the series"
             raise DataError(f"{who} has no value to interpolate from", source=source, line=int(lines[0]))
         v[b, f] = np.interp(idx[b], idx[~b], v[~b, f])
-    return v, int(bad.sum())
+    known = np.flatnonzero(~bad.any(axis=1))
+    outside = bad.any(axis=1) & ((idx < known.min(initial=len(v))) | (idx > known.max(initial=-1)))
+    return v, int(bad.sum()), int(outside.sum())

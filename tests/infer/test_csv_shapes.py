@@ -572,6 +572,24 @@ def test_a_sheets_totals_row_is_an_error_at_its_line_not_data(lstm: Fixture, row
     check(lstm, cols, {"": [(i + 2, x) for i, x in enumerate(v)]})
 
 
+@pytest.mark.parametrize(("head", "end", "said"), [
+    ("Daily sales report,\ndate,value\n", "", "line 1 holds one field and 1 empty one(s) ('Daily sales "
+     "report,'): a title above the header, padded to the sheet's width? remove it (tail -n +2 FILE)"),
+    ("date,value,\n", "", "line 1, the header, ends in an empty field ('date,value,'): one more than the "
+     "rows below; remove the separator at its end"),
+    ("date,value\n", ",", "every row ends in an empty field, one more than the header ('date,value'): "
+     "remove the separator at their ends, or name the column in the header")])
+def test_a_separator_too_many_at_the_end_of_lines_is_named_as_such(lstm: Fixture, head: str, end: str,
+                                                                   said: str) -> None:
+    """A sheet's title padded with commas to its width, a header or rows ending in a comma: one error that
+    says so. They were read as data (and then 'value' is not a number, after advice to --fill drop) or
+    called comment lines above the header."""
+    days = [str(np.datetime64("2024-01-01") + i) for i in range(N)]
+    text = head + "".join(f"{d},{x}{end}\n" for d, x in zip(days, values(), strict=True))
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu"], text)
+    assert r.returncode == 2 and one_error(r.stderr).endswith(said), r.stderr
+
+
 def test_whole_numbers_with_a_dot_grouping_thousands_in_a_semicolon_file_are_said(lstm: Fixture) -> None:
     """A German spreadsheet's whole numbers (991, 1.287: one thousand two hundred and eighty-seven) saved
     with `;` and read without --decimal ',': '.' is read as the decimal point, and now stderr says so and
