@@ -73,6 +73,9 @@ Sep = Annotated[Literal[",", ";", "tab", "|"], typer.Option(
     help="Between fields: , (default) ; tab |. A spreadsheet saved with a European locale writes ;")]
 Decimal = Annotated[Literal[".", ","], typer.Option(
     help="The decimal mark in numbers: . (default) or , (with --sep ';', tab or |).")]
+Thousands = Annotated[Literal["", ".", ","], typer.Option(
+    help="What groups thousands in numbers: none (default), . (1.287 or 1.287,5 with --decimal ',') or , "
+         "(\"1,287.5\"). Only digits grouped by threes lose it.")]
 NaValue = Annotated[list[str] | None, typer.Option(
     "--na-value", help="Also a missing value: this code, as the file writes it (repeat for more; e.g. "
                        "-9999, or -999,9 with --decimal ','). Empty, NA, NaN, null, N/A and the like "
@@ -120,6 +123,7 @@ def train(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    thousands: Thousands = "",
     na_value: NaValue = None,
     encoding: Encoding = "utf-8",
     fill: TableFill = "stop",
@@ -189,7 +193,8 @@ def train(
         dcfg = DataConfig(path=None if data is None else str(data), value_col=_names(value_col),
                           series_col=series_col, time_col=time_col, keep=_names(*(keep or [])),
                           header=header, date_order=date_order, sep=sep, decimal=decimal,
-                          na_values=tuple(na_value or ()), encoding=encoding, fill=fill, length=length,
+                          na_values=tuple(na_value or ()), encoding=encoding, thousands=thousands, fill=fill,
+                          length=length,
                           period=period, step=step, noise=noise, noise_seed=noise_seed, season=season,
                           window=window, horizon=horizon, val_frac=val_frac, test_frac=test_frac)
         tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -285,6 +290,7 @@ def predict(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    thousands: Thousands = "",
     na_value: NaValue = None,
     encoding: Encoding = "utf-8",
     fill: StreamFill = "stop",
@@ -338,7 +344,7 @@ def predict(
     cfg = PredictConfig(
         layout=layout, value_col=_names(value_col), series_col=series_col, time_col=time_col,
         keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep, decimal=decimal,
-        na_values=tuple(na_value or ()), encoding=encoding, fill=fill,
+        na_values=tuple(na_value or ()), encoding=encoding, thousands=thousands, fill=fill,
         max_series=max_series,
         window=window, horizon=horizon, batch_size=batch_size, max_latency_ms=max_latency,
         precision=precision, on_error=on_error, provider=provider, threads=threads, workers=workers,
@@ -383,6 +389,7 @@ def evaluate(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    thousands: Thousands = "",
     na_value: NaValue = None,
     encoding: Encoding = "utf-8",
     fill: TableFill = "stop",
@@ -406,7 +413,8 @@ def evaluate(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
+                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding,
+                      thousands=thousands)
     wanted = str(plot) not in ("", ".")           # typer reads --plot '' as Path("."): no plot wanted
     plot = plot / "forecast.png" if wanted and plot.is_dir() else plot
     if wanted:
@@ -442,6 +450,7 @@ def score(
     date_order: DateOrder = "auto",
     sep: Sep = ",",
     decimal: Decimal = ".",
+    thousands: Thousands = "",
     na_value: NaValue = None,
     encoding: Encoding = "utf-8",
     fill: StreamFill = "stop",
@@ -461,7 +470,8 @@ def score(
 
     spec = ColumnSpec(value_col=_names(value_col), series_col=series_col, time_col=time_col,
                       keep=_names(*(keep or [])), header=header, date_order=date_order, sep=sep,
-                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding)
+                      decimal=decimal, na_values=tuple(na_value or ()), encoding=encoding,
+                      thousands=thousands)
     n = run_score(model, input, output, spec, ScoreConfig(fill=fill, threads=threads, warmup=warmup),
                   scheduler=scheduler, workers=workers, report=lambda m: err(f"seqinfer: {m}"))
     err(f"seqinfer: score: {n:,} forecasts written to {output}/")

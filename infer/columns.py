@@ -519,6 +519,11 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             at = next((f" (line {i + 1})" for i, r in enumerate(numbered)
                        if len(r) > j and r[j].strip() == cell), "")
             what = f"{source}: column {shown([j])} holds {cell.strip()!r}{at}, not a plain number"
+            mark = _grouped_by(cell.strip(), spec.decimal)
+            if mark is not None:          # 1,234.5: a thousands separator, which --thousands reads
+                grouped = cell.strip().strip('"')
+                raise ConfigError(f"{what}: {mark!r} groups its thousands? --thousands {mark!r} reads it "
+                                  f"({grouped.replace(mark, '')})")
             if spec.decimal == ",":       # --decimal ',' read the decimal commas: what is left is the rest
                 raise ConfigError(f"{what} (thousands separators, % and currency signs are not read): export "
                                   f"plain numbers (a spreadsheet: Number format, no 1000 separator)")
@@ -606,7 +611,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
     if gap_col is not None and fmt is not None and not sorts:
         _oldest_first(fmt.seconds(stamps), groups, shown([gap_col]), source)
     notes = tuple(note for j in values if (note := _missing_code(cells[j], numbered, j, shown)) is not None)
-    if spec.sep != "," and spec.decimal == ".":
+    if spec.sep != "," and spec.decimal == "." and not spec.thousands:
         notes += tuple(note for j in values if (note := _grouped(cells[j], j, shown, spec.sep)) is not None)
     return Columns(layout, n, header, values, series, time, keep, tuple(free), gap_col, fmt, notes, key[1:],
                    tuple(j for j in free if kinds[j][0] != "empty"), gap_also, spec.na_values)
@@ -680,7 +685,18 @@ def _trailing_commas(lines: Sequence[Sequence[str]], first: list[str], most: int
                           f"in the header")
 
 
-_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")     # 1.287, 12.500.000: a '.' before each 3 digits
+def _grouped_by(cell: str, decimal: str) -> str | None:
+    """The mark (',' or '.', not the decimal one) that groups the digits of `cell` by threes before its
+    decimal mark (1,234.5; 1.234 under --decimal ','), else None."""
+    cell = cell.strip('"').strip()
+    for mark in (",", "."):
+        if mark != decimal and re.fullmatch(r"[+-]?[1-9]\d{0,2}(?:" + re.escape(mark) + r"\d{3})+(?:" +
+                                            re.escape(decimal) + r"\d*)?", cell):
+            return mark
+    return None
+
+
+DOT_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")     # 1.287, 12.500.000: a '.' before each 3 digits
 _WHOLE = re.compile(r"[+-]?\d+")
 
 
@@ -691,13 +707,12 @@ def _grouped(cells: list[str], j: int, shown: Callable[[Sequence[int]], str], se
     vals = [c.strip().strip('"') for c in cells if is_number(c)]
     dotted = [v for v in vals if "." in v]
     whole = [v for v in vals if _WHOLE.fullmatch(v)]
-    if not dotted or not whole or not all(_GROUPED.fullmatch(v) for v in dotted):
+    if not dotted or not whole or not all(DOT_GROUPED.fullmatch(v) for v in dotted):
         return None
     name = {"\t": "tab"}.get(sep, repr(sep))
     return (f"column {shown([j])} holds {dotted[0]} beside whole numbers such as {whole[0]}, in a {name} "
             f"file: read with '.' as the decimal point ({float(dotted[0]):g}); if it groups thousands there "
-            f"({dotted[0].replace('.', '')}), export plain numbers (a spreadsheet: Number format, no 1000 "
-            f"separator)")
+            f"({dotted[0].replace('.', '')}), --decimal , --thousands . reads it so")
 
 
 def _oldest_first(seconds: np.ndarray, groups: list[str] | None, shown: str, source: str) -> None:

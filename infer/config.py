@@ -14,6 +14,9 @@ DATE_ORDERS = ("auto", "dmy", "mdy")
 # locale writes `;` between fields and a decimal comma. seqinfer reads them as the comma CSV they stand for.
 SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 DECIMALS = (".", ",")
+# What may group a number's thousands (--thousands): none, or . or , (not the decimal mark). pandas'
+# `thousands=`: a German sheet's 1.287 or 1.287,5, an English one's "1,287.5" (quoted in a comma CSV).
+THOUSANDS = ("", ".", ",")
 # Text encodings a CSV may be written in (--encoding): UTF-8, or one that writes ASCII as ASCII (cp1252, a
 # Windows spreadsheet's "CSV"; latin-1; iso-8859-15; shift_jis ...), so that lines still end at a newline
 # byte. Each block is decoded from it and read as UTF-8. UTF-16 and UTF-32 are not: iconv converts them.
@@ -84,6 +87,7 @@ class ColumnSpec:
     decimal: str = "."              # in numbers: . or , (a decimal comma needs another sep)
     na_values: tuple[str, ...] = () # more codes for a missing value, as the file writes them (-9999)
     encoding: str = "utf-8"         # the file's text encoding (ASCII_PROBE)
+    thousands: str = ""             # what groups thousands in numbers: none, . or , (THOUSANDS)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "encoding", text_encoding(self.encoding))
@@ -100,6 +104,13 @@ class ColumnSpec:
         if self.decimal == "," and self.sep == ",":
             raise ConfigError("--decimal ',': the fields must then be separated by something else: --sep ';' "
                               "(or tab, |)")
+        if self.thousands not in THOUSANDS:
+            raise ConfigError(f"thousands: {self.thousands!r} is not one of . ,")
+        if self.thousands and self.thousands == self.decimal:
+            other = "," if self.decimal == "." else "."
+            raise ConfigError(f"--thousands {self.thousands!r}: that is the decimal mark (--decimal "
+                              f"{self.decimal!r}); where {self.thousands!r} groups thousands, {other!r} is "
+                              f"the decimal mark: add --decimal {other!r}")
         if self.header not in HEADER_CHOICES:
             raise ConfigError(f"header: {self.header!r} is not one of {', '.join(HEADER_CHOICES)}")
         if self.date_order not in DATE_ORDERS:
@@ -157,6 +168,7 @@ class PredictConfig:
     decimal: str = "."                    # in numbers: . or ,
     na_values: tuple[str, ...] = ()       # more codes for a missing value (-9999)
     encoding: str = "utf-8"               # the file's text encoding
+    thousands: str = ""                   # what groups thousands: none, . or ,
     fill: str = "stop"                    # missing values: stop | previous | drop
     max_series: int = DEFAULT_MAX_SERIES  # series held at once; past it the least recently seen is evicted
     window: int | None = None             # None: the model's metadata
@@ -198,4 +210,5 @@ class PredictConfig:
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding)
+                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding,
+                          thousands=self.thousands)

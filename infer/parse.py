@@ -21,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from .columns import SAMPLE_LINES, SHEET_ERROR, SUMMARY, Columns, is_missing, is_number, plain_float
+from .columns import (
+    DOT_GROUPED,
+    SAMPLE_LINES,
+    SHEET_ERROR,
+    SUMMARY,
+    Columns,
+    is_missing,
+    is_number,
+    plain_float,
+)
 from .compiled import FAST
 from .contract import SERIES_JOIN, join_key
 from .csvout import quote
@@ -172,10 +181,12 @@ def _no_dots(rows: Rows, errors: list[DataError], block: Block, cols: Columns, s
         text = lines[line - block.first_line].decode("utf-8", "replace").rstrip("\r")
         fields = next(csv.reader([text]))
         field = fields[column].strip() if column < len(fields) else ""
+        how = "--thousands . reads it so" if DOT_GROUPED.fullmatch(field.strip('"').strip()) else \
+            "export plain numbers (a spreadsheet: Number format, no 1000 separator)"
         found.append(DataError(
             f"{field!r} has a '.' in a file read with --decimal ',': a thousands separator "
-            f"({field.replace('.', '')}?) or a decimal point among decimal commas? export plain numbers (a "
-            f"spreadsheet: Number format, no 1000 separator)", source=source, line=line, column=column + 1))
+            f"({field.replace('.', '')}?) or a decimal point among decimal commas? {how}", source=source,
+            line=line, column=column + 1))
     bad = np.isin(rows.lines, at[:, 0])
     keep = ~bad
     if stop:

@@ -110,8 +110,10 @@ class Dialect:
     @staticmethod
     def of(spec: ColumnSpec) -> Dialect | None:
         """The dialect of ColumnSpec's sep, decimal and na_values; None for plain comma CSV."""
-        plain = (spec.sep, spec.decimal, spec.na_values, spec.encoding) == (",", ".", (), "utf-8")
-        return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values, spec.encoding)
+        plain = (spec.sep, spec.decimal, spec.na_values, spec.encoding, spec.thousands) == \
+            (",", ".", (), "utf-8", "")
+        return None if plain else Dialect(spec.sep, spec.decimal, spec.na_values, spec.encoding,
+                                          spec.thousands)
 
     @staticmethod
     def for_input(spec: ColumnSpec, parquet: bool, source: str) -> Dialect | None:
@@ -122,9 +124,11 @@ class Dialect:
                               f"Parquet file's columns are typed: leave them out")
         return None if parquet else dialect
 
-    def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = (), encoding: str = "utf-8") -> None:
+    def __init__(self, sep: str, decimal: str, na: tuple[str, ...] = (), encoding: str = "utf-8",
+                 thousands: str = "") -> None:
         self.sep, self.name = sep.encode(), {"\t": "tab"}.get(sep, repr(sep))
-        self.decimal, self.na, self.encoding = decimal, na, encoding
+        self.decimal, self.na, self.encoding, self.thousands = decimal, na, encoding, thousands
+        self.grouped = _grouping(self.sep, thousands.encode(), decimal.encode()) if thousands else None
         self.dots: np.ndarray | None = None      # the last call's: see Block.dots
         s = re.escape(self.sep)
         codes = b"|".join(re.escape(c.encode()) for c in sorted(na, key=len, reverse=True))
@@ -136,6 +140,9 @@ class Dialect:
             lines = lines.decode(self.encoding, errors="replace").encode("utf-8")
         if self.codes is not None:
             lines = self.codes.sub(rb"\1", lines)
+        if self.grouped is not None and self.thousands.encode() in lines:
+            mark = self.thousands.encode()
+            lines = self.grouped.sub(lambda m: m[1] + m[2].replace(mark, b""), lines)
         if self.decimal == ",":
             self.dots = self._dots(lines)
             lines = self._points(lines)
@@ -199,6 +206,7 @@ class Dialect:
         """For the "reading ..." line: what the file was read as."""
         said = [] if self.sep == b"," else [f"fields separated by {self.name}"]
         said += [f"decimal {self.decimal!r}"] if self.sep != b"," or self.decimal != "." else []
+        said += [f"thousands {self.thousands!r}"] if self.thousands else []
         said += [f"missing also: {', '.join(self.na)}"] if self.na else []
         return ", ".join(said + ([f"encoding {self.encoding}"] if self.encoding != "utf-8" else []))
 
@@ -207,6 +215,18 @@ class Dialect:
         if self.sep != b"," and self.sep not in line and b"," in line:
             raise ConfigError(f"{source}: --sep {self.name}, but line 1 has no {self.name} and has commas: "
                               f"a comma-separated file needs no --sep")
+
+
+def _grouping(sep: bytes, mark: bytes, decimal: bytes) -> re.Pattern[bytes]:
+    """--thousands: a field that is a number whose digits before the decimal mark are grouped by threes with
+    `mark` (1.287, -12.500.000, 1.287,5, "1,287.5"): (its start, the grouped digits) for re.sub to drop the
+    marks from. Only such a field: 10.5 and a date 01.02.2024 keep theirs. Where `mark` is the separator
+    itself, only a quoted field can hold it."""
+    s, m, d = re.escape(sep), re.escape(mark), re.escape(decimal)
+    quote = rb'"' if mark == sep else rb'"?'
+    return re.compile(rb'(?m)((?:^|(?<=' + s + rb')) *' + quote + rb' *[+-]?)([1-9]\d{0,2}(?:' + m +
+                      rb'\d{3})+)(?=(?:' + d + rb'\d*)?(?:[eE][+-]?\d+)? *' + quote + rb' *(?:' + s +
+                      rb'|\r?$))')
 
 
 class LineReader:

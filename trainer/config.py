@@ -127,6 +127,7 @@ class DataConfig:
     decimal: str = "."               # in numbers: . or ,
     na_values: tuple[str, ...] = ()  # more codes for a missing value (-9999)
     encoding: str = "utf-8"          # the file's text encoding (cp1252: a Windows spreadsheet's CSV)
+    thousands: str = ""              # what groups thousands in numbers: none, . or ,
     fill: str = "stop"               # missing values: stop | previous | drop | interpolate
     season: int | None = None        # the baselines' season in steps; None: detected (trainer/baselines.py)
     length: int = 2000               # sine: number of points
@@ -159,7 +160,8 @@ class DataConfig:
             given = [n for n in ("value_col", "series_col", "time_col", "keep", "na_values")
                      if getattr(self, n)] + \
                 [n for n, default in (("header", "auto"), ("date_order", "auto"), ("fill", "stop"),
-                                      ("sep", ","), ("decimal", "."), ("encoding", "utf-8"))
+                                      ("sep", ","), ("decimal", "."), ("encoding", "utf-8"),
+                                      ("thousands", ""))
                  if getattr(self, n) != default]
             _check(not given, f"data.{given[0] if given else ''}",
                    "only applies to a CSV file (data.path; --data)")
@@ -167,7 +169,8 @@ class DataConfig:
     def columns(self) -> ColumnSpec:
         return ColumnSpec(value_col=self.value_col, series_col=self.series_col, time_col=self.time_col,
                           keep=self.keep, header=self.header, date_order=self.date_order, sep=self.sep,
-                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding)
+                          decimal=self.decimal, na_values=self.na_values, encoding=self.encoding,
+                          thousands=self.thousands)
 
     @property
     def source(self) -> str:

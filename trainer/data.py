@@ -216,7 +216,7 @@ def io_dtype(ds: Dataset) -> str:
 # DataConfig fields added after checkpoints were written, with their defaults: left out of the fingerprint at
 # the default, so a checkpoint from before them still matches its data (export rebuilds its test split).
 NEWER_FIELDS: dict[str, Any] = {"date_order": "auto", "keep": (), "sep": ",", "decimal": ".", "na_values": (),
-                                "encoding": "utf-8"}
+                                "encoding": "utf-8", "thousands": ""}
 
 
 def fingerprint(series: Series, cfg: DataConfig, model_config: Mapping[str, Any]) -> str:

@@ -285,6 +285,35 @@ def test_a_semicolon_file_with_decimal_commas_forecasts_as_its_comma_twin(lstm: 
                        for s in ("Hamburg, Nord", "Köln")})
 
 
+@pytest.mark.parametrize("shape", ["german", "english"])
+def test_thousands_separators_read_with_the_option_forecast_as_plain_numbers(lstm: Fixture, shape: str
+                                                                          ) -> None:
+    """--thousands: a German sheet's 1.287,5 (`;`, decimal comma) or an English one's "1,287.5" (quoted in a
+    comma CSV) forecasts as the plain numbers, the dates' dots and a number not grouped by threes (10,5)
+    untouched. Without it, the column is an error naming --thousands; with it equal to --decimal, an error
+    naming the decimal mark to give."""
+    v = [1000 + 500 * np.sin(i / 3) + i for i in range(N)]
+    plain = "Datum,Umsatz\n" + "".join(f"{i + 1:02d}.01.2024,{x:.1f}\n" for i, x in enumerate(v))
+    if shape == "german":
+        de = [f"{x:,.1f}".translate(str.maketrans(",.", ".,")) for x in v]          # 1.287,5
+        text = "Datum;Umsatz\n" + "".join(f"{i + 1:02d}.01.2024;{x}\n" for i, x in enumerate(de))
+        args = ["--sep", ";", "--decimal", ",", "--thousands", "."]
+    else:
+        text = "Datum,Umsatz\n" + "".join(f'{i + 1:02d}.01.2024,"{x:,.1f}"\n' for i, x in enumerate(v))
+        args = ["--thousands", ","]
+    assert "1.0" in text.split("\n")[1] or "1,0" in text.split("\n")[1]
+    err, got, cols = predict(lstm, text, *args)
+    _, want, _ = predict(lstm, plain)
+    assert got == want and len(got) == N - lstm.window + 2, err
+    assert f"thousands '{args[-1]}'" in err
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *args[:-2]], text)
+    assert r.returncode == 2 and f"groups its thousands? --thousands '{args[-1]}' reads it" in \
+        one_error(r.stderr), r.stderr
+    if shape == "german":
+        r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--thousands", "."], text)
+        assert r.returncode == 2 and "add --decimal ','" in one_error(r.stderr)
+
+
 def test_a_dot_in_a_value_read_with_decimal_comma_is_an_error_at_its_line(lstm: Fixture,
                                                                          tmp_path: Path) -> None:
     """--decimal ',': `12.162` is twelve thousand one hundred and sixty-two in a German count column (the dot
@@ -300,8 +329,7 @@ def test_a_dot_in_a_value_read_with_decimal_comma_is_an_error_at_its_line(lstm: 
     r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--sep", ";", "--decimal", ","], text)
     assert r.returncode == 2 and one_error(r.stderr).endswith(
         f"<stdin>:{at}:3: '12.162' has a '.' in a file read with --decimal ',': a thousands separator "
-        f"(12162?) or a decimal point among decimal commas? export plain numbers (a spreadsheet: Number "
-        f"format, no 1000 separator)"), r.stderr.decode()
+        f"(12162?) or a decimal point among decimal commas? --thousands . reads it so"), r.stderr.decode()
     _, keys, _ = parse_csv(r.stdout)
     assert [int(k[-1]) for k in keys] == list(range(17, at))
     (tmp_path / "de.csv").write_bytes(text)
@@ -599,7 +627,10 @@ def test_whole_numbers_with_a_dot_grouping_thousands_in_a_semicolon_file_are_sai
     text = "Datum;Umsatz\n" + "".join(f"{i + 1:02d}.01.2024;{g}\n" for i, g in enumerate(grouped[:28]))
     err, _, _ = predict(lstm, text, "--sep", ";")
     assert "column 2 ('Umsatz') holds 1.028 beside whole numbers such as 991, in a ';' file: read with '.' " \
-        "as the decimal point (1.028); if it groups thousands there (1028), export plain numbers" in err, err
+        "as the decimal point (1.028); if it groups thousands there (1028), --decimal , --thousands . " \
+        "reads it so" in err, err
+    err, _, _ = predict(lstm, text, "--sep", ";", "--decimal", ",", "--thousands", ".")
+    assert "groups thousands" not in err and "thousands '.'" in err
     for other in (["1.25", "2", "3.5"] * 10, ["1.287", "2.500", "3.125"] * 10):
         text = "Datum;Umsatz\n" + "".join(f"{i + 1:02d}.01.2024;{x}\n" for i, x in enumerate(other[:28]))
         err, _, _ = predict(lstm, text, "--sep", ";")
@@ -803,7 +834,9 @@ def test_formatted_numbers_are_an_error_that_says_so(lstm: Fixture, cell: str) -
         r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", *args], text)
         assert r.returncode == 2
         err = one_error(r.stderr)
-        assert f"column 2 ('value') holds {shown!r} (line 3)" in err and "plain numbers" in err, err
+        grouped = cell == '"1,234.5"'               # a thousands separator: the option that reads it
+        assert f"column 2 ('value') holds {shown!r} (line 3)" in err, err
+        assert ("--thousands ',' reads it (1234.5)" if grouped else "plain numbers") in err, err
 
 
 

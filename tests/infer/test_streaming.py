@@ -122,7 +122,7 @@ def test_every_choice_the_cli_offers_is_the_librarys_own() -> None:
 
     sep = [k for k in ic.SEPARATORS if k != "\t"]            # a raw tab is the API's alias of "tab"
     common = {"--header": ic.HEADER_CHOICES, "--date-order": ic.DATE_ORDERS, "--sep": sep,
-              "--decimal": ic.DECIMALS}
+              "--decimal": ic.DECIMALS, "--thousands": ic.THOUSANDS}
     want = {"train": {**common, "--fill": tc.FILLS, "--stateful": tc.STATEFUL_CHOICES, "--start": tc.STARTS},
             "export": {"--form": ONNX_FORMS},
             "predict": {**common, "--layout": ic.LAYOUTS, "--on-error": ic.ON_ERROR,

@@ -367,6 +367,18 @@ def test_a_semicolon_file_with_decimal_commas_trains_from_the_same_values(tmp_pa
         DataConfig(sep=";")
 
 
+def test_thousands_separators_reach_trains_reader(tmp_path: Path) -> None:
+    """--thousands reaches train's reader (DataConfig.columns): a German sheet's 1.287,5 trains from 1287.5;
+    a checkpoint's data config without the field reads as before (NEWER_FIELDS)."""
+    v = np.round(1000 + np.sin(np.arange(200) / 5) * 800, 1)
+    de = [f"{x:,.1f}".translate(str.maketrans(",.", ".,")) for x in v]
+    (tmp_path / "de.csv").write_text("Datum;Wert\r\n" + "".join(
+        f"{d % 28 + 1:02d}.{d // 28 % 12 + 1:02d}.{2020 + d // 336};{x}\r\n" for d, x in enumerate(de)))
+    cfg = DataConfig(path=str(tmp_path / "de.csv"), sep=";", decimal=",", thousands=".")
+    np.testing.assert_array_equal(load_series(cfg).values[0][:, 0], v)
+    assert DataConfig.from_dict({"path": "x.csv"}).thousands == ""
+
+
 def test_a_missing_value_code_is_filled_as_a_missing_value(tmp_path: Path) -> None:
     v = np.round(np.sin(np.arange(100) / 5) * 10, 3)
     cells = ["-9999" if i in (30, 31) else str(x) for i, x in enumerate(v)]
