@@ -148,6 +148,47 @@ def _ordered(frame: Any) -> Any:
     return frame.sort_values(keys, kind="stable")
 
 
+def _one_time_each(frame: Any, before: tuple[float, str, int] | None = None) -> None:
+    """Each series' times, in the order it is scored (frame: by series, then as scored), must rise: a time
+    that repeats or steps back is several series read as one (an id column not read, or only in a folder's
+    name: hive partitions), a file given twice, or one series' rows out of order; each was scored as one
+    series without a word. `before`: the one series' last (time, file, row) in the partitions before. A
+    DataError at the first such row."""
+    t = frame[_T].to_numpy(np.float64)
+    series = frame[SERIES_COLUMN].to_numpy(object)
+    if before is not None and len(t):
+        t, series = np.r_[before[0], t], np.r_[series[:1], series]
+    same = series[1:] == series[:-1]
+    bad = np.flatnonzero(same & ~(np.diff(t) > 0) & ~np.isnan(t[1:]) & ~np.isnan(t[:-1]))
+    if not len(bad):
+        return
+    k = int(bad[0]) + 1 - (before is not None)                  # the offending row, in `frame`
+    at = frame.iloc[k]
+    if k > 0:
+        prev = frame.iloc[k - 1]
+        earlier = (str(prev[TIME_COLUMN]), str(prev[FILE_COLUMN]), int(prev[ROW_COLUMN]))
+    else:
+        assert before is not None
+        earlier = ("", before[1], before[2])
+    how = "repeats" if t[bad[0] + 1] == t[bad[0]] else "steps back"
+    who = f"series {at[SERIES_COLUMN]!r}" if at[SERIES_COLUMN] else "the one series"
+    raise DataError(f"time {str(at[TIME_COLUMN])!r} {how} within {who} (after {earlier[1]} row "
+                    f"{earlier[2]}): several series read as one (name their id column with --series-col; "
+                    f"an id only in a folder's name must be a column), a file given twice, or rows out of "
+                    f"time order? (local times repeat an hour as daylight saving time ends: write them "
+                    f"with their offset)", source=str(at[FILE_COLUMN]), line=int(at[ROW_COLUMN]))
+
+
+def _last_time(frame: Any, carry: Any) -> Any:
+    """The one series' last read (time, file, row) after this partition, for the next one's check."""
+    t = frame[_T].to_numpy(np.float64)
+    ok = np.flatnonzero(~np.isnan(t))
+    if not len(ok):
+        return None if carry is None else carry.get("time")
+    last = frame.iloc[int(ok[-1])]
+    return float(t[ok[-1]]), str(last[FILE_COLUMN]), int(last[ROW_COLUMN])
+
+
 def _fill(v: np.ndarray, fill: str, prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """--fill on one series' values [n, F] (NaN: missing) -> (values, rows kept)."""
     missing = np.isnan(v).any(axis=1)
@@ -194,6 +235,7 @@ def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, featur
     warmup = model.meta.warmup if cfg.warmup is None else cfg.warmup
     vcols = [f"v{j}" for j in range(features)]
     frame = _ordered(frame).reset_index(drop=True)         # labels = positions (partitions repeat labels)
+    _one_time_each(frame)
     values, keep, codes = [], [], []
     for code, (_, g) in enumerate(frame.groupby(SERIES_COLUMN, sort=False)):
         v, kept = _fill(g[vcols].to_numpy(np.float64), cfg.fill)
@@ -244,6 +286,7 @@ def _score_single(frame: Any, carry: Any, model_path: str, cfg: ScoreConfig, fea
     model = model_here(model_path, cfg.provider, cfg.threads)
     vcols = [f"v{j}" for j in range(features)]
     frame = frame.sort_values(_ORDER, kind="stable")
+    _one_time_each(frame, None if carry is None else carry.get("time"))
     prev = None if carry is None else carry["last"]
     v, kept = _fill(frame[vcols].to_numpy(np.float64), cfg.fill, prev)
     frame = frame[kept]
@@ -255,13 +298,14 @@ def _score_single(frame: Any, carry: Any, model_path: str, cfg: ScoreConfig, fea
         y, seen = store.run(np.zeros(len(v), np.int64), v.astype(model.dtype))
         show = np.flatnonzero(seen >= warmup)
         state = {n: store.arrays[n][:1].copy() for n in store.names} | {"__seen__": store.seen[:1].copy()}
-        return _output(frame, show, y[show]), {"state": state, "last": v[-1] if len(v) else prev}
+        return _output(frame, show, y[show]), {"state": state, "last": v[-1] if len(v) else prev,
+                                               "time": _last_time(frame, carry)}
     tail = carry["tail"] if carry is not None else np.zeros((0, features))
     both = np.concatenate([tail, v])
     ends = np.arange(max(len(tail), model.meta.window - 1), len(both))   # windows ending in this partition
     out = _output(frame, ends - len(tail), _windowed(model, both, ends))
     return out, {"tail": both[len(both) - (overlap - 1):] if overlap > 1 else both[:0],
-                 "last": v[-1] if len(v) else prev}
+                 "last": v[-1] if len(v) else prev, "time": _last_time(frame, carry)}
 
 
 def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: ScoreConfig | None = None
@@ -274,7 +318,10 @@ def score_files(model: str | Path, files: Sequence[str], spec: ColumnSpec, cfg: 
         raise ConfigError("--input: no file matches")
     m = load_model(model, "cpu")
     features = m.meta.features
-    cols = decide(str(files[0]), spec, features, m.meta.window, m.meta.value_names)
+    # The columns from the first file holding a row: an empty first file (a header, or a schema alone) told
+    # nothing of the series column, and every series was scored as one.
+    first = next((f for f in files if sum(b.nlines for b in _blocks(str(f), 2, spec)) > 1), files[0])
+    cols = decide(str(first), spec, features, m.meta.window, m.meta.value_names)
     frames = dd.from_map(read_file, [str(f) for f in files], list(range(len(files))),
                          args=(cols, cfg.fill != "stop", spec), meta=_meta(features),
                          enforce_metadata=False)
@@ -317,12 +364,17 @@ def _from_frame(df: Any, cols: Columns, missing_ok: bool, partition_info: dict |
 
 
 def expand(pattern: str) -> list[str]:
-    """--input: a glob or a comma list of files, sorted (file order is time order for one series)."""
+    """--input: a glob or a comma list of files, each glob's in natural order (file order is time order for
+    one series): part.2 before part.10, as Dask and Spark number their files (it ran part.10 after part.1)."""
     import glob
+    import re
+
+    def natural(name: str) -> list[Any]:
+        return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name)]
 
     files: list[str] = []
     for part in (p.strip() for p in pattern.split(",") if p.strip()):
-        hits = sorted(glob.glob(part))
+        hits = sorted(glob.glob(part), key=natural)
         files += hits if hits else ([part] if Path(part).is_file() else [])
     return files
 

@@ -140,3 +140,68 @@ def test_score_cli_and_the_python_api_on_a_dask_frame(many: Path, lstm: Fixture,
     assert again.returncode == 2 and "exists and is not empty" in one_error(again.stderr)
     with pytest.raises(ConfigError, match="no such file"):
         run_score(lstm.dir, str(tmp_path / "nothing*.parquet"), tmp_path / "o2", ColumnSpec(), ScoreConfig())
+
+
+def test_one_series_files_are_taken_in_natural_order(cluster: object, lstm: Fixture, tmp_path: Path) -> None:
+    """One series in part.0 ... part.11 (as Dask and Spark number their files): taken part.2 before
+    part.10, the forecasts those of one pass (plain string order ran part.10 after part.1, without a word)."""
+    v = np.round(np.sin(np.arange(1200) / 11) * 5, 5)
+    ts = pd.date_range("2024-01-01", periods=1200, freq="h").strftime("%Y-%m-%dT%H:%M:%S")
+    for i in range(12):
+        pd.DataFrame({"ts": ts[i * 100:(i + 1) * 100], "value": v[i * 100:(i + 1) * 100]}).to_parquet(
+            tmp_path / f"part.{i}.parquet", index=False)
+    pd.DataFrame({"ts": ts, "value": v}).to_csv(tmp_path / "all.csv", index=False)
+    out = tmp_path / "out"
+    run_score(lstm.dir, str(tmp_path / "part.*.parquet"), out, ColumnSpec(), ScoreConfig(),
+              scheduler=cluster.scheduler_address)                            # type: ignore[attr-defined]
+    got = pd.read_parquet(out).sort_values("time")
+    want = predict_csv(lstm.dir, tmp_path / "all.csv")
+    assert got["time"].tolist() == want["ts"].tolist()
+    np.testing.assert_allclose(got[["yhat_1", "yhat_2"]].to_numpy(), want[["yhat_1", "yhat_2"]].to_numpy(),
+                               atol=1e-6)
+
+
+def test_an_empty_first_file_does_not_hide_the_series_column(cluster: object, many: Path, lstm: Fixture,
+                                                               tmp_path: Path) -> None:
+    """A first file holding the schema and no row: the columns are decided from the first file with rows
+    (from it, the series column was not seen, and every series was scored as one)."""
+    first = pd.read_parquet(many / "part0.parquet")
+    first.iloc[:0].to_parquet(tmp_path / "a_empty.parquet", index=False)
+    for i in range(3):
+        (tmp_path / f"part{i}.parquet").write_bytes((many / f"part{i}.parquet").read_bytes())
+    out = tmp_path / "out"
+    n = run_score(lstm.dir, str(tmp_path / "*.parquet"), out, ColumnSpec(), ScoreConfig(),
+                  scheduler=cluster.scheduler_address)                      # type: ignore[attr-defined]
+    assert n == len(predict_csv(lstm.dir, many / "all.csv"))
+    assert pd.read_parquet(out)["series"].nunique() == 40
+
+
+@pytest.mark.parametrize("case", ["id not read", "a file given twice", "id in the folder name"])
+def test_times_that_repeat_or_step_back_in_a_series_are_an_error(cluster: object, many: Path, lstm: Fixture,
+                                                                  tmp_path: Path, case: str) -> None:
+    """Several series read as one (an integer id the rules leave unread, where predict stops; an id only in
+    a hive partition's folder name), or a file given twice: each was scored without a word, windows mixing
+    series or rows run twice. An error naming the file and row, and --series-col."""
+    out = tmp_path / "out"
+    if case == "id not read":
+        days = pd.date_range("2024-01-01", periods=100, freq="D").strftime("%Y-%m-%d")
+        rows = [(s, d, np.sin(i / 5) + s) for s in (1, 2) for i, d in enumerate(days)]
+        pd.DataFrame(rows, columns=["store", "ts", "value"]).to_csv(tmp_path / "d.csv", index=False)
+        pattern, where = str(tmp_path / "d.csv"), f"{tmp_path / 'd.csv'}:102: time '2024-01-01' steps back"
+    elif case == "a file given twice":
+        for name in ("part0.parquet", "part1.parquet", "part2.parquet"):
+            (tmp_path / name).write_bytes((many / name).read_bytes())
+        (tmp_path / "part1_copy.parquet").write_bytes((many / "part1.parquet").read_bytes())
+        pattern, where = str(tmp_path / "part*.parquet"), "repeats within series"
+    else:
+        df = pd.read_parquet(many / "part0.parquet")
+        for s in ("s1", "s2"):
+            (tmp_path / f"sensor={s}").mkdir()
+            df[df.sensor == s].drop(columns="sensor").to_parquet(tmp_path / f"sensor={s}" / "p.parquet",
+                                                                 index=False)
+        pattern, where = str(tmp_path / "sensor=*" / "*.parquet"), "steps back within the one series"
+    with pytest.raises(DataError) as e:
+        run_score(lstm.dir, pattern, out, ColumnSpec(), ScoreConfig(),
+                  scheduler=cluster.scheduler_address)                      # type: ignore[attr-defined]
+    assert where in str(e.value) and "--series-col" in str(e.value), str(e.value)
+    assert not out.exists()
