@@ -20,7 +20,15 @@ import numpy as np
 import onnxruntime as ort
 
 from .config import PROVIDER_CHOICES
-from .contract import META_PREFIX, NEXT_SUFFIX, ONNX_FILE, ORT_CUDA_OPTIONS, SEQ_LENS_NAME, ModelMeta
+from .contract import (
+    CHECKPOINT_FILE,
+    META_PREFIX,
+    NEXT_SUFFIX,
+    ONNX_FILE,
+    ORT_CUDA_OPTIONS,
+    SEQ_LENS_NAME,
+    ModelMeta,
+)
 from .errors import ConfigError, ModelError, ProviderError
 
 CPU = "CPUExecutionProvider"
@@ -54,6 +62,9 @@ def model_file(model: str | Path) -> Path:
     """MODEL as given on the command line: a .onnx file, or an artifacts/<kind> folder holding one."""
     path = Path(model)
     if path.is_dir():
+        if not (path / ONNX_FILE).is_file() and (path / CHECKPOINT_FILE).is_file():
+            raise ModelError(f"{path}: a trained checkpoint, not exported yet: seqinfer export {path} writes "
+                             f"its {ONNX_FILE}")
         path = path / ONNX_FILE
     if not path.is_file():
         raise ModelError(f"{path}: no such model file (give a .onnx file or a folder holding {ONNX_FILE})")

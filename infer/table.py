@@ -1,5 +1,5 @@
-"""Read a whole CSV file into one table per series, with predict's reader and rules: what `seqinfer train`
-reads, and what the Python API offers for a file.
+"""Read a whole CSV (or Parquet) file into one table per series, with predict's reader and rules: what
+`seqinfer train` reads, and what the Python API offers for a file.
 
     from seqinfer.infer.table import read_table
     t = read_table("sales.csv", ColumnSpec(value_col=("units",)), fill="previous", report=print)
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrowio import ParquetCsv, header_rule, is_parquet
 from .columns import Columns, resolve, understood
 from .config import FILLS, ColumnSpec
 from .errors import ConfigError, DataError
@@ -49,13 +50,15 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     if fill not in TABLE_FILLS:
         raise ConfigError(f"fill: {fill!r} is not one of {', '.join(TABLE_FILLS)}")
     source = str(path)
+    parquet = is_parquet(path)               # read as the CSV it would be, as predict reads it
     try:
-        f = open_input(path)
+        f = ParquetCsv(path) if parquet else open_input(path)
     except OSError as e:
         raise DataError(f"cannot open ({e.strerror})", source=source) from None
+    spec, where = header_rule(spec, parquet)
     with f:
-        dialect = Dialect.of(spec)
-        reader = LineReader(f, source, dialect=dialect)
+        dialect = Dialect.for_input(spec, parquet, source)
+        reader = LineReader(f, source, dialect=dialect, first_line=0 if parquet else 1)  # type: ignore[arg-type]
         blocks = []
         while (block := reader.read()) is not None:
             if block.nlines:
@@ -65,7 +68,7 @@ def read_table(path: str | Path, spec: ColumnSpec, *, features: int | None = Non
     cols = resolve(sample(blocks, source), spec, features=features, layout="series", source=source,
                    sorts=True, names=names)       # names: a model's value columns (columns.resolve)
     if report is not None:
-        for msg in understood(cols, dialect=dialect):
+        for msg in understood(cols, where, dialect=dialect):
             report(msg)
     nf = len(cols.values)
     parsed = []

@@ -122,9 +122,11 @@ def test_skip_reports_each_line_and_a_count(lstm: Fixture) -> None:
     assert [int(k[0]) for k in keys] == [16, 17, 18, 23, 24]
 
 
-@pytest.mark.parametrize("what", ["missing", "corrupt", "not seqinfer", "bad metadata"])
+@pytest.mark.parametrize("what", ["missing", "corrupt", "not seqinfer", "bad metadata", "not exported"])
 def test_bad_model_files(tmp_path: Path, lstm: Fixture, what: str) -> None:
     path = tmp_path / "model.onnx"
+    if what == "not exported":                      # a folder train wrote, before export: say to export it
+        (tmp_path / "checkpoint.pt").write_bytes(b"")
     if what == "corrupt":
         path.write_bytes(lstm.onnx.read_bytes()[:500])
     elif what == "not seqinfer":
@@ -139,11 +141,13 @@ def test_bad_model_files(tmp_path: Path, lstm: Fixture, what: str) -> None:
             if p.key == "seqinfer.window":
                 p.value = "sixteen"
         onnx.save(proto, path)
-    r = run_cli(["predict", str(path if what != "missing" else tmp_path), "--provider", "cpu"], "1\n")
+    r = run_cli(["predict", str(path if what not in ("missing", "not exported") else tmp_path), "--provider",
+                 "cpu"], "1\n")
     err = r.stderr.decode()
     assert r.returncode == 2 and err.count("\n") == 1 and r.stdout == b"", err
     want = {"missing": "no such model file", "corrupt": "not a loadable ONNX model",
-            "not seqinfer": "not a seqinfer model", "bad metadata": "not valid JSON"}[what]
+            "not seqinfer": "not a seqinfer model", "bad metadata": "not valid JSON",
+            "not exported": f"a trained checkpoint, not exported yet: seqinfer export {tmp_path}"}[what]
     assert want in err
 
 

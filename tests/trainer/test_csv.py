@@ -395,3 +395,23 @@ def test_train_counts_a_missing_value_code_past_the_first_lines_as_predict_does(
     s = series(write(tmp_path, "temp\n" + "\n".join(v) + "\n"))
     assert any(n.startswith("1 value(s) such as -9999 far outside the values around them (the first at line "
                             "252)") for n in s.notes), s.notes
+
+
+def test_train_and_evaluate_read_a_parquet_file_as_its_csv_twin(tmp_path: Path) -> None:
+    """A .parquet --data (train) or --input (evaluate) is read by predict's rules, as the CSV it stands for
+    (it was refused as "a Parquet file, not CSV: name it with a .parquet suffix", which it had)."""
+    import pandas as pd
+
+    n = 240
+    df = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Berlin"),
+                       "sensor": np.repeat(["a", "b"], n // 2),
+                       "value": np.round(np.sin(np.arange(n) / 5), 4)})
+    df.to_parquet(tmp_path / "t.parquet", index=False)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    said: list[str] = []
+    got = load_series(DataConfig(path=str(tmp_path / "t.parquet")), report=said.append)
+    want = load_series(DataConfig(path=str(tmp_path / "t.csv")))
+    assert got.ids == want.ids == ["a", "b"] and "(header: the Parquet schema)" in said[0], said
+    for a, b in zip(got.values, want.values, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (got.lines or [])[0][0] == 1                     # row 1 of the file (the schema is line 0)
