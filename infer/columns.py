@@ -411,6 +411,12 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
         raise ConfigError(f"{source}: the model takes {len(names)} values per step, trained on the columns "
                           f"{', '.join(names)} in that order (the first is forecast); {has}: name them with "
                           f"--value-col, in that order")
+    if values and header is not None and len(names) == len(values) > 1:
+        given = [header[j].strip() for j in values]
+        if sorted(given) == sorted(names) and given != list(names):     # the model's columns, another order
+            raise ConfigError(f"{source}: --value-col {','.join(given)}: the model was trained on "
+                              f"{','.join(names)} in that order (the first is forecast); give them so, or "
+                              f"leave --value-col out (the header names them)")
     key = tuple(col(s, "--series-col") for s in spec.series_cols())
     series = key[0] if key else None
     time_given = col(spec.time_col, "--time-col") if spec.time_col is not None else None

@@ -133,6 +133,12 @@ def test_covariates_train_export_predict_and_no_rollout_past_the_horizon(tmp_pat
     assert bad.returncode == 2 and bad.stderr.splitlines()[-1].endswith(
         "the model takes 2 values per step, trained on the columns load, temp in that order (the first is "
         "forecast); this header has time, a, b: name them with --value-col, in that order")
+    # --value-col naming the model's columns in another order: the covariate would be forecast. An error.
+    cmd = f"{SEQINFER} predict art/lstm --input grid.csv --value-col temp,load"
+    bad = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.splitlines()[-1].endswith(
+        "--value-col temp,load: the model was trained on load,temp in that order (the first is forecast); "
+        "give them so, or leave --value-col out (the header names them)"), bad.stderr
 
 
 def test_stateful_train_export_predict_through_a_pipe(tmp_path: Path) -> None:
