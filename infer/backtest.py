@@ -280,8 +280,7 @@ def evaluate(model: str | Path, inp: str | Path, spec: ColumnSpec, *, fill: str 
     overall = {k: scores(p, truth, scale) for k, p in preds.items()}
     k0, t0 = where[0]
     n0 = len(t0)
-    example = {"series": table.ids[k0], "truth": truth[:n0, 0], "model": y[:n0, 0],
-               "naive": preds["naive"][:n0, 0]}
+    example = {"series": table.ids[k0], "truth": truth[:n0, 0]} | {k: p[:n0, 0] for k, p in preds.items()}
     tests = {k: diebold_mariano(y, p, truth) for k, p in preds.items() if k != "model"}
     return Backtest(str(model), str(inp), window, horizon, m, how, len(truth), scale, steps,
                     overall, example=example, tests=tests)
@@ -302,10 +301,14 @@ def plot(bt: Backtest, path: str | Path, show: int = 300) -> bool:
     fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
     x = np.arange(len(e["truth"]))[-n:]
     ax.plot(x, e["truth"][-n:], lw=2, alpha=0.6, label="truth")
-    for name, style in (("model", "--"), ("naive", ":")):      # MSE over this series' origins, then all
+    # MSE over this series' origins, then all; seasonal naive too, which the verdict may say beats the model
+    for name, style in (("model", "--"), ("naive", ":"), ("seasonal_naive", "-.")):
+        if name not in e:
+            continue
         here = float(np.mean((e[name] - e["truth"]) ** 2))
         every = f"; all series {bt.steps[0][name]['mse']:.3g}" if e["series"] else ""
-        ax.plot(x, e[name][-n:], lw=1, ls=style, label=f"{name} (MSE {here:.3g}{every})")
+        label = f"seasonal naive ({bt.season})" if name == "seasonal_naive" else name
+        ax.plot(x, e[name][-n:], lw=1, ls=style, label=f"{label} (MSE {here:.3g}{every})")
     who = f" series {e['series']}," if e["series"] else ""
     ax.set_title(f"{Path(bt.model).name} on {Path(bt.source).name}:{who} one step ahead, last {n} origins")
     ax.set_xlabel("forecast origin")

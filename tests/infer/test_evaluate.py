@@ -229,3 +229,22 @@ def test_evaluate_scores_no_target_that_fill_made_up(constant_step: Path, tmp_pa
     if fill == "interpolate":
         assert bt["steps"][0]["naive"]["mae"] == pytest.approx(2.0) and \
             bt["steps"][1]["model"]["mae"] == pytest.approx(3.0)
+
+
+def test_the_plot_draws_the_seasonal_naive_forecast_too(constant_step: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """forecast.png drew the model and naive only, where the verdict above it may be that seasonal naive
+    beats the model: it draws that forecast too, with its MSE."""
+    import matplotlib.axes
+
+    from seqinfer.infer.backtest import evaluate, plot
+    from seqinfer.infer.config import ColumnSpec
+
+    drawn: list[str] = []
+    draw = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot",
+                        lambda self, *a, **k: drawn.append(k.get("label", "")) or draw(self, *a, **k))
+    bt = evaluate(constant_step, constant_step / "line.csv", ColumnSpec(), season=3, provider="cpu")
+    assert plot(bt, tmp_path / "f.png")
+    assert [d.split(" (MSE")[0] for d in drawn] == ["truth", "model", "naive", "seasonal naive (3)"], drawn
+    assert "seasonal naive (3) (MSE 36)" in drawn
