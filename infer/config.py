@@ -90,6 +90,12 @@ class ColumnSpec:
     thousands: str = ""             # what groups thousands in numbers: none, . or , (THOUSANDS)
 
     def __post_init__(self) -> None:
+        for name in ("value_col", "keep"):        # a str from Python: one name, or a comma list, as the CLI
+            if isinstance(getattr(self, name), str):  # (it was read one character at a time)
+                object.__setattr__(self, name, tuple(v.strip() for v in getattr(self, name).split(",")
+                                                     if v.strip()))
+        if isinstance(self.na_values, str):              # one code (-999,9 holds a decimal comma)
+            object.__setattr__(self, "na_values", (self.na_values,))
         object.__setattr__(self, "encoding", text_encoding(self.encoding))
         if self.sep not in SEPARATORS:
             raise ConfigError(f"sep: {self.sep!r} is not one of , ; tab |")

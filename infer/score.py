@@ -128,7 +128,9 @@ def read_file(path: str, index: int, cols: Columns, missing_ok: bool, spec: Colu
     return frame
 
 
-def _meta(features: int, horizon: int | None = None) -> Any:
+def _meta(features: int, horizon: int | None = None, dtype: str = "float32") -> Any:
+    """The frames' columns: read_file's (horizon None), or the forecasts' (yhat in the model's I/O type,
+    as predict --output x.parquet writes them)."""
     import pandas as pd
 
     cols: dict[str, Any] = {SERIES_COLUMN: pd.Series(dtype="string"), TIME_COLUMN: pd.Series(dtype="string"),
@@ -137,7 +139,7 @@ def _meta(features: int, horizon: int | None = None) -> Any:
         cols |= {_ORDER: pd.Series(dtype="int64"), _T: pd.Series(dtype="float64")}
         cols |= {f"v{j}": pd.Series(dtype="float64") for j in range(features)}
     else:
-        cols |= {n: pd.Series(dtype="float64") for n in forecast_columns(horizon)}
+        cols |= {n: pd.Series(dtype=dtype) for n in forecast_columns(horizon)}
     return pd.DataFrame(cols)
 
 
@@ -221,7 +223,7 @@ def _windowed(model: Model, v: np.ndarray, ends: np.ndarray) -> np.ndarray:
 def _output(frame: Any, rows: np.ndarray, y: np.ndarray) -> Any:
     out = frame.iloc[rows][[SERIES_COLUMN, TIME_COLUMN, FILE_COLUMN, ROW_COLUMN]].reset_index(drop=True)
     for h, name in enumerate(forecast_columns(y.shape[1])):
-        out[name] = y[:, h].astype(np.float64)
+        out[name] = y[:, h]                          # the model's type, as predict writes it
     return out
 
 
@@ -243,7 +245,7 @@ def score_series_partition(frame: Any, model_path: str, cfg: ScoreConfig, featur
         keep.append(g.index[kept])
         codes.append(np.full(len(v), code, np.int64))
     if not values:
-        return _meta(features, model.meta.horizon)
+        return _meta(features, model.meta.horizon, model.meta.io_dtype)
     frame = frame.iloc[np.concatenate(keep)]
     v = np.concatenate(values).astype(model.dtype)
     if model.meta.stateful:                    # every series from a fresh state, all in one padded call
@@ -265,7 +267,7 @@ def _score_frames(frames: Any, model: str | Path, features: int, cfg: ScoreConfi
     path = str(model)
     meta_model = load_model(path, "cpu")
     horizon, window, stateful = meta_model.meta.horizon, meta_model.meta.window, meta_model.meta.stateful
-    out_meta = _meta(features, horizon)
+    out_meta = _meta(features, horizon, meta_model.meta.io_dtype)
     if not one_series:
         grouped = frames.shuffle(on=SERIES_COLUMN)                  # every series whole in one partition
         return grouped.map_partitions(score_series_partition, path, cfg, features, meta=out_meta)

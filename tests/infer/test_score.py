@@ -205,3 +205,20 @@ def test_times_that_repeat_or_step_back_in_a_series_are_an_error(cluster: object
                   scheduler=cluster.scheduler_address)                      # type: ignore[attr-defined]
     assert where in str(e.value) and "--series-col" in str(e.value), str(e.value)
     assert not out.exists()
+
+
+def test_forecasts_keep_the_models_type_as_predict_writes_them(cluster: object, many: Path, lstm: Fixture,
+                                                                tmp_path: Path) -> None:
+    """yhat in the model's I/O type (float32 here), as `predict --output x.parquet` writes it: score wrote
+    float64, so the two outputs of one model did not concatenate to one schema. ColumnSpec takes a str from
+    Python as the CLI's comma list (it was read one character at a time)."""
+    out = tmp_path / "out"
+    run_score(lstm.dir, str(many / "part0.parquet"), out, ColumnSpec(value_col="value"), ScoreConfig(),
+              scheduler=cluster.scheduler_address)                          # type: ignore[attr-defined]
+    r = run_cli(["predict", str(lstm.dir), "--provider", "cpu", "--input", str(many / "part0.parquet"),
+                 "--output", str(tmp_path / "p.parquet")])
+    assert r.returncode == 0, r.stderr.decode()
+    got, want = pd.read_parquet(out), pd.read_parquet(tmp_path / "p.parquet")
+    assert str(got["yhat_1"].dtype) == str(want["yhat_1"].dtype) == "float32"
+    assert ColumnSpec(value_col="load, temp", keep="a").value_col == ("load", "temp")
+    assert ColumnSpec(na_values="-999,9", sep=";").na_values == ("-999,9",)
