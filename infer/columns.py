@@ -525,7 +525,7 @@ def resolve(lines: Sequence[Sequence[str]], spec: ColumnSpec, *, features: int |
             at = next((f" (line {i + 1})" for i, r in enumerate(numbered)
                        if len(r) > j and r[j].strip() == cell), "")
             what = f"{source}: column {shown([j])} holds {cell.strip()!r}{at}, not a plain number"
-            mark = _grouped_by(cell.strip(), spec.decimal)
+            mark = grouped_by(cell.strip(), spec.decimal)
             if mark is not None:          # 1,234.5: a thousands separator, which --thousands reads
                 grouped = cell.strip().strip('"')
                 raise ConfigError(f"{what}: {mark!r} groups its thousands? --thousands {mark!r} reads it "
@@ -691,7 +691,7 @@ def _trailing_commas(lines: Sequence[Sequence[str]], first: list[str], most: int
                           f"in the header")
 
 
-def _grouped_by(cell: str, decimal: str) -> str | None:
+def grouped_by(cell: str, decimal: str) -> str | None:
     """The mark (',' or '.', not the decimal one) that groups the digits of `cell` by threes before its
     decimal mark (1,234.5; 1.234 under --decimal ','), else None."""
     cell = cell.strip('"').strip()
@@ -702,7 +702,6 @@ def _grouped_by(cell: str, decimal: str) -> str | None:
     return None
 
 
-DOT_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")     # 1.287, 12.500.000: a '.' before each 3 digits
 _WHOLE = re.compile(r"[+-]?\d+")
 
 
@@ -713,7 +712,7 @@ def _grouped(cells: list[str], j: int, shown: Callable[[Sequence[int]], str], se
     vals = [c.strip().strip('"') for c in cells if is_number(c)]
     dotted = [v for v in vals if "." in v]
     whole = [v for v in vals if _WHOLE.fullmatch(v)]
-    if not dotted or not whole or not all(DOT_GROUPED.fullmatch(v) for v in dotted):
+    if not dotted or not whole or not all(grouped_by(v, ",") == "." for v in dotted):
         return None
     name = {"\t": "tab"}.get(sep, repr(sep))
     return (f"column {shown([j])} holds {dotted[0]} beside whole numbers such as {whole[0]}, in a {name} "

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from .columns import (
-    DOT_GROUPED,
     SAMPLE_LINES,
     SHEET_ERROR,
     SUMMARY,
     Columns,
+    grouped_by,
     is_missing,
     is_number,
     plain_float,
@@ -181,7 +181,7 @@ def _no_dots(rows: Rows, errors: list[DataError], block: Block, cols: Columns, s
         text = lines[line - block.first_line].decode("utf-8", "replace").rstrip("\r")
         fields = next(csv.reader([text]))
         field = fields[column].strip() if column < len(fields) else ""
-        how = "--thousands . reads it so" if DOT_GROUPED.fullmatch(field.strip('"').strip()) else \
+        how = "--thousands . reads it so" if grouped_by(field, ",") == "." else \
             "export plain numbers (a spreadsheet: Number format, no 1000 separator)"
         found.append(DataError(
             f"{field!r} has a '.' in a file read with --decimal ',': a thousands separator "

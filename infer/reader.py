@@ -38,7 +38,7 @@ NOT_CSV = (
                      "(pandas: pd.read_excel(f).to_csv(out, index=False))"),
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not CSV: save the sheet as CSV UTF-8 (pandas: "
                          "pd.read_excel(f).to_csv(out, index=False))"),
-    (b"PAR1", "a Parquet file, not CSV: name it with a .parquet suffix (seqinfer reads Parquet so), "
+    (b"PAR1", "a Parquet file, not CSV: name it with a .parquet suffix (seqinfer then reads it as one), "
               "or convert it (pandas: pd.read_parquet(f).to_csv(out, index=False))"),
 )
 

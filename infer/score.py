@@ -168,14 +168,14 @@ def _one_time_each(frame: Any, before: tuple[float, str, int] | None = None) -> 
     at = frame.iloc[k]
     if k > 0:
         prev = frame.iloc[k - 1]
-        earlier = (str(prev[TIME_COLUMN]), str(prev[FILE_COLUMN]), int(prev[ROW_COLUMN]))
+        earlier = (str(prev[FILE_COLUMN]), int(prev[ROW_COLUMN]))
     else:
         assert before is not None
-        earlier = ("", before[1], before[2])
+        earlier = before[1:]
     how = "repeats" if t[bad[0] + 1] == t[bad[0]] else "steps back"
     who = f"series {at[SERIES_COLUMN]!r}" if at[SERIES_COLUMN] else "the one series"
-    raise DataError(f"time {str(at[TIME_COLUMN])!r} {how} within {who} (after {earlier[1]} row "
-                    f"{earlier[2]}): several series read as one (name their id column with --series-col; "
+    raise DataError(f"time {str(at[TIME_COLUMN])!r} {how} within {who} (after {earlier[0]} row "
+                    f"{earlier[1]}): several series read as one (name their id column with --series-col; "
                     f"an id only in a folder's name must be a column), a file given twice, or rows out of "
                     f"time order? (local times repeat an hour as daylight saving time ends: write them "
                     f"with their offset)", source=str(at[FILE_COLUMN]), line=int(at[ROW_COLUMN]))
