@@ -84,12 +84,18 @@ Encoding = Annotated[str, typer.Option(
     help="The file's text encoding: utf-8 (default), or one that writes ASCII as ASCII: cp1252 (a Windows "
          "spreadsheet's CSV), latin-1, iso-8859-15 ...")]
 _FILL_HELP = ("Missing values (empty, NA, NaN, null): stop (an error naming the line), previous (repeat the "
-              "series' last value), drop (leave the row out){}. Counted on stderr.")
+              "series' last value), drop (leave the row out){}.{}")
+_COUNTED = " Counted on stderr."
 # A whole file read at once (train, evaluate) can interpolate; a stream (predict, score) cannot look ahead.
 TableFill = Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
-    help=_FILL_HELP.format(", interpolate (linear, between the neighbours)"))]
+    help=_FILL_HELP.format(", interpolate (linear, between the neighbours)", _COUNTED))]
 # (no Literal: predict and score say why interpolate is the whole file's, config.check_stream_fill)
-StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format(""), metavar=f"<{'|'.join(FILLS)}>")]
+StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format("", _COUNTED),
+                                         metavar=f"<{'|'.join(FILLS)}>")]
+# score's workers fill their own series and report no counts (the forecasts are predict's all the same)
+ScoreFill = Annotated[str, typer.Option(help=_FILL_HELP.format("", " Not counted (each worker fills its "
+                                                                   "own series)."),
+                                        metavar=f"<{'|'.join(FILLS)}>")]
 
 
 # The config fields that are not their option's name with dashes (train's DataConfig / TrainConfig).
@@ -453,7 +459,7 @@ def score(
     thousands: Thousands = "",
     na_value: NaValue = None,
     encoding: Encoding = "utf-8",
-    fill: StreamFill = "stop",
+    fill: ScoreFill = "stop",
     scheduler: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Local cluster: worker processes.")] = 2,
