@@ -366,7 +366,7 @@ def _key(fields: list[list[bytes]]) -> list[bytes] | None:
     if len(fields) < 2:
         return fields[0] if fields else None
     join = SERIES_JOIN.encode()
-    if any(join in b"".join(col) or b"\\" in b"".join(col) for col in fields):    # (C speed) escape them
+    if any(join in text or b"\\" in text for text in map(b"".join, fields)):   # (C speed) escape them
         return [join_key(parts) for parts in zip(*fields, strict=True)]
     return [join.join(parts) for parts in zip(*fields, strict=True)]
 
