@@ -90,12 +90,11 @@ _COUNTED = " Counted on stderr."
 TableFill = Annotated[Literal["stop", "previous", "drop", "interpolate"], typer.Option(
     help=_FILL_HELP.format(", interpolate (linear, between the neighbours)", _COUNTED))]
 # (no Literal: predict and score say why interpolate is the whole file's, config.check_stream_fill)
-StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format("", _COUNTED),
-                                         metavar=f"<{'|'.join(FILLS)}>")]
+_STREAM_FILLS = f"<{'|'.join(FILLS)}>"
+StreamFill = Annotated[str, typer.Option(help=_FILL_HELP.format("", _COUNTED), metavar=_STREAM_FILLS)]
 # score's workers fill their own series and report no counts (the forecasts are predict's all the same)
 ScoreFill = Annotated[str, typer.Option(help=_FILL_HELP.format("", " Not counted (each worker fills its "
-                                                                   "own series)."),
-                                        metavar=f"<{'|'.join(FILLS)}>")]
+                                                                   "own series)."), metavar=_STREAM_FILLS)]
 
 
 # The config fields that are not their option's name with dashes (train's DataConfig / TrainConfig).
