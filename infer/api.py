@@ -111,10 +111,15 @@ class Forecaster:
             raise DataError(f"values: row {int(np.argmin(ok))} is NaN, inf{beyond}", source="step()")
         if not len(v):
             return np.empty((0, self.horizon), self.model.dtype)
-        state, store = self._step_state()
+        return self._carry(*self._step_state(), v, keys)[0]
+
+    def _carry(self, state: SeriesState, store: StepStore, v: np.ndarray, keys: list[Hashable] | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (values [n, F], series keys) through their series' state: (forecasts, earlier rows each).
+        step()'s and a stateful stream()'s one path."""
         state.ready(v.astype(self.model.dtype), keys)
         store.reset(state.fresh)
-        return store.run(state.row_codes, v)[0]
+        return store.run(state.row_codes, v)
 
     def _step_state(self) -> tuple[SeriesState, StepStore]:
         if self._steps is None:
@@ -227,9 +232,7 @@ class Forecaster:
         start = 0
         while chunk := list(islice(it, batch_size)):
             keys, values = _split_rows(chunk, start, self.meta.features)
-            state.ready(values.astype(self.model.dtype), keys)
-            store.reset(state.fresh)
-            y, seen = store.run(state.row_codes, values)
+            y, seen = self._carry(state, store, values, keys)
             for i in np.flatnonzero(seen >= self.meta.warmup).tolist():
                 yield Forecast(start + i, None if keys is None else keys[i], y[i])
             start += len(chunk)
